@@ -1,0 +1,122 @@
+import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract';
+import { decide, recordedItem, type Outcome } from './decide';
+import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors';
+import { parseDelivery, type StatusReport } from './parse';
+import type { Publisher } from './publish';
+import type { SecretSource } from './secrets';
+import type { ItemStore } from './store';
+import { verifyRequest, type Route, type Scheme } from './verify';
+
+/**
+ * The data path, in order: size → verify → parse → decide → store → publish.
+ * Depends on ports only, so tests can run it against the emulator or against faults.
+ */
+
+export interface WebhookRequest {
+  readonly route: Route;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+}
+
+export interface ReceiveOptions {
+  readonly toleranceSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly unknownIdPolicy: UnknownIdPolicy;
+  readonly leaseMs: number;
+}
+
+export interface Ports {
+  readonly secrets: SecretSource;
+  readonly store: ItemStore;
+  readonly publisher: Publisher;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+export interface Receipt {
+  readonly outcome: Outcome | 'test' | 'ignored';
+  readonly scheme: Scheme;
+  readonly kind?: ItemKind;
+  readonly id?: string;
+  readonly status?: ItemStatus;
+  readonly previousStatus?: ItemStatus;
+  /** Events this delivery put on the bus (its own transition and any it republished). */
+  readonly published?: number;
+  readonly reason?: string;
+}
+
+// Each conflict means another delivery for the same item won a write; a handful of rounds settles any burst.
+const MAX_WRITE_ATTEMPTS = 8;
+
+export async function receive(request: WebhookRequest, ports: Ports, options: ReceiveOptions): Promise<Receipt> {
+  if (request.body.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
+
+  const scheme = await authenticate(request, ports, options);
+  const delivery = parseDelivery(request.route, request.body, ports.now());
+  if (delivery.type === 'test') return { outcome: 'test', scheme };
+  if (delivery.type === 'ignored') return { outcome: 'ignored', scheme, reason: delivery.reason };
+
+  const applied = await apply(delivery.report, ports, options);
+  return { scheme, kind: delivery.report.kind, id: delivery.report.id, status: delivery.report.status, ...applied };
+}
+
+async function authenticate(request: WebhookRequest, ports: Ports, options: ReceiveOptions): Promise<Scheme> {
+  const check = (secrets: Awaited<ReturnType<SecretSource['get']>>) =>
+    verifyRequest({
+      route: request.route,
+      headers: request.headers,
+      body: request.body,
+      secrets,
+      nowSeconds: Math.floor(ports.now().getTime() / 1000),
+      toleranceSeconds: options.toleranceSeconds,
+    });
+  let verdict = check(await ports.secrets.get());
+  // A wrong signature may mean the secret was rotated since it was cached: re-read once (rate-limited).
+  if (!verdict.ok && verdict.scheme !== undefined && verdict.reason !== 'timestamp outside the allowed window' && verdict.reason !== 'malformed signature header') {
+    const fresh = await ports.secrets.refresh();
+    if (fresh) verdict = check(fresh);
+  }
+  if (!verdict.ok) throw new SignatureError(verdict.reason);
+  return verdict.scheme;
+}
+
+async function apply(
+  report: StatusReport,
+  ports: Ports,
+  options: ReceiveOptions,
+): Promise<Pick<Receipt, 'outcome' | 'previousStatus' | 'published'>> {
+  let published = 0;
+  let recorded = false;
+  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; ) {
+    const item = await ports.store.get(report.id);
+    const decision = decide(item, report, { now: ports.now(), leaseMs: options.leaseMs });
+
+    if (decision.type === 'unknown') {
+      if (options.unknownIdPolicy !== UnknownIdPolicy.Record || item !== undefined || recorded) {
+        throw new UnknownItemError(report.kind, report.id);
+      }
+      // Record the image Cloudflare told us about, then apply the delivery to it like any other.
+      await ports.store.create(recordedItem(report.kind, report.id, ports.now()));
+      recorded = true;
+      continue;
+    }
+    if (decision.type === 'wait') {
+      // Another invocation is publishing an event of this item; answering now could lose it if that one dies.
+      await ports.sleep(Math.max(10, Math.min(decision.untilMs - ports.now().getTime(), 250)));
+      continue;
+    }
+    if (decision.type === 'none') return { outcome: decision.outcome, previousStatus: decision.previousStatus, published };
+
+    if (!(await ports.store.write(report.id, decision.write))) {
+      attempt += 1;
+      continue;
+    }
+    if (decision.publish.length > 0) {
+      await ports.publisher.publish(decision.publish);
+      published += decision.publish.length;
+      await ports.store.markPublished(report.id, decision.publish.map((event) => event.detail.eventId));
+    }
+    return { outcome: decision.outcome, previousStatus: decision.previousStatus, published };
+  }
+  throw new DependencyError('dynamodb', `item ${report.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
+}

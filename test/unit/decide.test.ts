@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decide, eventIdOf, precedenceOf, type Decision, type Item } from '../../lambda/decide';
+import type { StatusReport } from '../../lambda/parse';
+
+const now = new Date('2024-01-01T13:00:00.000Z');
+const options = { now, leaseMs: 3000 };
+const pending = (id = 'img'): Item => ({ id, kind: 'image', status: 'pending', createdAt: '2024-01-01T11:00:00.000Z' });
+const image = (status: StatusReport['status'], occurredAt: string, id = 'img'): StatusReport => ({
+  kind: 'image', id, status, occurredAt, payload: 'toolkit', attributes: status === 'uploaded' ? { variants: ['v'] } : {},
+  ...(status === 'failed' ? { error: { message: 'nope' } } : {}),
+});
+
+/** Apply a decision the way the store would, and pretend every publish succeeded. */
+function run(item: Item, report: StatusReport) {
+  const decision = decide(item, report, options);
+  if (decision.type !== 'write') return { item, decision, events: [] as string[] };
+  const next: Item = { ...item, ...decision.write.set };
+  const published = decision.publish.map((e) => e.detail.eventId);
+  const unpublished = { ...(next.unpublished ?? {}) };
+  for (const id of published) delete unpublished[id];
+  return { item: { ...next, unpublished }, decision, events: decision.publish.map((e) => e.detailType) };
+}
+
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((x, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
+}
+
+describe('transition decisions', () => {
+  it('moves pending to uploaded with one Image Uploaded event carrying id, kind, statuses and a stable id', () => {
+    const { item, decision } = run(pending(), image('uploaded', '2024-01-01T12:00:00.000Z'));
+    assert.equal(item.status, 'uploaded');
+    assert.equal(decision.type, 'write');
+    const { publish, outcome } = decision as Extract<Decision, { type: 'write' }>;
+    assert.equal(outcome, 'transitioned');
+    assert.equal(publish.length, 1);
+    assert.equal(publish[0]!.detailType, 'Image Uploaded');
+    assert.deepEqual(
+      { ...publish[0]!.detail, eventId: undefined },
+      { eventId: undefined, id: 'img', kind: 'image', status: 'uploaded', previousStatus: 'pending', occurredAt: '2024-01-01T12:00:00.000Z', recordedAt: now.toISOString(), variants: ['v'] },
+    );
+    assert.equal(publish[0]!.detail.eventId, eventIdOf('image', 'img', precedenceOf('image', 'uploaded', '2024-01-01T12:00:00.000Z')));
+  });
+
+  it('marks an upload-failed image failed and records the error', () => {
+    const { item, events } = run(pending(), image('failed', '2024-01-01T12:00:00.000Z'));
+    assert.equal(item.status, 'failed');
+    assert.deepEqual(item.lastError, { message: 'nope', at: '2024-01-01T12:00:00.000Z' });
+    assert.deepEqual(events, ['Image Upload Failed']);
+  });
+
+  it('answers a duplicate with no write and no event', () => {
+    const first = run(pending(), image('uploaded', '2024-01-01T12:00:00.000Z'));
+    const again = decide(first.item, image('uploaded', '2024-01-01T12:00:00.000Z'), options);
+    assert.deepEqual(again, { type: 'none', outcome: 'duplicate', previousStatus: 'uploaded' });
+  });
+
+  it('refuses a failure older than the draft it would overwrite (stale)', () => {
+    const draft = run(pending(), image('draft', '2024-01-01T12:00:10.000Z'));
+    assert.deepEqual(decide(draft.item, image('failed', '2024-01-01T12:00:05.000Z'), options), { type: 'none', outcome: 'stale', previousStatus: 'draft' });
+  });
+
+  it('never lets a failure, however late, take an uploaded image back', () => {
+    const up = run(pending(), image('uploaded', '2024-01-01T12:00:00.000Z'));
+    assert.equal(decide(up.item, image('failed', '2024-01-02T00:00:00.000Z'), options).type, 'none');
+  });
+
+  it('lets an upload complete an image the expiry sweep already expired', () => {
+    const expired = run(pending(), image('expired', '2024-01-01T12:30:00.000Z'));
+    const late = run(expired.item, image('uploaded', '2024-01-01T12:29:59.000Z'));
+    assert.equal(late.item.status, 'uploaded');
+    assert.deepEqual(late.events, ['Image Uploaded']);
+  });
+
+  it('refreshes a same-status report with a newer timestamp without publishing', () => {
+    const failed = run(pending(), image('failed', '2024-01-01T12:00:00.000Z'));
+    const later = run(failed.item, image('failed', '2024-01-01T12:05:00.000Z'));
+    assert.equal((later.decision as Extract<Decision, { type: 'write' }>).outcome, 'refreshed');
+    assert.deepEqual(later.events, []);
+    assert.equal(later.item.statusAt, '2024-01-01T12:05:00.000Z');
+  });
+
+  it('reaches the same final state in every arrival order, publishing once per status change', () => {
+    const reports = [
+      image('draft', '2024-01-01T12:00:01.000Z'),
+      image('failed', '2024-01-01T12:00:02.000Z'),
+      image('uploaded', '2024-01-01T12:00:00.000Z'),
+      image('failed', '2024-01-01T12:00:03.000Z'),
+    ];
+    const finals = new Set<string>();
+    for (const order of permutations(reports)) {
+      let item = pending();
+      let changes = 0;
+      let events = 0;
+      for (const r of order) {
+        const before = item.status;
+        const step = run(item, r);
+        item = step.item;
+        if (item.status !== before) changes += 1;
+        events += step.events.length;
+      }
+      assert.equal(events, changes);
+      assert.equal(item.history?.length, changes);
+      finals.add(`${item.status}@${item.statusAt}`);
+    }
+    assert.deepEqual([...finals], ['uploaded@2024-01-01T12:00:00.000Z']);
+  });
+
+  it('treats a missing item or another kind with the same id as unknown', () => {
+    assert.deepEqual(decide(undefined, image('uploaded', '2024-01-01T12:00:00Z'), options), { type: 'unknown' });
+    assert.deepEqual(decide({ id: 'img', kind: 'video', status: 'pending' }, image('uploaded', '2024-01-01T12:00:00Z'), options), { type: 'unknown' });
+  });
+
+  it('works on a minimal item a user created ({id, status}) and guards the write on its absent version', () => {
+    const decision = decide({ id: 'img', status: 'pending' }, image('uploaded', '2024-01-01T12:00:00Z'), options);
+    assert.equal(decision.type, 'write');
+    assert.equal((decision as Extract<Decision, { type: 'write' }>).write.expectedVersion, undefined);
+    assert.equal((decision as Extract<Decision, { type: 'write' }>).write.set.version, 1);
+  });
+});
+
+describe('unpublished events', () => {
+  const written = () => {
+    const d = decide(pending(), image('uploaded', '2024-01-01T12:00:00.000Z'), options) as Extract<Decision, { type: 'write' }>;
+    return { item: { ...pending(), ...d.write.set } as Item, eventId: d.publish[0]!.detail.eventId };
+  };
+
+  it('marks the event unpublished under a lease in the same write as the transition', () => {
+    const { item, eventId } = written();
+    assert.deepEqual(item.unpublished, { [eventId]: now.getTime() + 3000 });
+  });
+
+  it('makes a duplicate wait while the writer still holds the lease', () => {
+    const { item } = written();
+    assert.deepEqual(decide(item, image('uploaded', '2024-01-01T12:00:00.000Z'), options), { type: 'wait', untilMs: now.getTime() + 3000 });
+  });
+
+  it('lets a duplicate take over and republish the same event once the lease expired', () => {
+    const { item, eventId } = written();
+    const later = { ...options, now: new Date(now.getTime() + 3001) };
+    const d = decide(item, image('uploaded', '2024-01-01T12:00:00.000Z'), later);
+    assert.equal(d.type, 'write');
+    const w = d as Extract<Decision, { type: 'write' }>;
+    assert.equal(w.outcome, 'duplicate');
+    assert.deepEqual(w.publish.map((e) => [e.detail.eventId, e.detail.previousStatus, e.detail.status]), [[eventId, 'pending', 'uploaded']]);
+    assert.deepEqual(w.write.set.unpublished, { [eventId]: later.now.getTime() + 3000 });
+  });
+
+  it('drops markers whose history entry no longer exists', () => {
+    const item: Item = { ...pending(), status: 'uploaded', precedence: precedenceOf('image', 'uploaded', '2024-01-01T12:00:00.000Z'), version: 3, history: [], unpublished: { gone: 0 } };
+    assert.equal(decide(item, image('uploaded', '2024-01-01T12:00:00.000Z'), options).type, 'none');
+  });
+});
