@@ -17,7 +17,7 @@ export interface ItemStore {
 
 const KEY = TableDesign.partitionKey;
 // Every write bumps `version`; a writer that read version N only succeeds if nobody else wrote since.
-const versionUnchanged = '#version = :expectedVersion';
+const versionUnchanged = 'attribute_exists(#key) AND #version = :expectedVersion';
 const neverVersioned = `attribute_exists(#key) AND attribute_not_exists(#version)`;
 const itemAbsent = 'attribute_not_exists(#key)';
 

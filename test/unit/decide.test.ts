@@ -19,7 +19,7 @@ function run(item: Item, report: StatusReport) {
   const published = decision.publish.map((e) => e.detail.eventId);
   const unpublished = { ...(next.unpublished ?? {}) };
   for (const id of published) delete unpublished[id];
-  return { item: { ...next, unpublished }, decision, events: decision.publish.map((e) => e.detailType) };
+  return { item: { ...next, unpublished } as Item, decision, events: decision.publish.map((e) => e.detailType) };
 }
 
 function permutations<T>(items: readonly T[]): T[][] {

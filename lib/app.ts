@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { UnknownIdPolicy } from '../lambda/contract.js';
+import type { CloudflareWebhookReceiverProps, WebhookLogLevel } from './webhook-receiver.js';
+import { CloudflareWebhookStack } from './webhook-stack.js';
+
+/*
+ * Optional CDK context (`cdk synth -c key=value`, or "context" in cdk.json). Unset keys take
+ * the construct's defaults. Values given with -c arrive as strings and are parsed here.
+ *
+ *   stackName                     stack name                          default CloudflareWebhook
+ *   imagesPath                    route of the Images webhook         default /webhooks/images
+ *   streamPath                    route of the Stream webhook         default /webhooks/stream
+ *   throttleRateLimit             stage rate limit, requests/second   default 50
+ *   throttleBurstLimit            stage burst limit, requests         default 100
+ *   maxBodyBytes                  largest accepted body               default 65536
+ *   signatureToleranceSeconds     allowed clock skew of signatures    default 300
+ *   unknownIdPolicy               'reject' | 'record'                 default reject
+ *   memorySize                    function memory, MB                 default 256
+ *   logRetentionDays              a CloudWatch retention in days      default 30
+ *   logLevel                      Powertools log level                default INFO
+ *   reservedConcurrentExecutions  function concurrency cap            default none
+ */
+
+const DEFAULT_STACK_NAME = 'CloudflareWebhook';
+
+export interface CreateAppOptions {
+  /** Cloud assembly directory. @default - `CDK_OUTDIR` when run by the CLI, else a temp dir */
+  readonly outdir?: string;
+  /** Extra context, e.g. the keys above. Context given to the CLI still wins. */
+  readonly context?: Record<string, unknown>;
+}
+
+export function createApp(options: CreateAppOptions = {}): { app: App; stack: CloudflareWebhookStack } {
+  const app = new App({
+    outdir: options.outdir,
+    context: { ...cdkJsonContext(), ...options.context },
+  });
+  const setting = (key: string): unknown => app.node.tryGetContext(key);
+
+  const rateLimit = optionalNumber('throttleRateLimit', setting('throttleRateLimit'));
+  const burstLimit = optionalNumber('throttleBurstLimit', setting('throttleBurstLimit'));
+  const receiver: CloudflareWebhookReceiverProps = {
+    imagesPath: optionalString(setting('imagesPath')),
+    streamPath: optionalString(setting('streamPath')),
+    throttle:
+      rateLimit === undefined && burstLimit === undefined
+        ? undefined
+        : { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 },
+    maxBodyBytes: optionalNumber('maxBodyBytes', setting('maxBodyBytes')),
+    signatureToleranceSeconds: optionalNumber('signatureToleranceSeconds', setting('signatureToleranceSeconds')),
+    // The construct validates both against their allowed values.
+    unknownIdPolicy: optionalString(setting('unknownIdPolicy')) as UnknownIdPolicy | undefined,
+    logLevel: optionalString(setting('logLevel'))?.toUpperCase() as WebhookLogLevel | undefined,
+    memorySize: optionalNumber('memorySize', setting('memorySize')),
+    logRetention: optionalNumber('logRetentionDays', setting('logRetentionDays')) as logs.RetentionDays | undefined,
+    reservedConcurrentExecutions: optionalNumber('reservedConcurrentExecutions', setting('reservedConcurrentExecutions')),
+  };
+
+  const stackName = optionalString(setting('stackName')) ?? DEFAULT_STACK_NAME;
+  const stack = new CloudflareWebhookStack(app, stackName, {
+    stackName,
+    description: 'Receives Cloudflare Images and Stream webhooks: HTTP API, Lambda, DynamoDB, EventBridge',
+    receiver,
+  });
+  return { app, stack };
+}
+
+/**
+ * The CLI applies cdk.json's context (feature flags among it) and `versionReporting`; an
+ * in-process synth (tests, scripts/build.ts) would not, and would produce a different
+ * template from the one deployed. Reading them here keeps both identical.
+ */
+function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as {
+    context?: Record<string, unknown>;
+    versionReporting?: boolean;
+  };
+  return {
+    ...cdkJson.context,
+    ...(cdkJson.versionReporting === false ? { 'aws:cdk:version-reporting': false } : {}),
+  };
+}
+
+function optionalString(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return String(value);
+}
+
+function optionalNumber(key: string, value: unknown): number | undefined {
+  const text = optionalString(value);
+  if (text === undefined) return undefined;
+  const parsed = Number(text);
+  if (!Number.isFinite(parsed)) {
+    throw new Error(`Context ${key} must be a number, got '${text}'`);
+  }
+  return parsed;
+}

@@ -1,0 +1,319 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { Defaults, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/contract.js';
+import { webhookBundling, webhookRuntime } from './bundling.js';
+
+/** Log levels the Powertools logger understands. */
+export const WEBHOOK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type WebhookLogLevel = (typeof WEBHOOK_LOG_LEVELS)[number];
+
+/** Steady-state and burst limits of the API stage; both apply to every route. */
+export interface WebhookThrottle {
+  /** Average requests per second over time. */
+  readonly rateLimit: number;
+  /** Requests accepted at once above the rate. */
+  readonly burstLimit: number;
+}
+
+export interface CloudflareWebhookReceiverProps {
+  /**
+   * Path of the Images (Notifications) webhook route.
+   * @default Defaults.imagesPath ('/webhooks/images')
+   */
+  readonly imagesPath?: string;
+  /**
+   * Path of the Stream webhook route.
+   * @default Defaults.streamPath ('/webhooks/stream')
+   */
+  readonly streamPath?: string;
+  /**
+   * Throttling of the API's `$default` stage.
+   * @default { rateLimit: 50, burstLimit: 100 }
+   */
+  readonly throttle?: WebhookThrottle;
+  /**
+   * Bodies larger than this are rejected before any parsing or signature work.
+   * @default Defaults.maxBodyBytes (64 KiB)
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * How far a signed timestamp may be from the current time, in seconds.
+   * @default Defaults.toleranceSeconds (300)
+   */
+  readonly signatureToleranceSeconds?: number;
+  /**
+   * What to do with a webhook for an id the table has never seen: reject it, or record it
+   * (which needs `dynamodb:PutItem`).
+   * @default 'reject'
+   */
+  readonly unknownIdPolicy?: UnknownIdPolicy;
+  /**
+   * Memory of the webhook function in MB (CPU scales with it).
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * Retention of the function's and the API's log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Powertools log level of the function.
+   * @default 'INFO'
+   */
+  readonly logLevel?: WebhookLogLevel;
+  /**
+   * Caps concurrent executions so a flood cannot exhaust the account's concurrency.
+   * @default - no reservation; the function shares the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
+}
+
+const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
+const DEFAULT_MEMORY_MB = 256;
+/** Lambda's synchronous invocation payload limit; a larger limit could never be reached. */
+const MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
+// Literal segments only: `{proxy+}` or `*` would widen what the function receives.
+const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+
+/**
+ * Receives Cloudflare Images and Stream webhooks: HTTP API → Lambda → DynamoDB (state per
+ * image or video) → EventBridge (one event per transition).
+ */
+export class CloudflareWebhookReceiver extends Construct {
+  public readonly table: dynamodb.Table;
+  public readonly eventBus: events.EventBus;
+  /** JSON `{images, stream, toolkit}`; each value is a string or an array of accepted strings. */
+  public readonly secret: secretsmanager.Secret;
+  public readonly webhookFunction: nodejs.NodejsFunction;
+  public readonly httpApi: apigwv2.HttpApi;
+  /** The `$default` stage (`httpApi.defaultStage` is unset, see below). */
+  public readonly stage: apigwv2.HttpStage;
+  public readonly imagesWebhookUrl: string;
+  public readonly streamWebhookUrl: string;
+
+  constructor(scope: Construct, id: string, props: CloudflareWebhookReceiverProps = {}) {
+    super(scope, id);
+
+    // 1. Settle the configuration first: a bad value should fail synth, not a webhook at 3 am.
+    const config = resolveConfig(props);
+
+    // 2. State: one item per image or video. PITR because these items are the only record of
+    //    what Cloudflare told us; RETAIN so deleting the stack never deletes that record.
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // 3. A bus of our own, so consumers' rules never see or match unrelated default-bus traffic.
+    this.eventBus = new events.EventBus(this, 'EventBus');
+
+    // 4. Shared secrets. Only the Images value can be invented here (we hand it to Cloudflare);
+    //    the Stream signing secret is issued by Cloudflare and filled in by the operator.
+    this.secret = new secretsmanager.Secret(this, 'Secret', {
+      description: 'Cloudflare webhook secrets: JSON {images, stream, toolkit}, each a string or an array of strings',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ [SecretKey.Stream]: [], [SecretKey.Toolkit]: [] }),
+        generateStringKey: SecretKey.Images,
+        // Cloudflare sends the value verbatim in a header; punctuation only invites quoting bugs.
+        excludePunctuation: true,
+        passwordLength: 48,
+      },
+    });
+
+    // 5. The function. Its role starts empty: the managed basic-execution policy would allow
+    //    writing to every log group in the account, so log access is granted to its own group.
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: config.logRetention });
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
+    });
+    this.webhookFunction = new nodejs.NodejsFunction(this, 'Function', {
+      entry: fileURLToPath(new URL('../lambda/handler.ts', import.meta.url)),
+      handler: 'handler',
+      // Explicit, so bundling does not depend on the directory synth was started from.
+      projectRoot: fileURLToPath(new URL('..', import.meta.url)),
+      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
+      runtime: webhookRuntime,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: config.memorySize,
+      // Cloudflare gives up long before this; a hung downstream call should not hold concurrency.
+      timeout: Duration.seconds(10),
+      reservedConcurrentExecutions: config.reservedConcurrentExecutions,
+      role,
+      logGroup,
+      bundling: webhookBundling,
+      environment: {
+        [WebhookEnv.TableName]: this.table.tableName,
+        [WebhookEnv.EventBusName]: this.eventBus.eventBusName,
+        [WebhookEnv.SecretId]: this.secret.secretArn,
+        [WebhookEnv.ImagesPath]: config.imagesPath,
+        [WebhookEnv.StreamPath]: config.streamPath,
+        [WebhookEnv.ToleranceSeconds]: String(config.signatureToleranceSeconds),
+        [WebhookEnv.MaxBodyBytes]: String(config.maxBodyBytes),
+        [WebhookEnv.UnknownIdPolicy]: config.unknownIdPolicy,
+        POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
+        POWERTOOLS_LOG_LEVEL: config.logLevel,
+      },
+    });
+
+    // 6. Permissions, stated action by action: the grant* helpers add actions the handler never
+    //    uses (DescribeSecret, index ARNs, batch writes).
+    const tableActions = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
+    if (config.unknownIdPolicy === UnknownIdPolicy.Record) {
+      tableActions.push('dynamodb:PutItem');
+    }
+    role.addToPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    // 7. The HTTP API. HttpApiProps cannot configure the stage it creates itself (no throttle,
+    //    no access logs), so it creates none and we add `$default` with both, instead of
+    //    patching the CfnStage through an escape hatch.
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-cloudflare-webhooks`,
+      description: 'Cloudflare Images and Stream webhooks',
+      createDefaultStage: false,
+    });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetention });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: config.throttle,
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: accessLogFormat(),
+      },
+    });
+    const integration = new integrations.HttpLambdaIntegration('WebhookIntegration', this.webhookFunction);
+    for (const path of [config.imagesPath, config.streamPath]) {
+      this.httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration });
+    }
+
+    this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
+    this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
+  }
+}
+
+interface ResolvedConfig {
+  readonly imagesPath: string;
+  readonly streamPath: string;
+  readonly throttle: WebhookThrottle;
+  readonly maxBodyBytes: number;
+  readonly signatureToleranceSeconds: number;
+  readonly unknownIdPolicy: UnknownIdPolicy;
+  readonly memorySize: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly logLevel: WebhookLogLevel;
+  readonly reservedConcurrentExecutions: number | undefined;
+}
+
+/** Applies defaults and throws on any value that would synthesize a broken or useless stack. */
+function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
+  const config: ResolvedConfig = {
+    imagesPath: props.imagesPath ?? Defaults.imagesPath,
+    streamPath: props.streamPath ?? Defaults.streamPath,
+    throttle: props.throttle ?? DEFAULT_THROTTLE,
+    maxBodyBytes: props.maxBodyBytes ?? Defaults.maxBodyBytes,
+    signatureToleranceSeconds: props.signatureToleranceSeconds ?? Defaults.toleranceSeconds,
+    unknownIdPolicy: props.unknownIdPolicy ?? Defaults.unknownIdPolicy,
+    memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    logLevel: props.logLevel ?? 'INFO',
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+  };
+
+  for (const [name, path] of [['imagesPath', config.imagesPath], ['streamPath', config.streamPath]] as const) {
+    // The paths also go into the function's environment, where a token would not match a request.
+    if (Token.isUnresolved(path) || !ROUTE_PATH.test(path) || path.includes('//')) {
+      throw new Error(`${name} must be a literal path starting with '/' (letters, digits, - . _ ~ /), got '${path}'`);
+    }
+  }
+  if (config.imagesPath === config.streamPath) {
+    throw new Error(`imagesPath and streamPath must differ (both are '${config.imagesPath}')`);
+  }
+
+  requireNumber('throttle.rateLimit', config.throttle.rateLimit, { min: 0 });
+  requireNumber('throttle.burstLimit', config.throttle.burstLimit, { min: 0, integer: true });
+  requireNumber('maxBodyBytes', config.maxBodyBytes, { min: 1, max: MAX_LAMBDA_PAYLOAD_BYTES, integer: true });
+  requireNumber('signatureToleranceSeconds', config.signatureToleranceSeconds, { min: 1, integer: true });
+  requireNumber('memorySize', config.memorySize, { min: 128, max: 10240, integer: true });
+  if (config.reservedConcurrentExecutions !== undefined) {
+    requireNumber('reservedConcurrentExecutions', config.reservedConcurrentExecutions, { min: 0, integer: true });
+  }
+
+  if (!Object.values(UnknownIdPolicy).includes(config.unknownIdPolicy)) {
+    throw new Error(
+      `unknownIdPolicy must be one of ${Object.values(UnknownIdPolicy).join(', ')}, got '${config.unknownIdPolicy}'`,
+    );
+  }
+  if (!WEBHOOK_LOG_LEVELS.includes(config.logLevel)) {
+    throw new Error(`logLevel must be one of ${WEBHOOK_LOG_LEVELS.join(', ')}, got '${config.logLevel}'`);
+  }
+  if (!(Object.values(logs.RetentionDays) as unknown[]).includes(config.logRetention)) {
+    throw new Error(`logRetention must be a logs.RetentionDays value, got ${config.logRetention}`);
+  }
+  return config;
+}
+
+function requireNumber(
+  name: string,
+  value: number,
+  limits: { readonly min: number; readonly max?: number; readonly integer?: boolean },
+): void {
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= limits.min &&
+    (limits.max === undefined || value <= limits.max) &&
+    (!limits.integer || Number.isInteger(value));
+  if (!ok) {
+    const range = limits.max === undefined ? `>= ${limits.min}` : `between ${limits.min} and ${limits.max}`;
+    throw new Error(`${name} must be ${limits.integer ? 'an integer' : 'a number'} ${range}, got ${value}`);
+  }
+}
+
+/** One JSON object per request, so Logs Insights can query fields without parsing. */
+function accessLogFormat(): apigateway.AccessLogFormat {
+  const field = apigateway.AccessLogField;
+  return apigateway.AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: field.contextRequestId(),
+      ip: field.contextIdentitySourceIp(),
+      requestTime: field.contextRequestTime(),
+      httpMethod: field.contextHttpMethod(),
+      routeKey: field.contextRouteKey(),
+      path: field.contextPath(),
+      status: field.contextStatus(),
+      protocol: field.contextProtocol(),
+      responseLength: field.contextResponseLength(),
+      responseLatency: field.contextResponseLatency(),
+      integrationLatency: field.contextIntegrationLatency(),
+      integrationStatus: field.contextIntegrationStatus(),
+      integrationError: field.contextIntegrationErrorMessage(),
+      userAgent: field.contextIdentityUserAgent(),
+    }),
+  );
+}

@@ -1,0 +1,43 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { CloudflareWebhookReceiver, type CloudflareWebhookReceiverProps } from './webhook-receiver.js';
+
+export interface CloudflareWebhookStackProps extends StackProps {
+  /**
+   * Configuration of the receiver.
+   * @default - the receiver's defaults
+   */
+  readonly receiver?: CloudflareWebhookReceiverProps;
+}
+
+export class CloudflareWebhookStack extends Stack {
+  public readonly receiver: CloudflareWebhookReceiver;
+
+  constructor(scope: Construct, id: string, props: CloudflareWebhookStackProps = {}) {
+    super(scope, id, props);
+
+    this.receiver = new CloudflareWebhookReceiver(this, 'Receiver', props.receiver);
+
+    // Output ids are an interface: deploy tooling and the README look these up by name.
+    const outputs: Record<string, { value: string; description: string }> = {
+      ImagesWebhookUrl: {
+        value: this.receiver.imagesWebhookUrl,
+        description: 'URL of the Cloudflare Notifications (Images) webhook destination',
+      },
+      StreamWebhookUrl: {
+        value: this.receiver.streamWebhookUrl,
+        description: 'URL to register with PUT /accounts/{account_id}/stream/webhook',
+      },
+      TableName: { value: this.receiver.table.tableName, description: 'Images and videos table' },
+      EventBusName: { value: this.receiver.eventBus.eventBusName, description: 'Bus the receiver publishes to' },
+      EventBusArn: { value: this.receiver.eventBus.eventBusArn, description: 'Bus the receiver publishes to' },
+      SecretArn: {
+        value: this.receiver.secret.secretArn,
+        description: 'Webhook secrets: JSON {images, stream, toolkit}',
+      },
+    };
+    for (const [outputId, output] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, output);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Creates in the emulator what the CDK stack creates in AWS, plus a "watch" queue that
+ * receives every event the receiver publishes so tests and humans can see them.
+ */
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { EventBridgeEvent } from 'aws-lambda';
+import { Defaults, EVENT_SOURCE, SecretKey, TableDesign, WebhookEnv } from '../lambda/contract';
+import { localClientConfig } from './aws';
+
+type SecretName = (typeof SecretKey)[keyof typeof SecretKey];
+export type LocalSecrets = Record<SecretName, string[]>;
+
+export interface LocalResources {
+  endpoint: string;
+  tableName: string;
+  eventBusName: string;
+  eventBusArn: string;
+  secretId: string;
+  secretArn: string;
+  secrets: LocalSecrets;
+  watchQueueUrl: string;
+  watchRuleName: string;
+}
+
+export interface ProvisionOptions {
+  endpoint: string;
+  /** Keeps several receivers apart in one emulator. */
+  prefix?: string;
+  secrets?: Partial<LocalSecrets>;
+}
+
+export async function provisionLocal({ endpoint, prefix = 'local', secrets: given = {} }: ProvisionOptions): Promise<LocalResources> {
+  const config = localClientConfig(endpoint);
+  const name = `${prefix}-cloudflare-webhook`;
+  const secrets: LocalSecrets = {
+    images: given.images ?? [randomSecret()],
+    stream: given.stream ?? [randomSecret()],
+    toolkit: given.toolkit ?? [randomSecret()],
+  };
+
+  const events = new EventBridgeClient(config);
+  const sqs = new SQSClient(config);
+  const [, bus, secret, queue] = await Promise.all([
+    new DynamoDBClient(config).send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
+      }),
+    ),
+    events.send(new CreateEventBusCommand({ Name: name })),
+    new SecretsManagerClient(config).send(
+      new CreateSecretCommand({
+        Name: `${prefix}/cloudflare-webhook`,
+        SecretString: JSON.stringify({
+          [SecretKey.Images]: secrets.images,
+          [SecretKey.Stream]: secrets.stream,
+          [SecretKey.Toolkit]: secrets.toolkit,
+        }),
+      }),
+    ),
+    sqs.send(new CreateQueueCommand({ QueueName: `${name}-watch` })),
+  ]);
+
+  const watchQueueUrl = queue.QueueUrl!;
+  const watchRuleName = `${name}-watch`;
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: watchQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const queueArn = Attributes!.QueueArn!;
+  const { RuleArn } = await events.send(
+    new PutRuleCommand({
+      Name: watchRuleName,
+      EventBusName: name,
+      EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }),
+    }),
+  );
+  // moto delivers without it, but AWS drops events unless the queue lets this rule send.
+  await sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: watchQueueUrl,
+      Attributes: {
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'events.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Resource: queueArn,
+              Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
+            },
+          ],
+        }),
+      },
+    }),
+  );
+  await events.send(
+    new PutTargetsCommand({ Rule: watchRuleName, EventBusName: name, Targets: [{ Id: 'watch', Arn: queueArn }] }),
+  );
+
+  return {
+    endpoint,
+    tableName: name,
+    eventBusName: name,
+    eventBusArn: bus.EventBusArn!,
+    secretId: secret.Name!,
+    secretArn: secret.ARN!,
+    secrets,
+    watchQueueUrl,
+    watchRuleName,
+  };
+}
+
+type WebhookEnvName = (typeof WebhookEnv)[keyof typeof WebhookEnv];
+/** `undefined` removes a variable, to test how the function copes without it. */
+export type WebhookEnvOverrides = { [K in WebhookEnvName]?: string | number | undefined } & Record<
+  string,
+  string | number | undefined
+>;
+
+/** The Lambda's environment, as the stack would set it, pointed at the emulator. */
+export function webhookEnvironment(resources: LocalResources, overrides: WebhookEnvOverrides = {}): Record<string, string> {
+  const env: Record<string, string | number | undefined> = {
+    [WebhookEnv.TableName]: resources.tableName,
+    [WebhookEnv.EventBusName]: resources.eventBusName,
+    [WebhookEnv.SecretId]: resources.secretArn,
+    [WebhookEnv.ImagesPath]: Defaults.imagesPath,
+    [WebhookEnv.StreamPath]: Defaults.streamPath,
+    [WebhookEnv.ToleranceSeconds]: Defaults.toleranceSeconds,
+    [WebhookEnv.MaxBodyBytes]: Defaults.maxBodyBytes,
+    [WebhookEnv.UnknownIdPolicy]: Defaults.unknownIdPolicy,
+    AWS_ENDPOINT_URL: resources.endpoint,
+    AWS_REGION: localClientConfig(resources.endpoint).region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
+    ...overrides,
+  };
+  return Object.fromEntries(
+    Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])),
+  );
+}
+
+export type WatchedEvent = EventBridgeEvent<string, unknown>;
+
+/**
+ * Long-polls the watch queue until `max` events arrived or `waitSeconds` passed, deleting
+ * what it read so the next call only sees newer events.
+ */
+export async function receiveEvents(
+  endpoint: string,
+  queueUrl: string,
+  { waitSeconds = 5, max = 10 }: { waitSeconds?: number; max?: number } = {},
+): Promise<WatchedEvent[]> {
+  const sqs = new SQSClient(localClientConfig(endpoint));
+  const deadline = Date.now() + waitSeconds * 1000;
+  const received: WatchedEvent[] = [];
+  while (received.length < max) {
+    const remaining = Math.ceil((deadline - Date.now()) / 1000);
+    if (remaining <= 0) break;
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, max - received.length),
+        WaitTimeSeconds: Math.min(20, remaining),
+      }),
+    );
+    if (Messages.length === 0) continue;
+    received.push(...Messages.map((message) => JSON.parse(message.Body!) as WatchedEvent));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
+  }
+  return received;
+}
+
+const randomSecret = () => randomBytes(32).toString('hex');

@@ -1,0 +1,274 @@
+/**
+ * A local stand-in for an API Gateway HTTP API with Lambda proxy integrations (payload
+ * format 2.0): same event shape, same answers for unknown routes, oversized bodies and
+ * failing functions, so the handler cannot tell it is not in AWS.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+
+/** HTTP API's payload limit; larger requests never reach the function. */
+export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+/** moto's default account, so ARNs in events and in the emulator agree. */
+const ACCOUNT_ID = '123456789012';
+const FUNCTION_NAME = 'local-webhook';
+const FUNCTION_TIMEOUT_MS = 30_000;
+
+export interface LocalRequest {
+  method: string;
+  /** Path including the query string, as on the request line. */
+  path: string;
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>;
+  body: Buffer;
+  sourceIp?: string;
+}
+
+export type LocalHandler = (event: APIGatewayProxyEventV2, context: Context) => unknown;
+
+export function toApiGatewayV2Event(req: LocalRequest, routeKey: string): APIGatewayProxyEventV2 {
+  const now = new Date();
+  const queryStart = req.path.indexOf('?');
+  const rawPath = queryStart === -1 ? req.path : req.path.slice(0, queryStart);
+  const rawQueryString = queryStart === -1 ? '' : req.path.slice(queryStart + 1);
+
+  // HTTP API lower-cases names, joins repeated headers with ',' and moves cookies to their own field.
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    const values = Array.isArray(value) ? value : [value];
+    if (key === 'cookie') {
+      cookies.push(...values.flatMap((line) => line.split(';')).map((c) => c.trim()).filter(Boolean));
+    } else {
+      headers[key] = [headers[key], ...values].filter((v) => v !== undefined).join(',');
+    }
+  }
+
+  const query: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(rawQueryString)) {
+    query[key] = key in query ? `${query[key]},${value}` : value;
+  }
+
+  // API Gateway's domain names never carry a port; a local Host header does.
+  const domainName = headers.host?.replace(/:\d+$/, '') || 'localhost';
+  const requestId = newRequestId();
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies.length > 0 && { cookies }),
+    headers,
+    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+    requestContext: {
+      accountId: ACCOUNT_ID,
+      apiId: 'local',
+      domainName,
+      domainPrefix: domainName.split('.')[0]!,
+      http: {
+        method: req.method.toUpperCase(),
+        path: rawPath,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.sourceIp ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: formatRequestTime(now),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+  if (req.body.length > 0) {
+    if (isTextContentType(headers['content-type'])) {
+      event.body = req.body.toString('utf8');
+    } else {
+      event.body = req.body.toString('base64');
+      event.isBase64Encoded = true;
+    }
+  }
+  return event;
+}
+
+/**
+ * The content types HTTP API passes to Lambda as UTF-8 text. The AWS docs only say "binary"
+ * bodies are base64-encoded; this set was observed against real HTTP APIs (ministack PR #766):
+ * a missing content type and application/x-www-form-urlencoded arrive base64-encoded too.
+ */
+function isTextContentType(contentType: string | undefined): boolean {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return type.startsWith('text/') || ['application/json', 'application/xml', 'application/javascript'].includes(type);
+}
+
+/** Shaped like HTTP API's ids (`JKJaXmPLvHcESHA=`), which also appear as `apigw-requestid`. */
+const newRequestId = () => randomBytes(11).toString('base64');
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `12/Mar/2020:19:03:58 +0000`, the CLF-style timestamp of `requestContext.time`. */
+function formatRequestTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${two(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
+    `${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:${two(date.getUTCSeconds())} +0000`
+  );
+}
+
+export interface LocalServerOptions {
+  handler: LocalHandler;
+  /** Route keys such as `POST /webhooks/images`; anything else gets API Gateway's 404. */
+  routes: string[];
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Where a throwing handler is reported; Lambda would log it to CloudWatch. */
+  onError?: (error: unknown) => void;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+export function startLocalServer({
+  handler,
+  routes,
+  port = 0,
+  host = '127.0.0.1',
+  onError = (error) => console.error('local-webhook: handler failed:', error),
+}: LocalServerOptions): Promise<LocalServer> {
+  const routeKeys = new Set(routes);
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const send = ({ statusCode, headers, body }: HttpResponse, requestId = newRequestId()) => {
+      res.writeHead(statusCode, { ...headers, 'apigw-requestid': requestId, 'content-length': body.length });
+      res.end(body);
+    };
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const routeKey = `${method} ${path.split('?')[0]}`;
+    if (!routeKeys.has(routeKey)) {
+      req.resume();
+      return send(gatewayError(404, 'Not Found'));
+    }
+
+    // Reading the whole body even when it is too large lets the client finish sending and
+    // read our 413, instead of seeing its upload cut off.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    }
+    if (size > MAX_REQUEST_BYTES) return send(gatewayError(413, 'Request Entity Too Large'));
+
+    const event = toApiGatewayV2Event(
+      { method, path, headers: req.headersDistinct, body: Buffer.concat(chunks), sourceIp: req.socket.remoteAddress },
+      routeKey,
+    );
+    let response: HttpResponse;
+    try {
+      response = toHttpResponse(await handler(event, fakeContext()));
+    } catch (error) {
+      onError(error);
+      response = gatewayError(500, 'Internal Server Error');
+    }
+    send(response, event.requestContext.requestId);
+  };
+
+  // A client that disconnects mid-request must not take the whole server down.
+  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+
+  return new Promise((resolveServer, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const { port: boundPort } = server.address() as AddressInfo;
+      resolveServer({
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`,
+        port: boundPort,
+        close: () =>
+          new Promise<void>((resolveClose, rejectClose) => {
+            server.close((error) => (error ? rejectClose(error) : resolveClose()));
+            // Keep-alive sockets from clients would otherwise hold close() open.
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+function gatewayError(statusCode: number, message: string): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ message })),
+  };
+}
+
+/**
+ * Turns a function result into the HTTP response the way HTTP API does for payload 2.0:
+ * a result with `statusCode` is used as is, anything else becomes a 200 JSON response.
+ */
+function toHttpResponse(result: unknown): HttpResponse {
+  if (!isStructured(result)) {
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null')),
+    };
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name.toLowerCase()] = String(value);
+  headers['content-type'] ??= 'application/json';
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  const body = result.body ?? '';
+  return {
+    statusCode: result.statusCode,
+    headers,
+    body: Buffer.from(body, result.isBase64Encoded ? 'base64' : 'utf8'),
+  };
+}
+
+interface StructuredResult {
+  statusCode: number;
+  headers?: Record<string, string | number | boolean>;
+  cookies?: string[];
+  body?: string;
+  isBase64Encoded?: boolean;
+}
+
+function isStructured(result: unknown): result is StructuredResult {
+  return typeof result === 'object' && result !== null && 'statusCode' in result;
+}
+
+function fakeContext(): Context {
+  const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
+  const unsupported = () => {
+    throw new Error('context.done/fail/succeed are not supported locally; return or throw instead');
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: FUNCTION_NAME,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:${FUNCTION_NAME}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${FUNCTION_NAME}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: unsupported,
+    fail: unsupported,
+    succeed: unsupported,
+  };
+}

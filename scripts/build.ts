@@ -1,0 +1,100 @@
+/**
+ * Synthesizes the stack in-process and reports where the webhook function's bundle landed,
+ * so tests and `npm start` run exactly the code the stack ships rather than a second build
+ * with options that may drift.
+ *
+ *   npx tsx scripts/build.ts    → writes .build/assets.json and prints it
+ */
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Stack } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { createApp } from '../lib/app.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const buildDir = join(repoRoot, '.build');
+
+export interface FunctionBundle {
+  /** Absolute path of the unzipped asset directory. */
+  readonly dir: string;
+  /** Absolute path of the module the Lambda handler lives in (`index.mjs`). */
+  readonly entry: string;
+  /** Size of `entry` in bytes. */
+  readonly bytes: number;
+}
+
+export interface BuiltAssets {
+  readonly webhook: FunctionBundle;
+}
+
+export async function buildAssets(): Promise<BuiltAssets> {
+  const outdir = join(buildDir, 'cdk.out');
+  // Asset directories are named by hash; without a clean slate stale bundles pile up.
+  rmSync(outdir, { recursive: true, force: true });
+
+  const { app, stack } = createApp({ outdir });
+  const assembly = app.synth();
+  const assets: BuiltAssets = {
+    webhook: locateFunctionBundle(assembly, stack, stack.receiver.webhookFunction),
+  };
+
+  mkdirSync(buildDir, { recursive: true });
+  writeFileSync(join(buildDir, 'assets.json'), `${JSON.stringify(assets, null, 2)}\n`);
+  return assets;
+}
+
+/**
+ * Finds a function's code in a synthesized cloud assembly the way deployment does: the
+ * template's `Code.S3Key` names an object, and the stack's asset manifest says which
+ * directory is uploaded as that object.
+ */
+export function locateFunctionBundle(
+  assembly: cxapi.CloudAssembly,
+  stack: Stack,
+  fn: lambda.IFunction,
+): FunctionBundle {
+  const artifact = assembly.getStackArtifact(stack.artifactId);
+  const logicalId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+  const resource = (artifact.template as Template).Resources?.[logicalId];
+  if (resource?.Type !== 'AWS::Lambda::Function') {
+    throw new Error(`${logicalId} is not an AWS::Lambda::Function in ${artifact.templateFile}`);
+  }
+  const objectKey = resource.Properties?.Code?.S3Key;
+  const handler = resource.Properties?.Handler;
+  if (typeof objectKey !== 'string' || typeof handler !== 'string') {
+    throw new Error(`${logicalId} has no asset-based Code.S3Key and Handler; was bundling skipped?`);
+  }
+
+  const manifests = artifact.dependencies.filter(cxapi.AssetManifestArtifact.isAssetManifestArtifact);
+  const matches = manifests.flatMap((manifest) =>
+    Object.values(manifest.contents.files ?? {})
+      .filter((file) => Object.values(file.destinations).some((d) => d.objectKey === objectKey))
+      .map((file) => resolve(dirname(manifest.file), file.source.path ?? '')),
+  );
+  const dir = matches[0];
+  if (dir === undefined || matches.some((m) => m !== dir)) {
+    throw new Error(`Expected one asset for ${objectKey} in the asset manifests, found ${matches.length}`);
+  }
+
+  // Handler is `<module>.<export>`; an ESM bundle's module file ends in .mjs.
+  const moduleName = handler.slice(0, handler.lastIndexOf('.'));
+  const entry = join(dir, `${moduleName}.mjs`);
+  if (!existsSync(entry)) {
+    throw new Error(`Bundle entry ${entry} does not exist`);
+  }
+  return { dir, entry, bytes: statSync(entry).size };
+}
+
+interface Template {
+  readonly Resources?: Record<
+    string,
+    { readonly Type: string; readonly Properties?: { readonly Code?: { readonly S3Key?: unknown }; readonly Handler?: unknown } }
+  >;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const assets = await buildAssets();
+  console.log(JSON.stringify(assets, null, 2));
+}

@@ -1,0 +1,370 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../../lambda/contract.js';
+import { createApp } from '../../lib/app.js';
+import { webhookBundling } from '../../lib/bundling.js';
+import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
+import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
+import { type FunctionBundle, locateFunctionBundle } from '../../scripts/build.js';
+
+type Resources = Record<string, { Type: string; Properties?: any; DeletionPolicy?: string; Metadata?: any }>;
+
+/** Skips esbuild: enough for template checks, and far faster than a bundled synth. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+function resourcesOf(template: Template, type: string): [string, Resources[string]][] {
+  return Object.entries(template.findResources(type) as Resources);
+}
+
+function onlyResource(template: Template, type: string): [string, Resources[string]] {
+  const found = resourcesOf(template, type);
+  assert.equal(found.length, 1, `expected exactly one ${type}`);
+  return found[0]!;
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** Logical id behind `{Ref}` or `{Fn::GetAtt: [id, 'Arn']}`; anything else (a string, `*`) is not ours. */
+function referencedLogicalId(value: unknown): string | undefined {
+  if (value && typeof value === 'object') {
+    const ref = (value as { Ref?: unknown }).Ref;
+    if (typeof ref === 'string') return ref;
+    const getAtt = (value as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'];
+    if (Array.isArray(getAtt) && getAtt[1] === 'Arn') return getAtt[0] as string;
+  }
+  return undefined;
+}
+
+/** Every statement of every policy that reaches the webhook function's role. */
+function functionRoleStatements(template: Template): any[] {
+  const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+  const roleId = referencedLogicalId(fn.Properties.Role);
+  assert.ok(roleId, 'function role is a resource of this stack');
+  const role = (template.toJSON().Resources as Resources)[roleId];
+  assert.deepEqual(role?.Properties.ManagedPolicyArns ?? [], [], 'no managed policies on the function role');
+  assert.deepEqual(role?.Properties.Policies ?? [], [], 'no inline policies on the role resource itself');
+  for (const [id, managed] of resourcesOf(template, 'AWS::IAM::ManagedPolicy')) {
+    assert.ok(!JSON.stringify(managed.Properties.Roles ?? []).includes(roleId), `${id} attaches to the function role`);
+  }
+  const policies = resourcesOf(template, 'AWS::IAM::Policy').filter(([, policy]) =>
+    asArray(policy.Properties.Roles).some((r) => referencedLogicalId(r) === roleId),
+  );
+  assert.ok(policies.length > 0, 'the function role has a policy');
+  return policies.flatMap(([, policy]) => asArray(policy.Properties.PolicyDocument.Statement));
+}
+
+/** Asserts the role allows exactly `expected` (action → logical id of the only allowed resource). */
+function assertRoleAllowsExactly(template: Template, expected: Record<string, string>): void {
+  const granted = new Set<string>();
+  for (const statement of functionRoleStatements(template)) {
+    assert.equal(statement.Effect, 'Allow');
+    assert.equal(statement.NotAction, undefined);
+    assert.equal(statement.NotResource, undefined);
+    const resources = asArray<unknown>(statement.Resource);
+    assert.ok(resources.length > 0);
+    for (const action of asArray<string>(statement.Action)) {
+      assert.ok(action in expected, `unexpected action ${action}`);
+      for (const resource of resources) {
+        assert.equal(
+          referencedLogicalId(resource),
+          expected[action],
+          `${action} must only apply to ${expected[action]}, got ${JSON.stringify(resource)}`,
+        );
+      }
+      granted.add(action);
+    }
+  }
+  assert.deepEqual([...granted].sort(), Object.keys(expected).sort());
+}
+
+function ownResourceIds(template: Template) {
+  const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+  return {
+    table: onlyResource(template, 'AWS::DynamoDB::Table')[0],
+    bus: onlyResource(template, 'AWS::Events::EventBus')[0],
+    secret: onlyResource(template, 'AWS::SecretsManager::Secret')[0],
+    functionLogs: referencedLogicalId(fn.Properties.LoggingConfig.LogGroup)!,
+  };
+}
+
+function expectedPermissions(template: Template, { putItem }: { putItem: boolean }): Record<string, string> {
+  const ids = ownResourceIds(template);
+  return {
+    'dynamodb:UpdateItem': ids.table,
+    'dynamodb:GetItem': ids.table,
+    ...(putItem ? { 'dynamodb:PutItem': ids.table } : {}),
+    'events:PutEvents': ids.bus,
+    'secretsmanager:GetSecretValue': ids.secret,
+    'logs:CreateLogStream': ids.functionLogs,
+    'logs:PutLogEvents': ids.functionLogs,
+  };
+}
+
+function synthWithoutBundling(receiver?: CloudflareWebhookReceiverProps): Template {
+  const app = new App({ context: NO_BUNDLING });
+  return Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver }));
+}
+
+describe('the default stack, as synthesized for deployment', () => {
+  let outdir: string;
+  let template: Template;
+  let bundle: FunctionBundle;
+
+  before(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'webhook-stack-test-'));
+    const { app, stack } = createApp({ outdir });
+    const assembly = app.synth();
+    template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
+    bundle = locateFunctionBundle(assembly, stack, stack.receiver.webhookFunction);
+  });
+
+  after(() => rmSync(outdir, { recursive: true, force: true }));
+
+  test('runs the webhook function on Node.js 24 on arm64 with the bundled ESM handler', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 256,
+      Timeout: 10,
+    });
+    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+    assert.equal(fn.Properties.ReservedConcurrentExecutions, undefined);
+    assert.equal(webhookBundling.target, 'node24', 'esbuild targets the runtime');
+  });
+
+  test('ships a minified ESM bundle with the SDK inside and the require shim on top', () => {
+    assert.ok(bundle.entry.endsWith('/index.mjs'));
+    assert.ok(existsSync(bundle.entry));
+    assert.ok(existsSync(`${bundle.entry}.map`), 'source map shipped next to the bundle');
+    const code = readFileSync(bundle.entry, 'utf8');
+    assert.equal(bundle.bytes, Buffer.byteLength(code));
+    assert.ok(code.startsWith(webhookBundling.banner!), 'createRequire banner comes first');
+    assert.match(code, /export\s*\{[^}]*\bas handler\b|export\s*\{[^}]*\bhandler\b/, 'ESM export of handler');
+    assert.doesNotMatch(code, /\bmodule\.exports\s*=|\bexports\.handler\s*=/, 'not CommonJS');
+    assert.doesNotMatch(code, /from\s*["']@aws-sdk\//, 'SDK is bundled, not imported at runtime');
+    // esbuild keeps newlines inside template literals, so count characters per line instead.
+    assert.ok(code.length / code.split('\n').length > 500, 'minified');
+  });
+
+  test('passes the table, bus, secret and settings to the function by the contract names', () => {
+    const ids = ownResourceIds(template);
+    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+    assert.deepEqual(fn.Properties.Environment.Variables, {
+      [WebhookEnv.TableName]: { Ref: ids.table },
+      [WebhookEnv.EventBusName]: { Ref: ids.bus },
+      [WebhookEnv.SecretId]: { Ref: ids.secret },
+      [WebhookEnv.ImagesPath]: Defaults.imagesPath,
+      [WebhookEnv.StreamPath]: Defaults.streamPath,
+      [WebhookEnv.ToleranceSeconds]: String(Defaults.toleranceSeconds),
+      [WebhookEnv.MaxBodyBytes]: String(Defaults.maxBodyBytes),
+      [WebhookEnv.UnknownIdPolicy]: 'reject',
+      POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    });
+  });
+
+  test('lets the function touch only its own table, bus, secret and log group', () => {
+    assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: false }));
+  });
+
+  test('keeps the table on stack deletion, with PITR, on-demand billing and encryption', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+  });
+
+  test('generates the Images secret and leaves Stream and toolkit as empty lists', () => {
+    const [, secret] = onlyResource(template, 'AWS::SecretsManager::Secret');
+    const generate = secret.Properties.GenerateSecretString;
+    assert.equal(generate.GenerateStringKey, SecretKey.Images);
+    assert.deepEqual(JSON.parse(generate.SecretStringTemplate), { [SecretKey.Stream]: [], [SecretKey.Toolkit]: [] });
+    assert.equal(generate.ExcludePunctuation, true);
+    assert.equal(generate.PasswordLength, 48);
+  });
+
+  test('routes only POST on the two webhook paths to the function', () => {
+    const [fnId] = onlyResource(template, 'AWS::Lambda::Function');
+    const routeKeys = resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    assert.deepEqual(routeKeys.sort(), [`POST ${Defaults.imagesPath}`, `POST ${Defaults.streamPath}`]);
+    template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      PayloadFormatVersion: '2.0',
+    });
+    // API Gateway may invoke the function only through those routes.
+    const sourceArns = resourcesOf(template, 'AWS::Lambda::Permission').map(([, p]) => {
+      assert.equal(p.Properties.Principal, 'apigateway.amazonaws.com');
+      const parts = p.Properties.SourceArn['Fn::Join'][1] as unknown[];
+      return parts.at(-1);
+    });
+    assert.deepEqual(sourceArns.sort(), [`/*/*${Defaults.imagesPath}`, `/*/*${Defaults.streamPath}`]);
+  });
+
+  test('throttles the $default stage at 50 rps, burst 100, and writes JSON access logs', () => {
+    const [, stage] = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+    assert.equal(stage.Properties.StageName, '$default');
+    assert.equal(stage.Properties.AutoDeploy, true);
+    assert.deepEqual(stage.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+
+    const destination = referencedLogicalId(stage.Properties.AccessLogSettings.DestinationArn);
+    assert.ok(destination && template.toJSON().Resources[destination].Type === 'AWS::Logs::LogGroup');
+    assert.notEqual(destination, ownResourceIds(template).functionLogs, 'access logs have their own group');
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+    for (const key of ['requestId', 'ip', 'routeKey', 'status', 'responseLength', 'integrationLatency', 'integrationError']) {
+      assert.match(format[key], /^\$context\./, `access log has ${key}`);
+    }
+    assert.equal(format.requestId, '$context.requestId');
+  });
+
+  test('keeps function and access logs for a month', () => {
+    const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
+    assert.equal(groups.length, 2);
+    for (const [, group] of groups) assert.equal(group.Properties.RetentionInDays, 30);
+  });
+
+  test('exports the six outputs tooling looks up by name', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    assert.deepEqual(Object.keys(outputs).sort(), [
+      'EventBusArn',
+      'EventBusName',
+      'ImagesWebhookUrl',
+      'SecretArn',
+      'StreamWebhookUrl',
+      'TableName',
+    ]);
+    const ids = ownResourceIds(template);
+    const [apiId] = onlyResource(template, 'AWS::ApiGatewayV2::Api');
+    template.hasOutput('ImagesWebhookUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, Defaults.imagesPath]] },
+    });
+    template.hasOutput('StreamWebhookUrl', {
+      Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [apiId, 'ApiEndpoint'] }, Defaults.streamPath]] },
+    });
+    template.hasOutput('TableName', { Value: { Ref: ids.table } });
+    template.hasOutput('EventBusName', { Value: { Ref: ids.bus } });
+    template.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [ids.bus, 'Arn'] } });
+    template.hasOutput('SecretArn', { Value: { Ref: ids.secret } });
+  });
+});
+
+describe('settings from CDK context', () => {
+  let outdir: string;
+  let template: Template;
+
+  before(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'webhook-context-test-'));
+    const { app, stack } = createApp({
+      outdir,
+      context: {
+        ...NO_BUNDLING,
+        // Strings, as `cdk synth -c key=value` passes them.
+        stackName: 'Custom',
+        imagesPath: '/cf/images',
+        streamPath: '/cf/stream',
+        throttleRateLimit: '7',
+        throttleBurstLimit: '14',
+        maxBodyBytes: '1024',
+        signatureToleranceSeconds: '60',
+        unknownIdPolicy: 'record',
+        memorySize: '512',
+        logRetentionDays: '7',
+        logLevel: 'debug',
+        reservedConcurrentExecutions: '5',
+      },
+    });
+    assert.equal(stack.stackName, 'Custom');
+    template = Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
+  });
+
+  after(() => rmSync(outdir, { recursive: true, force: true }));
+
+  test('skips bundling when the stack is excluded from bundling', () => {
+    // A bundled or copied asset would appear as an asset.* directory in the assembly.
+    assert.deepEqual(readdirSync(outdir).filter((name) => name.startsWith('asset.')), []);
+    onlyResource(template, 'AWS::Lambda::Function');
+  });
+
+  test("grants PutItem only when unknown ids are recorded", () => {
+    assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: true }));
+  });
+
+  test('reaches the function, routes, stage and log groups', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 512,
+      ReservedConcurrentExecutions: 5,
+      Environment: {
+        Variables: Match.objectLike({
+          [WebhookEnv.ImagesPath]: '/cf/images',
+          [WebhookEnv.StreamPath]: '/cf/stream',
+          [WebhookEnv.MaxBodyBytes]: '1024',
+          [WebhookEnv.ToleranceSeconds]: '60',
+          [WebhookEnv.UnknownIdPolicy]: 'record',
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        }),
+      },
+    });
+    const routeKeys = resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+    assert.deepEqual(routeKeys.sort(), ['POST /cf/images', 'POST /cf/stream']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 14 },
+    });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    template.hasOutput('ImagesWebhookUrl', {
+      Value: { 'Fn::Join': ['', [Match.anyValue(), '/cf/images']] },
+    });
+  });
+
+  test('rejects a context number that is not a number', () => {
+    assert.throws(() => createApp({ context: { ...NO_BUNDLING, throttleRateLimit: 'fast' } }), /throttleRateLimit/);
+  });
+});
+
+describe('the receiver with the default "reject" policy', () => {
+  test('does not grant PutItem', () => {
+    const template = synthWithoutBundling({ unknownIdPolicy: 'reject' });
+    assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: false }));
+  });
+});
+
+describe('invalid receiver props', () => {
+  const cases: [string, CloudflareWebhookReceiverProps, RegExp][] = [
+    ['an images path without a leading slash', { imagesPath: 'webhooks/images' }, /imagesPath/],
+    ['a stream path with a path parameter', { streamPath: '/webhooks/{proxy+}' }, /streamPath/],
+    ['identical paths', { imagesPath: '/hooks', streamPath: '/hooks' }, /must differ/],
+    ['a zero signature tolerance', { signatureToleranceSeconds: 0 }, /signatureToleranceSeconds/],
+    ['a negative signature tolerance', { signatureToleranceSeconds: -5 }, /signatureToleranceSeconds/],
+    ['a zero body limit', { maxBodyBytes: 0 }, /maxBodyBytes/],
+    ['a body limit above Lambda’s 6 MB payload', { maxBodyBytes: 6 * 1024 * 1024 + 1 }, /maxBodyBytes/],
+    ['a negative rate limit', { throttle: { rateLimit: -1, burstLimit: 10 } }, /rateLimit/],
+    ['a negative burst limit', { throttle: { rateLimit: 10, burstLimit: -1 } }, /burstLimit/],
+    ['an unknown id policy', { unknownIdPolicy: 'ignore' as never }, /unknownIdPolicy/],
+    ['an unknown log level', { logLevel: 'VERBOSE' as never }, /logLevel/],
+    ['too little memory', { memorySize: 64 }, /memorySize/],
+    ['a negative concurrency reservation', { reservedConcurrentExecutions: -1 }, /reservedConcurrentExecutions/],
+  ];
+  for (const [name, props, message] of cases) {
+    test(`rejects ${name}`, () => {
+      assert.throws(() => synthWithoutBundling(props), message);
+    });
+  }
+
+  test('accepts the largest body Lambda can receive', () => {
+    assert.doesNotThrow(() => synthWithoutBundling({ maxBodyBytes: 6 * 1024 * 1024 }));
+  });
+});

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Item } from '../../lambda/decide';
+import { localClientConfig } from '../../local/aws';
+import { signedHeaders } from '../../local/payloads';
+import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
+import type { Receiver } from './receiver';
+
+/** Small helpers shared by the integration suites: send, seed, read back. */
+
+export interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+export async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Answer> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Signed the way each sender signs, with the receiver's first active secret. */
+export const send = {
+  notification: (r: Receiver, payload: unknown) => post(r.imagesUrl, JSON.stringify(payload), signedHeaders.notification(r.resources.secrets.images[0]!)),
+  toolkit: (r: Receiver, payload: unknown) => {
+    const body = JSON.stringify(payload);
+    return post(r.imagesUrl, body, signedHeaders.toolkit(r.resources.secrets.toolkit[0]!, body));
+  },
+  stream: (r: Receiver, payload: unknown, timeSeconds?: number) => {
+    const body = JSON.stringify(payload);
+    return post(r.streamUrl, body, signedHeaders.stream(r.resources.secrets.stream[0]!, body, timeSeconds));
+  },
+} as const;
+
+const documents = new Map<string, DynamoDBDocumentClient>();
+function documentClient(endpoint: string): DynamoDBDocumentClient {
+  let client = documents.get(endpoint);
+  if (!client) {
+    client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(endpoint)));
+    documents.set(endpoint, client);
+  }
+  return client;
+}
+
+export async function seedPending(resources: LocalResources, kind: 'image' | 'video', id = randomUUID()): Promise<string> {
+  await documentClient(resources.endpoint).send(
+    new PutCommand({ TableName: resources.tableName, Item: { id, kind, status: 'pending', createdAt: new Date().toISOString() } }),
+  );
+  return id;
+}
+
+export async function readItem(resources: LocalResources, id: string): Promise<Item | undefined> {
+  const out = await documentClient(resources.endpoint).send(new GetCommand({ TableName: resources.tableName, Key: { id }, ConsistentRead: true }));
+  return out.Item as Item | undefined;
+}
+
+/**
+ * Events the bus delivered to the watch queue through a real rule: waits for `expect` of
+ * them, then one more second for any extra, so a test can assert the exact count.
+ */
+export async function events(r: Receiver, expect: number): Promise<WatchedEvent[]> {
+  const poll = (max: number, waitSeconds: number) => receiveEvents(r.endpoint, r.resources.watchQueueUrl, { max, waitSeconds });
+  const expected = expect > 0 ? await poll(expect, 5) : [];
+  return [...expected, ...(await poll(10, 1))];
+}

@@ -1,0 +1,124 @@
+/**
+ * The whole receiver running locally for integration tests: the built Lambda bundle behind
+ * the local HTTP API, talking to resources of its own in the emulator.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WebhookEnv } from '../../lambda/contract';
+import {
+  provisionLocal,
+  webhookEnvironment,
+  type LocalResources,
+  type LocalSecrets,
+  type WebhookEnvOverrides,
+} from '../../local/provision';
+import { startLocalServer, type LocalHandler } from '../../local/server';
+import { startEmulator, type Emulator } from '../../scripts/emulator';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ReceiverOptions {
+  overrides?: WebhookEnvOverrides;
+  secrets?: Partial<LocalSecrets>;
+}
+
+export interface Receiver {
+  url: string;
+  imagesUrl: string;
+  streamUrl: string;
+  resources: LocalResources;
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+// Read once: receivers later set AWS_ENDPOINT_URL themselves, for the bundle's SDK clients.
+const sharedEndpoint = process.env.AWS_ENDPOINT_URL;
+let own: { emulator: Promise<Emulator>; users: number } | undefined;
+
+/**
+ * The emulator `npm test` started or, when a test file runs alone, one per process shared by
+ * its receivers: the SDK reads AWS_ENDPOINT_URL lazily from the one process.env they share.
+ */
+export async function connectEmulator(): Promise<Emulator> {
+  if (sharedEndpoint) return { endpoint: sharedEndpoint, stop: async () => {} };
+
+  own ??= { emulator: startEmulator(), users: 0 };
+  const current = own;
+  current.users++;
+  const emulator = await current.emulator.catch((error: unknown) => {
+    if (own === current) own = undefined;
+    throw error;
+  });
+  return {
+    endpoint: emulator.endpoint,
+    stop: async () => {
+      if (--current.users > 0) return;
+      if (own === current) own = undefined;
+      await emulator.stop();
+    },
+  };
+}
+
+let instances = 0;
+let loading: Promise<unknown> = Promise.resolve();
+let applied: string[] = [];
+
+export async function startReceiver({ overrides, secrets }: ReceiverOptions = {}): Promise<Receiver> {
+  const emulator = await connectEmulator();
+  try {
+    const prefix = `t${process.pid}-${++instances}-${randomBytes(3).toString('hex')}`;
+    const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, ...(secrets && { secrets }) });
+    const env = webhookEnvironment(resources, overrides);
+    const handler = await loadHandler(env);
+    const imagesPath = env[WebhookEnv.ImagesPath]!;
+    const streamPath = env[WebhookEnv.StreamPath]!;
+    const server = await startLocalServer({ handler, routes: [`POST ${imagesPath}`, `POST ${streamPath}`] });
+    return {
+      url: server.url,
+      imagesUrl: server.url + imagesPath,
+      streamUrl: server.url + streamPath,
+      resources,
+      endpoint: emulator.endpoint,
+      stop: async () => {
+        await server.close();
+        await emulator.stop();
+      },
+    };
+  } catch (error) {
+    await emulator.stop();
+    throw error;
+  }
+}
+
+/**
+ * The bundle reads its configuration from process.env while it loads, so each receiver
+ * imports its own module instance with the environment set just before; loads run one at a
+ * time so concurrent receivers cannot see each other's variables.
+ */
+function loadHandler(env: Record<string, string>): Promise<LocalHandler> {
+  const load = loading.then(async () => {
+    const entry = await bundleEntry();
+    // Drop what an earlier receiver set, so an override of `undefined` really unsets it.
+    for (const name of applied) delete process.env[name];
+    Object.assign(process.env, env);
+    applied = Object.keys(env);
+    const module = (await import(`${pathToFileURL(entry).href}?instance=${++instances}`)) as { handler: LocalHandler };
+    return module.handler;
+  });
+  loading = load.catch(() => {});
+  return load;
+}
+
+async function bundleEntry(): Promise<string> {
+  let entry: string;
+  try {
+    entry = JSON.parse(await readFile(join(repoRoot, '.build', 'assets.json'), 'utf8')).webhook.entry;
+  } catch {
+    // Run without `npm test`, nothing has built the bundle yet.
+    const { buildAssets } = await import('../../scripts/build');
+    entry = (await buildAssets()).webhook.entry;
+  }
+  return isAbsolute(entry) ? entry : resolve(repoRoot, entry);
+}
