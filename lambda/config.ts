@@ -22,8 +22,7 @@ export function readConfig(env: Env): WebhookConfig {
     toleranceSeconds: positiveInt(env, WebhookEnv.ToleranceSeconds, Defaults.toleranceSeconds),
     maxBodyBytes: positiveInt(env, WebhookEnv.MaxBodyBytes, Defaults.maxBodyBytes),
     unknownIdPolicy: policy(env[WebhookEnv.UnknownIdPolicy]),
-    // Longer than a normal PutEvents, far shorter than the function timeout.
-    leaseMs: positiveInt(env, 'PUBLISH_LEASE_MS', 3000),
+    leaseMs: positiveInt(env, WebhookEnv.PublishLeaseMs, Defaults.publishLeaseMs),
   };
 }
 

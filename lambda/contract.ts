@@ -68,6 +68,8 @@ export const WebhookEnv = {
   ToleranceSeconds: 'SIGNATURE_TOLERANCE_SECONDS',
   MaxBodyBytes: 'MAX_BODY_BYTES',
   UnknownIdPolicy: 'UNKNOWN_ID_POLICY',
+  /** How long a writer owns publishing its event before a redelivery may take over (ms). */
+  PublishLeaseMs: 'PUBLISH_LEASE_MS',
 } as const;
 
 export const Defaults = {
@@ -77,6 +79,8 @@ export const Defaults = {
   /** Cloudflare's webhook bodies are a few KB; anything near this is not from Cloudflare. */
   maxBodyBytes: 64 * 1024,
   unknownIdPolicy: 'reject',
+  /** Longer than a normal PutEvents, far shorter than the function's timeout. */
+  publishLeaseMs: 3000,
 } as const;
 
 export const UnknownIdPolicy = { Reject: 'reject', Record: 'record' } as const;

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { ImageStatus, ItemKind, VideoStatus, type ImageStatus as ImageStatusT, type VideoStatus as VideoStatusT } from './contract';
 import { PayloadError } from './errors';
 import type { Route } from './verify';
@@ -7,6 +8,9 @@ import type { Route } from './verify';
  * Step 2: turn verified bytes into a `Delivery`. Pure. `zod/mini` rather than `zod`:
  * the full import pulls every locale into the bundle (~440 KB, see toolchain notes).
  */
+
+// zod/mini ships no messages ("Invalid input"); English alone makes a 400 say what was expected.
+z.config(en());
 
 export interface ErrorInfo {
   readonly code?: string;

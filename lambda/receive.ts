@@ -5,7 +5,7 @@ import { parseDelivery, type StatusReport } from './parse';
 import type { Publisher } from './publish';
 import type { SecretSource } from './secrets';
 import type { ItemStore } from './store';
-import { verifyRequest, type Route, type Scheme } from './verify';
+import { RejectReason, verifyRequest, type Route, type Scheme } from './verify';
 
 /**
  * The data path, in order: size → verify → parse → decide → store → publish.
@@ -72,7 +72,7 @@ async function authenticate(request: WebhookRequest, ports: Ports, options: Rece
     });
   let verdict = check(await ports.secrets.get());
   // A wrong signature may mean the secret was rotated since it was cached: re-read once (rate-limited).
-  if (!verdict.ok && verdict.scheme !== undefined && verdict.reason !== 'timestamp outside the allowed window' && verdict.reason !== 'malformed signature header') {
+  if (!verdict.ok && (verdict.reason === RejectReason.Invalid || verdict.reason === RejectReason.NotConfigured)) {
     const fresh = await ports.secrets.refresh();
     if (fresh) verdict = check(fresh);
   }

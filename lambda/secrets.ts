@@ -24,6 +24,7 @@ export class SecretsManagerSecrets implements SecretSource {
   private readonly client: SecretsManagerClient;
   private readonly options: SecretCacheOptions;
   private cached?: { secrets: SecretSet; readAt: number };
+  private lastRefreshAt = Number.NEGATIVE_INFINITY;
   private inflight?: Promise<SecretSet>;
 
   constructor(
@@ -41,7 +42,11 @@ export class SecretsManagerSecrets implements SecretSource {
   }
 
   async refresh(): Promise<SecretSet | undefined> {
-    if (this.cached && this.options.now() - this.cached.readAt < this.options.minRefreshIntervalMs) return undefined;
+    // Counted from the last refresh, not the last read: the first bad signature after a cold
+    // start must still be able to pick up a secret rotated a moment ago.
+    const now = this.options.now();
+    if (now - this.lastRefreshAt < this.options.minRefreshIntervalMs) return undefined;
+    this.lastRefreshAt = now;
     return this.load();
   }
 
