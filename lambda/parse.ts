@@ -24,7 +24,7 @@ export interface StatusReport {
   readonly status: ImageStatusT | VideoStatusT;
   /** When Cloudflare says it happened (ISO 8601, millisecond precision, UTC). */
   readonly occurredAt: string;
-  readonly payload: 'toolkit' | 'notification' | 'stream';
+  readonly payload: 'toolkit' | 'notification' | 'stream' | 'sweep';
   /** Fields copied onto the item (variants, playback, metadata, …). */
   readonly attributes: Readonly<Record<string, unknown>>;
   readonly error?: ErrorInfo;
@@ -224,7 +224,23 @@ function validate<T extends z.ZodMiniType>(schema: T, value: unknown): z.infer<T
   throw new PayloadError(field ? `${field}: ${issue?.message}` : (issue?.message ?? 'invalid payload'), field);
 }
 
-const status = (report: StatusReport): Delivery => ({ type: 'status', report });
+const status = (report: StatusReport): Delivery => ({ type: 'status', report: { ...report, attributes: storable(report.attributes) as Record<string, unknown> } });
+
+// DynamoDB holds numbers of up to 38 digits within 1E-130..9.99E+125 and nests maps 32 deep;
+// the SDK refuses integers beyond 2^53 outright. A signed delivery carrying such a value (a
+// 64-bit order id in metadata) must still be recorded, so those values are kept as text.
+const MAX_DEPTH = 30;
+function storable(value: unknown, depth = 0): unknown {
+  if (typeof value === 'number') {
+    const magnitude = Math.abs(value);
+    const exact = !Number.isInteger(value) || Number.isSafeInteger(value);
+    return exact && magnitude < 9.9e125 && (magnitude === 0 || magnitude > 1e-130) ? value : String(value);
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_DEPTH) return JSON.stringify(value);
+  if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v, depth + 1)]));
+}
 
 /** Normalise to millisecond UTC so timestamps compare as strings (Stream sends microseconds). */
 function toIso(value: string): string {

@@ -34,6 +34,11 @@ describe('Images: the seed\'s bare payloads', () => {
     assert.deepEqual(r.error, { message: 'Image processing failed' });
   });
 
+  it('keeps numbers DynamoDB cannot hold exactly as text, and everything else as it came', () => {
+    const r = report(parse('images', payloads.imageUploaded('a', '2024-01-01T12:00:00Z', { metadata: { order: 2 ** 53 + 2, huge: 1e200, tiny: 1e-200, n: 42, f: 0.5, nested: { id: 9007199254740993 } } })));
+    assert.deepEqual(r.attributes.metadata, { order: '9007199254740994', huge: '1e+200', tiny: '1e-200', n: 42, f: 0.5, nested: { id: '9007199254740992' } });
+  });
+
   it('never copies unknown top-level fields onto the item', () => {
     const r = report(parse('images', { ...payloads.imageUploaded('a', '2024-01-01T12:00:00Z'), status: 'pending', version: 0, history: [] }));
     assert.deepEqual(Object.keys(r.attributes).sort(), ['metadata', 'requireSignedURLs', 'variants']);
