@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretKey } from './contract';
+import { SecretKey, SecretRetiringKey } from './contract';
 import { DependencyError } from './errors';
 import type { SecretSet } from './verify';
 
@@ -23,7 +23,7 @@ const DEFAULTS: SecretCacheOptions = { ttlMs: 5 * 60_000, minRefreshIntervalMs: 
 export class SecretsManagerSecrets implements SecretSource {
   private readonly client: SecretsManagerClient;
   private readonly options: SecretCacheOptions;
-  private cached?: { secrets: SecretSet; readAt: number };
+  private cached?: { text: string | undefined; secrets: SecretSet; readAt: number; validUntil: number };
   private lastRefreshAt = Number.NEGATIVE_INFINITY;
   private inflight?: Promise<SecretSet>;
 
@@ -37,7 +37,12 @@ export class SecretsManagerSecrets implements SecretSource {
   }
 
   async get(): Promise<SecretSet> {
-    if (this.cached && this.options.now() - this.cached.readAt < this.options.ttlMs) return this.cached.secrets;
+    const now = this.options.now();
+    if (this.cached && now - this.cached.readAt < this.options.ttlMs) {
+      // A retiring value's grace can end while the read is cached: drop it at that instant.
+      if (now >= this.cached.validUntil) this.cached = { ...this.cached, ...secretSetAt(this.cached.text, now) };
+      return this.cached.secrets;
+    }
     return this.load();
   }
 
@@ -63,17 +68,25 @@ export class SecretsManagerSecrets implements SecretSource {
     } catch (error) {
       throw new DependencyError('secretsmanager', `Secrets Manager GetSecretValue failed: ${(error as Error).name}`, { cause: error });
     }
-    const secrets = parseSecretSet(text);
-    this.cached = { secrets, readAt: this.options.now() };
-    return secrets;
+    const now = this.options.now();
+    const parsed = secretSetAt(text, now);
+    this.cached = { text, ...parsed, readAt: now };
+    return parsed.secrets;
   }
 }
 
 /**
  * `{"images": "s" | ["s1","s2"], "stream": …, "toolkit": …}`. A malformed secret is our
  * misconfiguration, not the sender's fault: it surfaces as a 500 and never echoes the value.
+ * A value listed under `retiring` (written by `connect` after a rotation) is accepted until
+ * its `notAfter`, and not from then on.
  */
-export function parseSecretSet(text: string | undefined): SecretSet {
+export function parseSecretSet(text: string | undefined, now: Date = new Date()): SecretSet {
+  return secretSetAt(text, now.getTime()).secrets;
+}
+
+/** The set at `nowMs`, and until when it stays right (the next retiring value's end). */
+function secretSetAt(text: string | undefined, nowMs: number): { secrets: SecretSet; validUntil: number } {
   let json: unknown;
   try {
     json = JSON.parse(text ?? '');
@@ -91,7 +104,22 @@ export function parseSecretSet(text: string | undefined): SecretSet {
       throw new DependencyError('secretsmanager', `webhook secret key "${key}" must be a string or an array of strings`);
     }
     // An empty string would accept an empty cf-webhook-auth header.
-    return list.filter((v) => v.length > 0);
+    return list.filter((v) => v.length > 0 && !retired(key, v));
   };
-  return { images: values(SecretKey.Images), stream: values(SecretKey.Stream), toolkit: values(SecretKey.Toolkit) };
+  // Lenient on purpose: a malformed `retiring` entry never takes the receiver down, it just retires nothing.
+  let validUntil = Number.POSITIVE_INFINITY;
+  const ends = new Map<string, number>();
+  const retiring = record[SecretRetiringKey];
+  for (const key of [SecretKey.Images, SecretKey.Stream]) {
+    const entries = typeof retiring === 'object' && retiring !== null ? (retiring as Record<string, unknown>)[key] : undefined;
+    for (const entry of Array.isArray(entries) ? entries : []) {
+      const { value, notAfter } = (entry ?? {}) as { value?: unknown; notAfter?: unknown };
+      const end = typeof notAfter === 'string' ? Date.parse(notAfter) : Number.NaN;
+      if (typeof value !== 'string' || Number.isNaN(end)) continue;
+      ends.set(`${key}\n${value}`, end);
+      if (end > nowMs) validUntil = Math.min(validUntil, end);
+    }
+  }
+  const retired = (key: string, value: string) => (ends.get(`${key}\n${value}`) ?? Number.POSITIVE_INFINITY) <= nowMs;
+  return { secrets: { images: values(SecretKey.Images), stream: values(SecretKey.Stream), toolkit: values(SecretKey.Toolkit) }, validUntil };
 }
