@@ -1,0 +1,98 @@
+import { Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type { CloudflareWebhookReceiver } from './webhook-receiver.js';
+
+/**
+ * cdk-nag findings (AwsSolutions and Serverless packs) that are intrinsic to a webhook
+ * receiver, acknowledged on the one resource each applies to, with the reason. Anything not
+ * listed here fails `test/infra/nag.test.ts`; a new finding is fixed first, and acknowledged
+ * only when it is in the nature of the design.
+ */
+export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webhookPaths: readonly string[]): void {
+  // On the two webhook routes only, not on the API: any other route (an upload route, a future
+  // one) is still required to carry an authorizer.
+  const webhookRoutes = receiver.httpApi.node
+    .findAll()
+    .filter((c): c is apigwv2.CfnRoute => c instanceof apigwv2.CfnRoute && webhookPaths.some((path) => c.routeKey === `POST ${path}`));
+  if (webhookRoutes.length !== webhookPaths.length) throw new Error(`expected ${webhookPaths.length} webhook routes, found ${webhookRoutes.length}`);
+  for (const route of webhookRoutes) {
+    Validations.of(route).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Webhook route: Cloudflare sends plain HTTPS POSTs and cannot sign SigV4, obtain a Cognito/JWT token, or satisfy an authorizer; ' +
+        'an HTTP API Lambda authorizer never sees the body, so it could not check an HMAC of it. The function authenticates every ' +
+        'request before any other work (cf-webhook-auth compared in constant time, or HMAC-SHA256 of the raw body with a 300 s ' +
+        'timestamp window), answers 401 and changes nothing otherwise; the stage is throttled and the body size capped.',
+    });
+  }
+
+  Validations.of(receiver.secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'The values are shared with Cloudflare: the Images value is typed into the Cloudflare Notifications destination and the Stream ' +
+      'value is issued by Cloudflare (PUT /stream/webhook). A rotation Lambda cannot change either on the Cloudflare side without a ' +
+      'Cloudflare API token, which would be a bigger secret than this one. Rotation is manual and without downtime: every key holds a ' +
+      'list, the function accepts each listed value and re-reads the secret on the first signature it fails.',
+  });
+
+  Validations.of(receiver.webhookFunction).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'The function is only invoked synchronously, by API Gateway; a DeadLetterConfig applies to asynchronous invocations only and ' +
+      'would never receive anything. A failed delivery is answered 500 and Cloudflare retries it; a transition written but not yet ' +
+      'published stays marked "unpublished" on the item and is republished by the next delivery (tested with injected faults).',
+  });
+
+  Validations.of(receiver.webhookFunction).acknowledge({
+    id: 'Serverless-LambdaTracing',
+    reason:
+      'Active X-Ray tracing would add xray:PutTraceSegments/PutTelemetryRecords on "*" to a role that is otherwise scoped to its own ' +
+      'table, bus, secret and log group (X-Ray has no resource-level permissions). Each delivery already logs one structured line ' +
+      'with route, status, outcome and duration, and the access log records integration latency per request.',
+  });
+
+  if (receiver.uploads) {
+    Validations.of(receiver.uploads.apiSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The Cloudflare API token is issued by Cloudflare in its dashboard; a rotation Lambda could only create a new token with ' +
+        'another, more powerful Cloudflare token. It is replaced by `npm run connect -- --uploads-token`, which writes the new value.',
+    });
+    Validations.of(receiver.uploads.uploadsFunction).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'POST /uploads invokes the function synchronously through API Gateway; a DeadLetterConfig applies to asynchronous ' +
+        'invocations only. A failed call is answered 4xx/5xx to the caller and leaves no item behind.',
+    });
+    Validations.of(receiver.uploads.uploadsFunction).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, its secret and its log ' +
+        'group; each request logs one structured line with its outcome and duration.',
+    });
+  }
+
+  if (receiver.expirySweep) {
+    const { sweepFunction, deadLetterQueue } = receiver.expirySweep;
+    Validations.of(sweepFunction).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Failed asynchronous invocations go to the sweep\'s dead-letter queue through an OnFailure destination (EventInvokeConfig), ' +
+        'which carries more context than a DeadLetterConfig; the schedule target uses the same queue.',
+    });
+    Validations.of(sweepFunction).acknowledge({
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its index, table, bus and log ' +
+        'group; each run logs what it expired.',
+    });
+    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(deadLetterQueue).acknowledge({
+        id,
+        reason:
+          'This queue is itself the dead-letter queue of the expiry sweep (schedule target DeadLetterConfig and the function\'s ' +
+          'OnFailure destination); a dead-letter queue of a dead-letter queue would only move the same messages again.',
+      });
+    }
+  }
+}

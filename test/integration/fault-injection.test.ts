@@ -1,0 +1,245 @@
+/**
+ * Every fault AWS can answer with, injected between the real bundle and the emulator by a
+ * loopback proxy: throttling (ProvisionedThroughputExceededException, ThrottlingException),
+ * 500/503, an unreachable endpoint (connection reset), slowness, an answer lost after the
+ * request took effect, and PutEvents' partial failure (`FailedEntryCount: 1`, the entry not
+ * delivered). Each fault is tried as a blip (the first attempt of one SDK call) and as an
+ * outage (every attempt until it heals), followed by the sender's retry as Cloudflare would.
+ *
+ * The crash between the table write and PutEvents is in faults.test.ts; it is not repeated here.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Item } from '../../lambda/decide';
+import type { WatchedEvent } from '../../local/provision';
+import { payloads } from '../../local/payloads';
+import { readItem, seedPending, send } from '../support/deliver';
+import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy';
+import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
+import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
+import { drainEvents } from '../support/watch';
+
+const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
+// Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
+const LEASE_MS = 600;
+
+type Target = { readonly label: string; readonly matches: (call: AwsCall) => boolean };
+const op = (service: Service, operation: string, label = `${service === 'dynamodb' ? 'DynamoDB' : service === 'events' ? 'EventBridge' : 'Secrets Manager'} ${operation}`): Target => ({
+  label,
+  matches: (call) => call.service === service && call.operation === operation,
+});
+const GET_ITEM = op('dynamodb', 'GetItem');
+/** The transition's conditional write (SET …), not the marker clean-up. */
+const WRITE_ITEM: Target = { label: 'DynamoDB UpdateItem (transition)', matches: (c) => c.operation === 'UpdateItem' && !c.body.includes('REMOVE') };
+/** The clean-up after PutEvents succeeded (REMOVE unpublished.…). */
+const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && c.body.includes('REMOVE') };
+const PUT_EVENTS = op('events', 'PutEvents');
+const GET_SECRET = op('secretsmanager', 'GetSecretValue');
+const ANY_AWS: Target = { label: 'DynamoDB and EventBridge', matches: (c) => c.service === 'dynamodb' || c.service === 'events' };
+
+interface Case {
+  readonly target: Target;
+  readonly fault: Fault;
+  /** Blip: the first attempt of the first matching SDK call. Outage: every matching attempt until healed. */
+  readonly mode: 'blip' | 'outage';
+  /** What the first delivery answers. */
+  readonly status: 200 | 500;
+  /** The item after that first answer. */
+  readonly after: 'pending' | 'uploaded';
+  /** Events on the bus once the sender's retry succeeded (all of them with the transition's one event id). */
+  readonly events: number;
+  /** A fresh function (cold secret cache) for faults on the secret read. */
+  readonly cold?: boolean;
+}
+
+const throttle: Fault = { type: 'throttle' };
+const e500: Fault = { type: 'server-error', status: 500 };
+const e503: Fault = { type: 'server-error', status: 503 };
+const reset: Fault = { type: 'reset' };
+const lost: Fault = { type: 'lost-response' };
+
+const CASES: Case[] = [
+  // Blips: the SDK's own retries absorb them, the sender never sees a failure.
+  { target: GET_ITEM, fault: throttle, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: GET_ITEM, fault: reset, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: WRITE_ITEM, fault: e500, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: WRITE_ITEM, fault: e503, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  // The write happened but its answer was lost: the SDK's retry meets the version check, the
+  // function re-reads, finds its own transition leased, and publishes it once the lease ends.
+  { target: WRITE_ITEM, fault: lost, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: PUT_EVENTS, fault: throttle, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: PUT_EVENTS, fault: e500, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: PUT_EVENTS, fault: reset, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  // The event reached the bus but the answer did not: the SDK sends it again. At least once, same id.
+  { target: PUT_EVENTS, fault: lost, mode: 'blip', status: 200, after: 'uploaded', events: 2 },
+  { target: MARK_PUBLISHED, fault: e503, mode: 'blip', status: 200, after: 'uploaded', events: 1 },
+  { target: GET_SECRET, fault: throttle, mode: 'blip', status: 200, after: 'uploaded', events: 1, cold: true },
+  // Failed entries are a 200 to the SDK, so nothing retries them but the sender.
+  { target: PUT_EVENTS, fault: { type: 'failed-entry' }, mode: 'blip', status: 500, after: 'uploaded', events: 1 },
+  // Outages: longer than the SDK's retries, so the function answers 500 and the sender retries.
+  { target: GET_ITEM, fault: throttle, mode: 'outage', status: 500, after: 'pending', events: 1 },
+  { target: GET_ITEM, fault: reset, mode: 'outage', status: 500, after: 'pending', events: 1 },
+  { target: WRITE_ITEM, fault: e500, mode: 'outage', status: 500, after: 'pending', events: 1 },
+  { target: WRITE_ITEM, fault: lost, mode: 'outage', status: 500, after: 'uploaded', events: 1 },
+  { target: PUT_EVENTS, fault: throttle, mode: 'outage', status: 500, after: 'uploaded', events: 1 },
+  { target: PUT_EVENTS, fault: e503, mode: 'outage', status: 500, after: 'uploaded', events: 1 },
+  { target: PUT_EVENTS, fault: reset, mode: 'outage', status: 500, after: 'uploaded', events: 1 },
+  // Every SDK attempt delivered the event and lost the answer (3), then the retry republishes it.
+  { target: PUT_EVENTS, fault: lost, mode: 'outage', status: 500, after: 'uploaded', events: 4 },
+  { target: PUT_EVENTS, fault: { type: 'failed-entry' }, mode: 'outage', status: 500, after: 'uploaded', events: 1 },
+  // The event was delivered; its marker could not be cleared, so the retry publishes it again.
+  { target: MARK_PUBLISHED, fault: e500, mode: 'outage', status: 500, after: 'uploaded', events: 2 },
+  { target: GET_SECRET, fault: e503, mode: 'outage', status: 500, after: 'pending', events: 1, cold: true },
+  { target: ANY_AWS, fault: reset, mode: 'outage', status: 500, after: 'pending', events: 1 },
+];
+
+function scheduled(target: Target, fault: Fault, mode: Case['mode']): FaultPolicy {
+  let first: string | undefined;
+  return (call) => {
+    if (!target.matches(call)) return undefined;
+    if (mode === 'outage') return fault;
+    first ??= call.invocationId;
+    return call.invocationId === first && call.attempt === 1 ? fault : undefined;
+  };
+}
+
+const describeFault = (fault: Fault) => (fault.type === 'server-error' ? String(fault.status) : fault.type);
+
+describe('faults between the function and AWS', () => {
+  let emulator: Awaited<ReturnType<typeof connectEmulator>>;
+  let proxy: FaultProxy;
+  let warm: Receiver;
+  let logs: LogCapture;
+  const sensitive = new Set<string>();
+  const rows: string[] = [];
+
+  const receiver = async () => {
+    const r = await startReceiver({ overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS } });
+    for (const values of Object.values(r.resources.secrets)) values.forEach((v) => sensitive.add(v));
+    return r;
+  };
+
+  before(async () => {
+    emulator = await connectEmulator();
+    proxy = await startFaultProxy(emulator.endpoint);
+    logs = captureLogs();
+    warm = await receiver();
+    // Warm the secret cache, so faults on the data path are not mixed with the first secret read.
+    const id = await seedPending(warm.resources, 'image');
+    assert.equal((await send.toolkit(warm, payloads.imageUploaded(id, at(1)))).status, 200);
+    await drainEvents(warm);
+  });
+
+  after(async () => {
+    logs.stop();
+    await warm.stop();
+    await proxy.close();
+    await emulator.stop();
+    process.stderr.write(`\nfault matrix (fault → first answer; SDK calls faulted / absorbed by SDK retries / reached the function; events):\n${rows.join('\n')}\n`);
+  });
+
+  for (const c of CASES) {
+    const name = `${c.target.label}: ${describeFault(c.fault)} as ${c.mode === 'blip' ? 'a blip' : 'an outage'} → ${c.status}, item ${c.after}, then ${c.events} event${c.events > 1 ? 's' : ''} with one id`;
+    it(name, async () => {
+      const r = c.cold ? await receiver() : warm;
+      try {
+        const id = await seedPending(r.resources, 'image');
+        const payload = payloads.imageUploaded(id, at(1));
+        proxy.reset();
+        proxy.setPolicy(scheduled(c.target, c.fault, c.mode));
+        const first = await send.toolkit(r, payload);
+        proxy.setPolicy(() => undefined);
+        const faults = tally(proxy.calls);
+
+        assert.equal(first.status, c.status, JSON.stringify(first.body));
+        if (c.status === 500) assert.deepEqual(first.body, { error: 'internal error', retryable: true });
+        const left = await readItem(r.resources, id);
+        assert.equal(left?.status, c.after);
+        if (c.status === 500 && c.after === 'uploaded') {
+          // Written but not confirmed published: the marker is what makes the retry publish it.
+          assert.deepEqual(Object.keys(left?.unpublished ?? {}), [left!.history![0]!.eventId]);
+        }
+
+        // The sender retries what failed on our side.
+        if (c.status === 500) {
+          const retried = await send.toolkit(r, payload);
+          assert.equal(retried.status, 200, JSON.stringify(retried.body));
+        }
+        const item = (await readItem(r.resources, id)) as Item;
+        assert.equal(item.status, 'uploaded');
+        assert.equal(item.history?.length, 1, 'one transition, however many attempts');
+        assert.deepEqual(item.unpublished, {});
+        const seen = await drainEvents(r);
+        const ids = seen.map((e: WatchedEvent) => (e.detail as { eventId: string }).eventId);
+        assert.deepEqual([...new Set(ids)], [item.history![0]!.eventId], 'every event carries the transition’s stable id');
+        assert.equal(seen.length, c.events, 'events on the bus');
+
+        const injected = Object.values(faults.injected).reduce((a, b) => a + b, 0);
+        rows.push(
+          `| ${c.target.label} | ${describeFault(c.fault)} | ${c.mode} | ${injected} | ${faults.absorbedBySdk} | ${faults.surfacedToFunction} | ${first.status} | ${seen.length} |`,
+        );
+      } finally {
+        if (c.cold) await r.stop();
+      }
+    });
+  }
+
+  it('a slow DynamoDB or EventBridge delays the answer and changes nothing else', async () => {
+    for (const target of [GET_ITEM, PUT_EVENTS]) {
+      const id = await seedPending(warm.resources, 'image');
+      proxy.setPolicy(scheduled(target, { type: 'slow', ms: 400 }, 'outage'));
+      const started = performance.now();
+      const answer = await send.toolkit(warm, payloads.imageUploaded(id, at(1)));
+      const elapsed = performance.now() - started;
+      proxy.setPolicy(() => undefined);
+      assert.equal(answer.status, 200);
+      assert.ok(elapsed >= 400, `${target.label}: took ${Math.round(elapsed)} ms`);
+      assert.equal((await drainEvents(warm)).length, 1);
+      rows.push(`| ${target.label} | slow 400 ms | outage | — | — | — | 200 in ${Math.round(elapsed)} ms | 1 |`);
+    }
+  });
+
+  it('a PutEvents slower than the lease: a redelivery takes the event over, so it is published twice with one id (at least once)', async () => {
+    const id = await seedPending(warm.resources, 'image');
+    const payload = payloads.imageUploaded(id, at(1));
+    let slowed = false;
+    proxy.setPolicy((call) => {
+      if (!PUT_EVENTS.matches(call) || slowed) return undefined;
+      slowed = true;
+      return { type: 'slow', ms: LEASE_MS * 2.5 };
+    });
+    try {
+      const first = send.toolkit(warm, payload);
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 1.3));
+      const answers = await Promise.all([send.toolkit(warm, payload), first]);
+      // Whichever wrote the transition is slowed in PutEvents; the other takes its expired lease over.
+      assert.deepEqual(answers.map((a) => [a.status, a.body.outcome, a.body.published]).sort(), [
+        [200, 'duplicate', 1],
+        [200, 'transitioned', 1],
+      ]);
+    } finally {
+      proxy.setPolicy(() => undefined);
+    }
+    const item = await readItem(warm.resources, id);
+    assert.deepEqual(item?.unpublished, {});
+    const seen = await drainEvents(warm);
+    assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
+    rows.push(`| EventBridge PutEvents | slow ${LEASE_MS * 2.5} ms (> lease ${LEASE_MS} ms) + redelivery | blip | — | — | — | 200 | 2 |`);
+  });
+
+  it('bad input still gets its 4xx while DynamoDB and EventBridge are down, and never a 500', async () => {
+    proxy.setPolicy(scheduled(ANY_AWS, reset, 'outage'));
+    try {
+      assert.equal((await send.toolkit(warm, { id: 'x', uploaded: 'yesterday' })).status, 400);
+      assert.equal((await send.notification({ ...warm, resources: { ...warm.resources, secrets: { ...warm.resources.secrets, images: ['wrong-secret-value-0001'] } } }, payloads.testPing())).status, 401);
+    } finally {
+      proxy.setPolicy(() => undefined);
+    }
+  });
+
+  it('no secret or signature appears in the logs of any delivery above', () => {
+    logs.stop();
+    assert.ok(logs.lines() >= CASES.length, `captured ${logs.lines()} log lines`);
+    assert.deepEqual(findLeaks(logs.text(), [...sensitive, 'wrong-secret-value-0001']).map(redact), []);
+  });
+});

@@ -1,0 +1,56 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import type { Item } from '../../lambda/decide';
+import { localClientConfig } from '../../local/aws';
+import type { WatchedEvent } from '../../local/provision';
+import type { Receiver } from './receiver';
+
+const sqsClients = new Map<string, SQSClient>();
+const documentClients = new Map<string, DynamoDBDocumentClient>();
+
+function sqsFor(endpoint: string): SQSClient {
+  let client = sqsClients.get(endpoint);
+  if (!client) sqsClients.set(endpoint, (client = new SQSClient(localClientConfig(endpoint))));
+  return client;
+}
+
+/**
+ * Every event the bus has delivered to the watch queue, read until `quietPolls` polls in a row
+ * come back empty. The emulator puts an event on the queue before PutEvents answers, so once
+ * the deliveries have been answered short polls suffice.
+ */
+export async function drainEvents(r: Receiver, quietPolls = 3): Promise<WatchedEvent[]> {
+  const sqs = sqsFor(r.endpoint);
+  const all: WatchedEvent[] = [];
+  for (let quiet = 0; quiet < quietPolls; ) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: r.resources.watchQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) {
+      quiet++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    quiet = 0;
+    all.push(...Messages.map((message) => JSON.parse(message.Body!) as WatchedEvent));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: r.resources.watchQueueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
+  }
+  return all;
+}
+
+/** Every item of the receiver's table, read straight from the emulator (not through any proxy). */
+export async function scanItems(r: Receiver): Promise<Item[]> {
+  let client = documentClients.get(r.endpoint);
+  if (!client) documentClients.set(r.endpoint, (client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(r.endpoint)))));
+  const items: Item[] = [];
+  for await (const page of paginateScan({ client }, { TableName: r.resources.tableName, ConsistentRead: true })) {
+    items.push(...((page.Items ?? []) as Item[]));
+  }
+  return items.sort((a, b) => a.id.localeCompare(b.id));
+}
