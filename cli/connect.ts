@@ -1,0 +1,472 @@
+/**
+ * `connect`: tells Cloudflare where this stack's webhooks are, with the official SDK, and
+ * stores the secrets Cloudflare will use in the stack's webhook secret.
+ *
+ * - Stream: `PUT /accounts/{id}/stream/webhook` with the Stream URL, unless Cloudflare already
+ *   delivers there; the signing secret it returns becomes the current `stream` value. Cloudflare
+ *   issues a new secret when the URL changes: the previous one stays accepted for `--grace`.
+ * - Images: a Notifications webhook destination for the Images URL, created (or updated) with a
+ *   freshly generated secret that is stored before Cloudflare gets it, and a notification
+ *   policy for `image_notification` that delivers to it.
+ * - Optionally the upload route's API secret `{accountId, apiToken}`.
+ *
+ * Found, not duplicated: a second run changes nothing that is already right, drops values
+ * whose grace has ended, and says so. `--dry-run` only reads.
+ */
+import { randomBytes } from 'node:crypto';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
+import { ApiSecretKey, SecretKey } from '../lambda/contract';
+import { CliError, UsageError } from './errors';
+import type { CliIO } from './index';
+import {
+  accept,
+  activate,
+  activeValues,
+  fingerprint,
+  parseWebhookSecret,
+  pruneRetired,
+  serializeWebhookSecret,
+  type SecretChange,
+  type WebhookSecret,
+} from './secret-rotation';
+import { required, resolveTarget, type ClientConfig, type TargetFlags } from './target';
+
+export const CONNECT_USAGE = `  connect --account-id ID       register this stack's webhooks with Cloudflare and store their secrets
+      (API token in $CLOUDFLARE_API_TOKEN or --api-token; it needs Stream Write and Notifications Write)
+      --grace 1h                  how long a replaced secret stays accepted (s, m, h, d; 0 = drop at once)
+      --rotate                    give the Images destination a new secret even if nothing changed
+      --only images|stream        one of the two
+      --name NAME                 name of the webhook destination (default: cloudflare-webhook <stack>)
+      --uploads-token TOKEN       also store {accountId, apiToken} for POST /uploads ($CLOUDFLARE_UPLOADS_API_TOKEN;
+                                  a token with Images Write); --uploads-secret ID names that secret without --stack
+      --base-url URL              another Cloudflare API root ($CLOUDFLARE_BASE_URL), e.g. a local fake
+      --dry-run                   show what it would do; change nothing
+`;
+
+export const connectOptions = {
+  'account-id': { type: 'string' },
+  'api-token': { type: 'string' },
+  'base-url': { type: 'string' },
+  grace: { type: 'string' },
+  rotate: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  only: { type: 'string' },
+  name: { type: 'string' },
+  'uploads-token': { type: 'string' },
+  'uploads-secret': { type: 'string' },
+} as const;
+
+export type ConnectArea = 'secret' | 'stream' | 'images' | 'policy' | 'uploads';
+
+export interface ConnectAction {
+  readonly area: ConnectArea;
+  /** `unchanged` when Cloudflare or the secret already had it right; `planned` in a dry run. */
+  readonly result: 'created' | 'updated' | 'stored' | 'dropped' | 'unchanged' | 'planned' | 'warning';
+  readonly message: string;
+  readonly id?: string;
+}
+
+export interface ConnectReport {
+  readonly accountId: string;
+  readonly dryRun: boolean;
+  readonly actions: readonly ConnectAction[];
+}
+
+/** Reads and writes a Secrets Manager secret's string; injectable for tests. */
+export interface SecretStore {
+  read(secretId: string): Promise<string | undefined>;
+  write(secretId: string, text: string): Promise<void>;
+}
+
+export interface ConnectSettings {
+  readonly accountId: string;
+  readonly apiToken: string;
+  /** @default Cloudflare's API */
+  readonly baseURL?: string;
+  readonly imagesUrl: string;
+  readonly streamUrl: string;
+  /** The webhook secret `{images, stream, toolkit}`. */
+  readonly secretId: string;
+  readonly secrets: SecretStore;
+  readonly graceMs: number;
+  readonly rotate?: boolean;
+  readonly dryRun?: boolean;
+  readonly only?: 'images' | 'stream';
+  /** Name of the webhook destination; the policy is named after it. */
+  readonly name: string;
+  /** The upload route's secret, and a token to store in it. */
+  readonly uploads?: { readonly secretId: string; readonly apiToken?: string };
+  readonly now: () => Date;
+  /** @default 2 (the SDK's default) */
+  readonly maxRetries?: number;
+}
+
+const CLOUDFLARE_API = 'https://api.cloudflare.com/client/v4';
+const IMAGES_ALERT = 'image_notification';
+const DEFAULT_GRACE_MS = 60 * 60_000;
+
+export async function connect(settings: ConnectSettings): Promise<ConnectReport> {
+  const { accountId, dryRun = false, now } = settings;
+  const cf = new Cloudflare({
+    apiToken: settings.apiToken,
+    // Explicit, so nothing but the settings decides where requests go or how they authenticate.
+    apiKey: null,
+    apiEmail: null,
+    userServiceKey: null,
+    baseURL: settings.baseURL ?? CLOUDFLARE_API,
+    maxRetries: settings.maxRetries ?? 2,
+    timeout: 30_000,
+  });
+  const actions: ConnectAction[] = [];
+  const act = (area: ConnectArea, result: ConnectAction['result'], message: string, id?: string) =>
+    actions.push({ area, result: dryRun && result !== 'unchanged' && result !== 'warning' ? 'planned' : result, message, ...(id && { id }) });
+
+  // The webhook secret, with values whose grace has ended dropped first.
+  let written = await settings.secrets.read(settings.secretId).catch((error: unknown) => {
+    throw new CliError(`could not read the webhook secret ${settings.secretId}: ${(error as Error).message}`, 1, { cause: error });
+  });
+  let secret: WebhookSecret;
+  try {
+    secret = parseWebhookSecret(written);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message} (${settings.secretId})`);
+  }
+  const pruned = pruneRetired(secret, now());
+  secret = pruned.secret;
+  for (const change of pruned.dropped) {
+    act('secret', 'dropped', `${dryRun ? 'would drop' : 'dropped'} ${change.key} value ${change.fingerprint} (accepted until ${change.notAfter})`);
+  }
+  const save = async () => {
+    const text = serializeWebhookSecret(secret);
+    if (dryRun || text === written) return;
+    await settings.secrets.write(settings.secretId, text);
+    written = text;
+  };
+
+  if (settings.only !== 'images') {
+    secret = await connectStream(cf, settings, secret, act, save, (next) => (secret = next));
+  }
+  if (settings.only !== 'stream') {
+    secret = await connectImages(cf, settings, secret, act, save, (next) => (secret = next));
+  }
+  await save();
+  if (settings.uploads) await connectUploads(settings, settings.uploads, act);
+  return { accountId, dryRun, actions };
+}
+
+type Act = (area: ConnectArea, result: ConnectAction['result'], message: string, id?: string) => void;
+
+async function connectStream(
+  cf: Cloudflare,
+  settings: ConnectSettings,
+  start: WebhookSecret,
+  act: Act,
+  save: () => Promise<void>,
+  set: (secret: WebhookSecret) => void,
+): Promise<WebhookSecret> {
+  const { accountId, streamUrl, dryRun, now, graceMs } = settings;
+  let secret = start;
+  const current = await call('read the Stream webhook', () => cf.stream.webhooks.get({ account_id: accountId }), { notFound: undefined });
+  const currentUrl = urlOf(current);
+
+  if (currentUrl === streamUrl) {
+    const value = current?.secret;
+    if (!value) {
+      act('stream', 'warning', `Cloudflare delivers to ${streamUrl} but did not return its signing secret; nothing stored`);
+    } else if (activeValues(secret, SecretKey.Stream).includes(value)) {
+      act('stream', 'unchanged', `Stream webhook already delivers to ${streamUrl}; its signing secret ${fingerprint(value)} is stored`);
+    } else {
+      const { secret: next, retired } = activate(secret, SecretKey.Stream, value, now(), graceMs);
+      secret = next;
+      set(secret);
+      await save();
+      act('stream', 'stored', `Stream webhook already delivers to ${streamUrl}; stored its signing secret ${fingerprint(value)}${retiredText(retired)}`);
+    }
+    return secret;
+  }
+
+  const was = currentUrl ? ` (was ${currentUrl})` : '';
+  if (dryRun) {
+    act('stream', 'updated', `would register the Stream webhook ${streamUrl}${was}; Cloudflare issues a new signing secret, ${graceText(secret.values.stream.length, graceMs)}`);
+    return secret;
+  }
+  const updated = await call('register the Stream webhook', () => cf.stream.webhooks.update({ account_id: accountId, notificationUrl: streamUrl }));
+  if (!updated.secret) throw new CliError('Cloudflare registered the Stream webhook but returned no signing secret; run connect again');
+  // Cloudflare signs with the new secret from now on: store it before anything else.
+  const { secret: next, retired } = activate(secret, SecretKey.Stream, updated.secret, now(), graceMs);
+  secret = next;
+  set(secret);
+  await save();
+  act('stream', currentUrl ? 'updated' : 'created', `registered the Stream webhook ${streamUrl}${was}; stored its new signing secret ${fingerprint(updated.secret)}${retiredText(retired)}`);
+  return secret;
+}
+
+async function connectImages(
+  cf: Cloudflare,
+  settings: ConnectSettings,
+  start: WebhookSecret,
+  act: Act,
+  save: () => Promise<void>,
+  set: (secret: WebhookSecret) => void,
+): Promise<WebhookSecret> {
+  const { accountId, imagesUrl, name, dryRun, now, graceMs } = settings;
+  let secret = start;
+  const destinations = await call('list webhook destinations', async () => {
+    const all = [];
+    for await (const destination of cf.alerting.destinations.webhooks.list({ account_id: accountId })) all.push(destination);
+    return all;
+  });
+  // Ours is the one delivering to our URL (preferring our name), else the one with our name
+  // (the stack's URL changed), so a re-run or a dashboard-made destination is updated, never duplicated.
+  const atUrl = destinations.filter((d) => d.url === imagesUrl);
+  const existing = atUrl.find((d) => d.name === name) ?? atUrl[0] ?? destinations.find((d) => d.name === name);
+  let destinationId = existing?.id;
+
+  const inSync = existing !== undefined && existing.url === imagesUrl && existing.name === name && activeValues(secret, SecretKey.Images).length > 0;
+  if (inSync && !settings.rotate) {
+    act('images', 'unchanged', `webhook destination "${name}" already delivers to ${imagesUrl}`, destinationId);
+  } else {
+    const verb = existing ? 'update' : 'create';
+    const why = !existing ? '' : existing.url !== imagesUrl ? ` (was ${existing.url})` : existing.name !== name ? ` (was named "${existing.name}")` : settings.rotate ? ' (--rotate)' : ' (no stored secret)';
+    if (dryRun) {
+      act('images', existing ? 'updated' : 'created', `would ${verb} webhook destination "${name}" → ${imagesUrl}${why} with a new secret, ${graceText(secret.values.images.length, graceMs)}`, destinationId);
+    } else {
+      const fresh = randomBytes(32).toString('hex');
+      // Accepted before Cloudflare has it: a delivery (or Cloudflare's test message) may follow at once.
+      secret = accept(secret, SecretKey.Images, fresh);
+      set(secret);
+      await save();
+      const params = { account_id: accountId, name, url: imagesUrl, secret: fresh };
+      try {
+        const result = existing?.id
+          ? await call('update the webhook destination', () => cf.alerting.destinations.webhooks.update(existing.id!, params))
+          : await call('create the webhook destination', () => cf.alerting.destinations.webhooks.create(params));
+        destinationId = result.id ?? existing?.id;
+      } catch (error) {
+        // Cloudflare did not take it: forget the value rather than accept a secret nobody uses.
+        secret = { ...secret, values: { ...secret.values, images: secret.values.images.filter((v) => v !== fresh) } };
+        set(secret);
+        await save();
+        throw error;
+      }
+      const { secret: next, retired } = activate(secret, SecretKey.Images, fresh, now(), graceMs);
+      secret = next;
+      set(secret);
+      await save();
+      act('images', existing ? 'updated' : 'created', `${existing ? 'updated' : 'created'} webhook destination "${name}" → ${imagesUrl}${why}; stored its new secret ${fingerprint(fresh)}${retiredText(retired)}`, destinationId);
+    }
+  }
+
+  await connectPolicy(cf, settings, destinationId, act);
+  return secret;
+}
+
+async function connectPolicy(cf: Cloudflare, settings: ConnectSettings, destinationId: string | undefined, act: Act): Promise<void> {
+  const { accountId, dryRun } = settings;
+  const policyName = `${settings.name}: Images uploads`;
+  const policies = await call('list notification policies', async () => {
+    const all = [];
+    for await (const policy of cf.alerting.policies.list({ account_id: accountId })) all.push(policy);
+    return all;
+  });
+  const delivers = (p: (typeof policies)[number]) => destinationId !== undefined && (p.mechanisms?.webhooks ?? []).some((w) => w.id === destinationId);
+  const existing = policies.find((p) => p.name === policyName) ?? policies.find((p) => p.alert_type === IMAGES_ALERT && delivers(p));
+  const target = destinationId ? `destination ${destinationId}` : 'the new destination';
+
+  if (existing && existing.enabled && existing.alert_type === IMAGES_ALERT && delivers(existing)) {
+    act('policy', 'unchanged', `notification policy "${existing.name}" already sends ${IMAGES_ALERT} to ${target}`, existing.id);
+    return;
+  }
+  if (dryRun) {
+    act('policy', existing ? 'updated' : 'created', `would ${existing ? 'update' : 'create'} notification policy "${existing?.name ?? policyName}": ${IMAGES_ALERT} → ${target}, enabled`, existing?.id);
+    return;
+  }
+  if (!destinationId) throw new CliError('Cloudflare created the webhook destination without returning its id; run connect again');
+  const webhooks = [...(existing?.mechanisms?.webhooks ?? []).filter((w) => w.id !== destinationId), { id: destinationId }];
+  if (existing?.id) {
+    await call('update the notification policy', () =>
+      cf.alerting.policies.update(existing.id!, {
+        account_id: accountId,
+        name: existing.name ?? policyName,
+        alert_type: IMAGES_ALERT,
+        enabled: true,
+        mechanisms: { ...existing.mechanisms, webhooks },
+      }),
+    );
+    act('policy', 'updated', `updated notification policy "${existing.name}": ${IMAGES_ALERT} → destination ${destinationId}, enabled`, existing.id);
+    return;
+  }
+  const created = await call('create the notification policy', () =>
+    cf.alerting.policies.create({
+      account_id: accountId,
+      name: policyName,
+      description: 'Cloudflare Images direct creator uploads, delivered to the webhook receiver on AWS (managed by connect)',
+      alert_type: IMAGES_ALERT,
+      enabled: true,
+      mechanisms: { webhooks },
+    }),
+  );
+  act('policy', 'created', `created notification policy "${policyName}": ${IMAGES_ALERT} → destination ${destinationId}`, created.id);
+}
+
+async function connectUploads(settings: ConnectSettings, uploads: NonNullable<ConnectSettings['uploads']>, act: Act): Promise<void> {
+  let current: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse((await settings.secrets.read(uploads.secretId)) ?? '{}');
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) current = parsed as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof SyntaxError) current = {};
+    else throw new CliError(`could not read the upload route's API secret ${uploads.secretId}: ${(error as Error).message}`, 1, { cause: error });
+  }
+  const token = uploads.apiToken ?? (typeof current[ApiSecretKey.ApiToken] === 'string' ? (current[ApiSecretKey.ApiToken] as string) : '');
+  const desired = { ...current, [ApiSecretKey.AccountId]: settings.accountId, [ApiSecretKey.ApiToken]: token };
+  const changed = current[ApiSecretKey.AccountId] !== settings.accountId || current[ApiSecretKey.ApiToken] !== token;
+  const what = uploads.apiToken !== undefined ? `the account id and API token ${fingerprint(token)}` : 'the account id';
+  if (!changed) {
+    act('uploads', 'unchanged', `the upload route's API secret already holds ${what}`);
+  } else {
+    if (!settings.dryRun) await settings.secrets.write(uploads.secretId, JSON.stringify(desired));
+    act('uploads', 'stored', `${settings.dryRun ? 'would store' : 'stored'} ${what} in the upload route's API secret`);
+  }
+  if (!token) act('uploads', 'warning', "the upload route has no Cloudflare API token yet: POST /uploads answers 503 until one is stored (--uploads-token, a token with Images Write)");
+}
+
+function urlOf(webhook: { notificationUrl?: string; notification_url?: string } | undefined): string | undefined {
+  // The SDK's type says `notificationUrl`, Cloudflare's documented answer has `notification_url` (and both in examples).
+  return webhook?.notificationUrl ?? webhook?.notification_url;
+}
+
+function retiredText(retired: readonly SecretChange[]): string {
+  if (retired.length === 0) return '';
+  const dropped = retired.filter((r) => !r.notAfter).map((r) => r.fingerprint);
+  const kept = retired.filter((r) => r.notAfter);
+  return [
+    ...(kept.length > 0 ? [`; ${kept.map((r) => r.fingerprint).join(', ')} accepted until ${kept[0]!.notAfter}`] : []),
+    ...(dropped.length > 0 ? [`; dropped ${dropped.join(', ')}`] : []),
+  ].join('');
+}
+
+function graceText(previous: number, graceMs: number): string {
+  if (previous === 0) return 'stored in the webhook secret';
+  return graceMs > 0 ? `the ${previous === 1 ? 'previous value stays' : `${previous} previous values stay`} accepted for ${formatDuration(graceMs)}` : 'previous values dropped at once';
+}
+
+/** Runs an SDK call; Cloudflare's refusal becomes one line naming what failed and why. */
+async function call<T, F = never>(action: string, run: () => Promise<T>, options?: { notFound: F }): Promise<T | F> {
+  try {
+    return await run();
+  } catch (error) {
+    if (options && 'notFound' in options && error instanceof NotFoundError) return options.notFound;
+    // The SDK reports an answer it never got (refused, timed out) as an APIError without a status.
+    if (error instanceof APIError && error.status === undefined) {
+      throw new CliError(`could not reach Cloudflare to ${action}: ${error.message}${error.cause ? ` (${(error.cause as Error).message})` : ''}`, 1, { cause: error });
+    }
+    if (error instanceof APIError) {
+      const errors = ((error.errors ?? []) as { code?: number; message?: string }[]).map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ');
+      const hint = error.status === 401 || error.status === 403 ? ' (the API token needs Stream Write and Notifications Write on this account)' : '';
+      throw new CliError(`Cloudflare refused to ${action}: HTTP ${error.status}${errors ? `: ${errors}` : ''}${hint}`, 1, { cause: error });
+    }
+    throw new CliError(`could not ${action}: ${(error as Error).message}`, 1, { cause: error });
+  }
+}
+
+/** `90s`, `30m`, `1h`, `2d`, or `0`. */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
+  if (!match || (match[2] === undefined && match[1] !== '0')) throw new UsageError(`${flag} takes a duration such as 30m, 1h or 2d (or 0), got '${text}'`);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+export function formatConnectReport(report: ConnectReport): string {
+  const head = `Cloudflare account ${report.accountId}${report.dryRun ? ' (dry run: nothing changed)' : ''}`;
+  const lines = report.actions.map((a) => `  ${a.area.padEnd(8)} ${a.result.padEnd(9)} ${a.message}${a.id && !a.message.includes(a.id) ? ` [id ${a.id}]` : ''}`);
+  return [head, ...lines].join('\n');
+}
+
+/** Secrets Manager, as `connect` uses it. */
+export function secretsManagerStore(config: ClientConfig): SecretStore {
+  const client = new SecretsManagerClient(config);
+  return {
+    read: async (secretId) => (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString,
+    write: async (secretId, text) => {
+      await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text }));
+    },
+  };
+}
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+/** The command as `cli/index.ts` registers it. */
+export const connectCommand = {
+  options: connectOptions,
+  positionals: [] as readonly string[],
+  run: async ({ flags, io }: { flags: Flags; positionals: string[]; io: Required<CliIO> }): Promise<void> => {
+    const str = (name: string) => flags[name] as string | undefined;
+    const accountId = str('account-id') ?? io.env.CLOUDFLARE_ACCOUNT_ID;
+    if (!accountId) throw new UsageError('connect needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)');
+    const apiToken = str('api-token') ?? io.env.CLOUDFLARE_API_TOKEN;
+    if (!apiToken) throw new UsageError('connect needs a Cloudflare API token: $CLOUDFLARE_API_TOKEN (or --api-token)');
+    const only = str('only');
+    if (only !== undefined && only !== 'images' && only !== 'stream') throw new UsageError(`--only is images or stream, got '${only}'`);
+    const graceMs = str('grace') === undefined ? DEFAULT_GRACE_MS : parseDuration(str('grace')!, '--grace');
+
+    // The stack's outputs, read once: resolveTarget gets the receiver's, the upload secret is ours.
+    let outputs: Record<string, string> = {};
+    const target = await resolveTarget(flags as TargetFlags, {
+      env: io.env,
+      describeStackOutputs: async (stackName, config) => (outputs = await describeStackOutputs(stackName, config)),
+    });
+    const uploadsSecretId = str('uploads-secret') ?? outputs.CloudflareApiSecretArn;
+    const uploadsToken = str('uploads-token') ?? io.env.CLOUDFLARE_UPLOADS_API_TOKEN;
+    if (uploadsToken !== undefined && !uploadsSecretId) {
+      throw new UsageError('--uploads-token: this stack has no upload route (no CloudflareApiSecretArn output); deploy with -c uploads=true or pass --uploads-secret');
+    }
+    const stack = flags.stack as string | undefined;
+    const report = await connect({
+      accountId,
+      apiToken,
+      ...((str('base-url') ?? io.env.CLOUDFLARE_BASE_URL) && { baseURL: str('base-url') ?? io.env.CLOUDFLARE_BASE_URL }),
+      imagesUrl: only === 'stream' ? target.imagesUrl ?? '' : required(target, 'imagesUrl'),
+      streamUrl: only === 'images' ? target.streamUrl ?? '' : required(target, 'streamUrl'),
+      secretId: required(target, 'secretId'),
+      secrets: secretsManagerStore(target.clientConfig),
+      graceMs,
+      rotate: flags.rotate === true,
+      dryRun: flags['dry-run'] === true,
+      ...(only && { only }),
+      name: str('name') ?? `cloudflare-webhook ${stack ?? hostOf(target.imagesUrl ?? target.streamUrl)}`,
+      ...(uploadsSecretId && { uploads: { secretId: uploadsSecretId, ...(uploadsToken !== undefined && { apiToken: uploadsToken }) } }),
+      now: io.now,
+    });
+    io.out(flags.json ? JSON.stringify(report, null, 2) : formatConnectReport(report));
+  },
+};
+
+function hostOf(url: string | undefined): string {
+  try {
+    return url ? new URL(url).host : 'local';
+  } catch {
+    return 'local';
+  }
+}
+
+async function describeStackOutputs(stackName: string, config: ClientConfig): Promise<Record<string, string>> {
+  const client = new CloudFormationClient(config);
+  try {
+    const { Stacks = [] } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const outputs = Stacks[0]?.Outputs ?? [];
+    return Object.fromEntries(outputs.flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [])));
+  } catch (error) {
+    throw new CliError(`could not read stack ${stackName}: ${(error as Error).name}: ${(error as Error).message}`, 1, { cause: error });
+  } finally {
+    client.destroy();
+  }
+}

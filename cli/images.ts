@@ -1,0 +1,175 @@
+/**
+ * `images`: read the table the way a person debugging a delivery wants to, and create the
+ * pending item an upload route would, so the flow can be tried before that route exists.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/contract';
+import type { HistoryEntry, Item } from '../lambda/decide';
+import { CliError } from './errors';
+import { table, transition } from './format';
+import type { ClientConfig } from './target';
+
+export function documentClient(config: ClientConfig): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export async function getItem(client: DynamoDBDocumentClient, tableName: string, id: string): Promise<Item> {
+  const { Item: item } = await call(`read ${id} from ${tableName}`, () =>
+    client.send(new GetCommand({ TableName: tableName, Key: { [TableDesign.partitionKey]: id }, ConsistentRead: true })),
+  );
+  if (!item) throw new CliError(`no item ${id} in table ${tableName}`);
+  return item as Item;
+}
+
+export interface ListQuery {
+  readonly statuses?: readonly ItemStatus[];
+  readonly kind?: ItemKind;
+  /** ISO instant; items whose last change is older are left out. */
+  readonly since?: string;
+  readonly limit: number;
+}
+
+export interface ListResult {
+  /** Newest change first. */
+  readonly items: readonly Item[];
+  /** `limit` was reached: more items may match. */
+  readonly truncated: boolean;
+}
+
+/** Statuses to query when none is given: every status of the kind, or of both kinds. */
+export function statusesOf(kind: ItemKind | undefined): ItemStatus[] {
+  const image = Object.values(ImageStatus);
+  const video = Object.values(VideoStatus);
+  if (kind === ItemKind.Image) return image;
+  if (kind === ItemKind.Video) return video;
+  return [...new Set<ItemStatus>([...image, ...video])];
+}
+
+/**
+ * Queries the `byStatus` index once per status (never a Scan: the cost stays proportional to
+ * what is shown, not to the size of the table) and merges the answers, newest first.
+ */
+export async function listItems(client: DynamoDBDocumentClient, tableName: string, query: ListQuery): Promise<ListResult> {
+  const statuses = query.statuses ?? statusesOf(query.kind);
+  const pages = await Promise.all(statuses.map((status) => queryStatus(client, tableName, status, query)));
+  const items = pages
+    .flatMap((page) => page.items)
+    .sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
+  return { items: items.slice(0, query.limit), truncated: items.length > query.limit || pages.some((page) => page.more) };
+}
+
+export function listInput(tableName: string, status: ItemStatus, query: ListQuery): QueryCommandInput {
+  const { byStatus } = TableDesign;
+  const names: Record<string, string> = { '#status': byStatus.partitionKey };
+  const values: Record<string, unknown> = { ':status': status };
+  let condition = '#status = :status';
+  if (query.since !== undefined) {
+    names['#updatedAt'] = byStatus.sortKey;
+    values[':since'] = query.since;
+    condition += ' AND #updatedAt >= :since';
+  }
+  // Statuses are shared by kinds (both have `pending`), so the kind is a filter, not a key.
+  if (query.kind !== undefined) {
+    names['#kind'] = 'kind';
+    values[':kind'] = query.kind;
+  }
+  return {
+    TableName: tableName,
+    IndexName: byStatus.indexName,
+    KeyConditionExpression: condition,
+    ...(query.kind !== undefined && { FilterExpression: '#kind = :kind' }),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    ScanIndexForward: false,
+    Limit: query.limit,
+  };
+}
+
+async function queryStatus(client: DynamoDBDocumentClient, tableName: string, status: ItemStatus, query: ListQuery) {
+  const input = listInput(tableName, status, query);
+  const items: Item[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  // A filter applies after Limit, so a page can come back short with more behind it.
+  do {
+    const page = await call(`query ${TableDesign.byStatus.indexName} of ${tableName}`, () =>
+      client.send(new QueryCommand({ ...input, ...(startKey && { ExclusiveStartKey: startKey }) })),
+    );
+    items.push(...((page.Items ?? []) as Item[]));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && items.length < query.limit);
+  return { items: items.slice(0, query.limit), more: startKey !== undefined || items.length > query.limit };
+}
+
+/**
+ * What an upload route would write before sending the user to Cloudflare. With
+ * `updatedAt` set, so the item shows up in `images list` straight away.
+ */
+export async function createPending(client: DynamoDBDocumentClient, tableName: string, id: string, kind: ItemKind, now: Date): Promise<Item> {
+  const at = now.toISOString();
+  const item: Item = { id, kind, status: 'pending', createdAt: at, updatedAt: at };
+  try {
+    await client.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#key)',
+        ExpressionAttributeNames: { '#key': TableDesign.partitionKey },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw failure(`create ${id} in ${tableName}`, error);
+    const existing = await getItem(client, tableName, id);
+    throw new CliError(`${id} already exists (${existing.kind ?? 'kind unknown'}, ${existing.status ?? 'no status'})`);
+  }
+  return item;
+}
+
+const LEADING = ['id', 'kind', 'status', 'statusAt', 'createdAt', 'updatedAt', 'version'];
+const TRAILING = ['history', 'unpublished'];
+
+/** The item with the fields a person looks for first on top, the bookkeeping last, the rest sorted. */
+export function orderedItem(item: Item): Item {
+  const rank = (key: string) => (LEADING.includes(key) ? LEADING.indexOf(key) - LEADING.length : TRAILING.includes(key) ? 1 + TRAILING.indexOf(key) : 0);
+  const keys = Object.keys(item).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return Object.fromEntries(keys.map((key) => [key, item[key]])) as Item;
+}
+
+export function formatItems(result: ListResult): string {
+  if (result.items.length === 0) return 'no items';
+  const rows = result.items.map((item) => [
+    String(item.updatedAt ?? ''),
+    String(item.kind ?? ''),
+    String(item.status ?? ''),
+    item.id,
+    errorText(item.lastError),
+  ]);
+  const more = result.truncated ? `\n(stopped at --limit; more items may match)` : '';
+  return table(['UPDATED', 'KIND', 'STATUS', 'ID', 'LAST ERROR'], rows) + more;
+}
+
+export function formatHistory(item: Item): string {
+  const history: readonly HistoryEntry[] = item.history ?? [];
+  if (history.length === 0) return `${item.id} has no transitions yet (status ${item.status ?? 'unknown'})`;
+  const rows = history.map((entry) => [entry.occurredAt, entry.recordedAt, transition(entry.from, entry.to), entry.eventId, errorText(entry.error)]);
+  return table(['OCCURRED', 'RECORDED', 'TRANSITION', 'EVENT ID', 'ERROR'], rows);
+}
+
+function errorText(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '';
+  const { code, message } = error as { code?: string; message?: string };
+  return [code, message].filter(Boolean).join(': ');
+}
+
+async function call<T>(action: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw failure(action, error);
+  }
+}
+
+function failure(action: string, error: unknown): CliError {
+  const { name, message } = error as Error;
+  return new CliError(`could not ${action}: ${name}: ${message}`, 1, { cause: error });
+}

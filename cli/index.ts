@@ -1,0 +1,303 @@
+/**
+ * `npm run cli -- <command>`: the developer loop against the local receiver or a deployed
+ * stack. `runCli` does the work and returns the exit code, so tests run it in-process.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ItemKind, type DetailType, type ItemStatus } from '../lambda/contract';
+import type { SecretSet } from '../lambda/verify';
+import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
+import { CliError, UsageError } from './errors';
+import { formatEvent, tailEvents } from './events';
+import { parseSince, positiveInteger } from './format';
+import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images';
+import {
+  Deliveries,
+  Fault,
+  Format,
+  formatAnswer,
+  formatRequest,
+  isDeliveryName,
+  post,
+  prepareDelivery,
+  readSecrets,
+  secretNeeded,
+  type SendRequest,
+} from './send';
+import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
+import { CONNECT_USAGE, connectCommand } from './connect';
+
+export const USAGE = `Usage: npm run cli -- <command> [options]
+
+  send <delivery> [--id ID]     POST a signed Cloudflare delivery; print the status and body
+      <delivery>                  ${Object.keys(Deliveries).join(', ')}
+      --format notification|seed  image deliveries as Cloudflare Notifications (cf-webhook-auth,
+                                  the default) or as the seed's bare payload (X-Signature)
+      --at TIME                   when Cloudflare says it happened: ISO, or 10m for 10 minutes ago
+      --stale | --tampered | --unsigned
+                                  break the signature to watch the receiver refuse it
+      --twice                     send the same bytes twice (the second is a duplicate)
+  images get <id>               the item, as JSON
+  images list [--status S]... [--kind image|video] [--since 1h|ISO] [--limit N]
+                                items by last change, newest first (a query on the byStatus index)
+  images history <id>           the transitions the item records
+  images create-pending <id> [--kind image|video]
+                                the pending item an upload route would create
+  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+                                print events as the bus publishes them (default 60 s)
+${CONNECT_USAGE}
+Which receiver (default: the one \`npm start\` runs)
+  --local                       the local receiver (state file .build/local.json, or $CF_WEBHOOK_LOCAL_STATE)
+  --stack NAME [--region R]     a deployed stack, found through its CloudFormation outputs
+  --table NAME  --bus NAME  --secret ID  --url BASE  --images-url URL  --stream-url URL
+                                explicit names; they override what --stack or --local found
+  --endpoint URL                another AWS endpoint, such as an emulator
+
+  --json                        output for scripts
+  --help                        this text
+`;
+
+export interface CliIO {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+}
+
+type Options = ParseArgsConfig['options'];
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+interface Command {
+  readonly options: Options;
+  /** Positional arguments after the command words. */
+  readonly positionals: readonly string[];
+  readonly run: (args: { flags: Flags; positionals: string[]; io: Required<CliIO> }) => Promise<void>;
+}
+
+const common = { ...targetOptions, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  send: {
+    options: {
+      id: { type: 'string' },
+      format: { type: 'string' },
+      at: { type: 'string' },
+      stale: { type: 'boolean' },
+      tampered: { type: 'boolean' },
+      unsigned: { type: 'boolean' },
+      twice: { type: 'boolean' },
+    },
+    positionals: ['delivery'],
+    run: send,
+  },
+  'images get': { options: {}, positionals: ['id'], run: imagesGet },
+  'images list': {
+    options: { status: { type: 'string', multiple: true }, kind: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' } },
+    positionals: [],
+    run: imagesList,
+  },
+  'images history': { options: {}, positionals: ['id'], run: imagesHistory },
+  'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
+  'events tail': {
+    options: {
+      seconds: { type: 'string' },
+      max: { type: 'string' },
+      'detail-type': { type: 'string', multiple: true },
+      kind: { type: 'string', multiple: true },
+    },
+    positionals: [],
+    run: eventsTail,
+  },
+  connect: connectCommand,
+};
+
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const full: Required<CliIO> = { env: process.env, signal: new AbortController().signal, now: () => new Date(), ...io };
+  try {
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+      (argv.length === 0 ? full.err : full.out)(USAGE);
+      return argv.length === 0 ? 2 : 0;
+    }
+    const [name, command, rest] = findCommand(argv);
+    const { values: flags, positionals } = parse(name, command, rest);
+    if (flags.help) {
+      full.out(USAGE);
+      return 0;
+    }
+    await command.run({ flags, positionals, io: full });
+    return 0;
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    full.err(`error: ${error.message}`);
+    if (error instanceof UsageError) full.err('(npm run cli -- --help lists the commands)');
+    return error.exitCode;
+  }
+}
+
+function findCommand(argv: readonly string[]): [string, Command, string[]] {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    const command = COMMANDS[name];
+    if (command) return [name, command, argv.slice(words)];
+  }
+  const group = Object.keys(COMMANDS).filter((name) => name.startsWith(`${argv[0]} `));
+  if (group.length > 0) throw new UsageError(`${argv[0]} needs one of: ${group.map((name) => name.split(' ')[1]).join(', ')}`);
+  throw new UsageError(`unknown command '${argv[0]}'`);
+}
+
+function parse(name: string, command: Command, args: string[]): { values: Flags; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...common, ...command.options }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${name}: ${(error as Error).message}`);
+  }
+  const { values, positionals } = parsed;
+  if (!values.help && positionals.length !== command.positionals.length) {
+    const expected = command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+    throw new UsageError(`${name} takes ${expected}, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  }
+  return { values: values as Flags, positionals };
+}
+
+const str = (flags: Flags, name: string) => flags[name] as string | undefined;
+const list = (flags: Flags, name: string) => flags[name] as string[] | undefined;
+const target = (flags: Flags, io: Required<CliIO>): Promise<Target> => resolveTarget(flags as TargetFlags, { env: io.env });
+
+async function send({ flags, positionals: [delivery], io }: Parameters<Command['run']>[0]): Promise<void> {
+  if (!isDeliveryName(delivery!)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
+  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
+  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
+  const format = str(flags, 'format');
+  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
+    throw new UsageError(`--format is notification or seed, got '${format}'`);
+  }
+  const now = io.now();
+  const request: SendRequest = {
+    delivery,
+    id: str(flags, 'id'),
+    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
+    format: format as Format | undefined,
+    fault: faults[0] ?? Fault.None,
+  };
+
+  const found = await target(flags, io);
+  const route = Deliveries[delivery].route;
+  const urls = {
+    images: route === 'images' ? required(found, 'imagesUrl') : '',
+    stream: route === 'stream' ? required(found, 'streamUrl') : '',
+  };
+  const secrets: SecretSet = secretNeeded(request) ? await readSecrets(found) : { images: [], stream: [], toolkit: [] };
+  const prepared = prepareDelivery(request, urls, secrets, now);
+
+  if (!flags.json) io.out(formatRequest(prepared));
+  for (let attempt = 0; attempt < (flags.twice ? 2 : 1); attempt++) {
+    const answer = await post(prepared);
+    io.out(flags.json ? JSON.stringify({ url: prepared.url, delivery: prepared.label, status: answer.status, body: parsedOrText(answer.body) }) : formatAnswer(answer));
+  }
+}
+
+async function imagesGet({ flags, positionals: [id], io }: Parameters<Command['run']>[0]): Promise<void> {
+  const found = await target(flags, io);
+  const item = await getItem(documentClient(found.clientConfig), required(found, 'tableName'), id!);
+  io.out(JSON.stringify(orderedItem(item), null, 2));
+}
+
+async function imagesList({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
+  const kind = kindFlag(str(flags, 'kind'));
+  const statuses = list(flags, 'status');
+  const known = statusesOf(kind);
+  const unknown = statuses?.filter((status) => !known.includes(status as ItemStatus)) ?? [];
+  if (unknown.length > 0) throw new UsageError(`no ${kind ?? 'item'} status '${unknown.join("', '")}'; one of ${known.join(', ')}`);
+  const since = str(flags, 'since');
+  const query = {
+    ...(statuses && { statuses: statuses as ItemStatus[] }),
+    ...(kind && { kind }),
+    ...(since !== undefined && { since: parseSince(since, io.now()) }),
+    limit: positiveInteger('--limit', str(flags, 'limit'), 50),
+  };
+  const found = await target(flags, io);
+  const result = await listItems(documentClient(found.clientConfig), required(found, 'tableName'), query);
+  io.out(flags.json ? JSON.stringify(result.items.map(orderedItem), null, 2) : formatItems(result));
+}
+
+async function imagesHistory({ flags, positionals: [id], io }: Parameters<Command['run']>[0]): Promise<void> {
+  const found = await target(flags, io);
+  const item = await getItem(documentClient(found.clientConfig), required(found, 'tableName'), id!);
+  io.out(flags.json ? JSON.stringify(item.history ?? [], null, 2) : formatHistory(item));
+}
+
+async function imagesCreatePending({ flags, positionals: [id], io }: Parameters<Command['run']>[0]): Promise<void> {
+  // The receiver accepts ids up to this length; a longer one could never be delivered to.
+  if (id!.length > 1024) throw new UsageError('an id is at most 1024 characters');
+  const kind = kindFlag(str(flags, 'kind')) ?? ItemKind.Image;
+  const found = await target(flags, io);
+  const item = await createPending(documentClient(found.clientConfig), required(found, 'tableName'), id!, kind, io.now());
+  if (flags.json) return io.out(JSON.stringify(item, null, 2));
+  const next = kind === ItemKind.Video ? 'video-ready' : 'image-uploaded';
+  io.out(`created ${id}: ${kind}, pending\nnext: npm run cli -- send ${next} --id ${id}`);
+}
+
+async function eventsTail({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
+  let pattern: EventBridgePattern;
+  try {
+    pattern = eventBridgePattern({
+      detailTypes: list(flags, 'detail-type') as DetailType[] | undefined,
+      kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!),
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace('eventPattern detailTypes', '--detail-type').replace('eventPattern kinds', '--kind'));
+  }
+  const max = str(flags, 'max');
+  const found = await target(flags, io);
+  await tailEvents(found.clientConfig, {
+    eventBusName: required(found, 'eventBusName'),
+    pattern,
+    seconds: positiveInteger('--seconds', str(flags, 'seconds'), 60),
+    ...(max !== undefined && { max: positiveInteger('--max', max, 1) }),
+    signal: io.signal,
+    onEvent: (event) => io.out(flags.json ? JSON.stringify(event) : formatEvent(event)),
+    log: io.err,
+  });
+}
+
+function kindFlag(kind: string | undefined): ItemKind | undefined {
+  if (kind === undefined) return undefined;
+  if (!Object.values(ItemKind).includes(kind as ItemKind)) throw new UsageError(`--kind is image or video, got '${kind}'`);
+  return kind as ItemKind;
+}
+
+function parsedOrText(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
+async function main(): Promise<void> {
+  // The SDK's reminder that releases after early 2027 need Node 22 is noise in a dev tool.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const argv = process.argv.slice(2);
+  const abort = new AbortController();
+  const cleansUp = argv[0] === 'events' && argv[1] === 'tail';
+  process.on('SIGINT', () => {
+    // The first Ctrl-C lets `events tail` remove its rule and queue; anything else stops at once.
+    if (!cleansUp || abort.signal.aborted) process.exit(130);
+    abort.abort();
+  });
+  process.exitCode = await runCli(argv, {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    signal: abort.signal,
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,235 @@
+/**
+ * `send`: a Cloudflare-format delivery, signed the way its sender signs it, POSTed to the
+ * receiver. Options break the signature in the ways the gate must catch.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSecrets } from '../lambda/secrets';
+import type { SecretSet } from '../lambda/verify';
+import { payloads, signedHeaders } from '../local/payloads';
+import { CliError, UsageError } from './errors';
+import { required, type Target } from './target';
+
+type Payload = Record<string, unknown>;
+type Route = 'images' | 'stream';
+
+/** How a delivery authenticates; the header names are what a user sees in Cloudflare's docs. */
+export const SendScheme = {
+  Notification: 'cf-webhook-auth',
+  Stream: 'Webhook-Signature',
+  Toolkit: 'X-Signature',
+} as const;
+export type SendScheme = (typeof SendScheme)[keyof typeof SendScheme];
+
+export const Format = { Notification: 'notification', Seed: 'seed' } as const;
+export type Format = (typeof Format)[keyof typeof Format];
+
+interface DeliveryDefinition {
+  readonly route: Route;
+  readonly needsId: boolean;
+  /** Image deliveries come as Cloudflare Notifications or as the seed toolkit's bare payloads. */
+  readonly formats: readonly Format[];
+  readonly scheme: (format: Format) => SendScheme;
+  readonly payload: (id: string, at: string, nowSeconds: number, format: Format) => Payload;
+}
+
+const imageScheme = (format: Format) => (format === Format.Seed ? SendScheme.Toolkit : SendScheme.Notification);
+
+export const Deliveries = {
+  'image-uploaded': {
+    route: 'images',
+    needsId: true,
+    formats: [Format.Notification, Format.Seed],
+    scheme: imageScheme,
+    payload: (id, at, nowSeconds, format) =>
+      format === Format.Seed
+        ? payloads.imageUploaded(id, at)
+        : payloads.notification(payloads.imageUploaded(id, at), nowSeconds, 'Image upload complete'),
+  },
+  'image-failed': {
+    route: 'images',
+    needsId: true,
+    formats: [Format.Notification, Format.Seed],
+    scheme: imageScheme,
+    payload: (id, at, nowSeconds, format) =>
+      format === Format.Seed
+        ? payloads.imageFailed(id, at)
+        : payloads.notification(payloads.imageFailed(id, at), nowSeconds, 'Image upload failed'),
+  },
+  'video-ready': {
+    route: 'stream',
+    needsId: true,
+    formats: [],
+    scheme: () => SendScheme.Stream,
+    payload: (id, at) => payloads.videoReady(id, at),
+  },
+  'video-error': {
+    route: 'stream',
+    needsId: true,
+    formats: [],
+    scheme: () => SendScheme.Stream,
+    payload: (id, at) => payloads.videoError(id, at),
+  },
+  /** The dashboard's "Save and Test". */
+  ping: {
+    route: 'images',
+    needsId: false,
+    formats: [],
+    scheme: () => SendScheme.Notification,
+    payload: () => payloads.testPing(),
+  },
+} as const satisfies Record<string, DeliveryDefinition>;
+export type DeliveryName = keyof typeof Deliveries;
+
+export const Fault = { None: 'none', Stale: 'stale', Tampered: 'tampered', Unsigned: 'unsigned' } as const;
+export type Fault = (typeof Fault)[keyof typeof Fault];
+
+/** How old a `--stale` signature is: far outside any sensible tolerance. */
+export const STALE_SECONDS = 24 * 60 * 60;
+
+export interface SendRequest {
+  readonly delivery: DeliveryName;
+  readonly id?: string;
+  /** When Cloudflare says it happened. */
+  readonly at: Date;
+  readonly format?: Format;
+  readonly fault: Fault;
+}
+
+export interface PreparedDelivery {
+  readonly url: string;
+  /** `image-uploaded, Notifications envelope, cf-webhook-auth` */
+  readonly label: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly notes: readonly string[];
+}
+
+export function isDeliveryName(name: string): name is DeliveryName {
+  return Object.hasOwn(Deliveries, name);
+}
+
+const SECRET_OF: Readonly<Record<SendScheme, keyof SecretSet>> = {
+  [SendScheme.Notification]: 'images',
+  [SendScheme.Stream]: 'stream',
+  [SendScheme.Toolkit]: 'toolkit',
+};
+
+/** Which secret a request is signed with; none when it goes unsigned, so no secret is read. */
+export function secretNeeded(request: SendRequest): keyof SecretSet | undefined {
+  if (request.fault === Fault.Unsigned) return undefined;
+  const definition: DeliveryDefinition = Deliveries[request.delivery];
+  return SECRET_OF[definition.scheme(request.format ?? Format.Notification)];
+}
+
+/** Builds the exact request; pure, so what each option does is tested without a network. */
+export function prepareDelivery(request: SendRequest, urls: { images: string; stream: string }, secrets: SecretSet, now: Date): PreparedDelivery {
+  const definition: DeliveryDefinition = Deliveries[request.delivery];
+  if (definition.needsId && !request.id) {
+    throw new UsageError(`send ${request.delivery} needs --id (create one with: npm run cli -- images create-pending <id>)`);
+  }
+  const format = request.format ?? Format.Notification;
+  if (request.format !== undefined && !definition.formats.includes(request.format)) {
+    throw new UsageError(`--format applies to image-uploaded and image-failed only`);
+  }
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const scheme = definition.scheme(format);
+  const payload = definition.payload(request.id ?? '', request.at.toISOString(), nowSeconds, format);
+  if (request.fault === Fault.Stale && scheme !== SendScheme.Stream) {
+    throw new UsageError(`--stale needs a signed timestamp, which only Stream deliveries carry (Webhook-Signature); ${scheme} has none`);
+  }
+
+  const body = JSON.stringify(payload);
+  const notification = scheme === SendScheme.Notification && request.delivery !== 'ping';
+  const label = [
+    request.delivery,
+    ...(notification ? ['Notifications envelope'] : []),
+    request.fault === Fault.Unsigned ? 'unsigned' : scheme,
+    ...(request.fault === Fault.Stale || request.fault === Fault.Tampered ? [request.fault] : []),
+  ].join(', ');
+  const url = definition.route === 'images' ? urls.images : urls.stream;
+  const json = { 'content-type': 'application/json' };
+  if (request.fault === Fault.Unsigned) return { url, label, headers: json, body, notes: [] };
+
+  const secret = firstSecret(secrets, scheme);
+  const tampered = request.fault === Fault.Tampered;
+  switch (scheme) {
+    case SendScheme.Notification:
+      // cf-webhook-auth is the shared secret itself, not a signature of the body: only a wrong value fails it.
+      return tampered
+        ? { url, label, headers: signedHeaders.notification(alter(secret)), body, notes: ['cf-webhook-auth carries the secret, not a signature of the body, so --tampered alters the secret'] }
+        : { url, label, headers: signedHeaders.notification(secret), body, notes: [] };
+    case SendScheme.Toolkit:
+      return tampered
+        ? { url, label, headers: signedHeaders.toolkit(secret, body), body: tamper(payload), notes: ['body changed after signing'] }
+        : { url, label, headers: signedHeaders.toolkit(secret, body), body, notes: [] };
+    case SendScheme.Stream: {
+      const stale = request.fault === Fault.Stale;
+      const headers = signedHeaders.stream(secret, body, stale ? nowSeconds - STALE_SECONDS : nowSeconds);
+      if (stale) return { url, label, headers, body, notes: [`signed ${STALE_SECONDS / 3600} h ago`] };
+      return tampered ? { url, label, headers, body: tamper(payload), notes: ['body changed after signing'] } : { url, label, headers, body, notes: [] };
+    }
+  }
+}
+
+function firstSecret(secrets: SecretSet, scheme: SendScheme): string {
+  const key = SECRET_OF[scheme];
+  const secret = secrets[key][0];
+  if (secret !== undefined) return secret;
+  const fix = {
+    images: 'the stack generates it; is this the right secret?',
+    stream: "put the signing secret Cloudflare returned from PUT /accounts/{account_id}/stream/webhook into its 'stream' list",
+    toolkit: "add one to its 'toolkit' list, or send the Notifications format (leave out --format seed)",
+  }[key];
+  throw new CliError(`the webhook secret has no '${key}' value, so the receiver refuses ${scheme} deliveries: ${fix}`);
+}
+
+/** A different body that still parses, so the answer is about the signature and nothing else. */
+const tamper = (payload: Payload) => JSON.stringify({ ...payload, tampered: true });
+
+const alter = (secret: string) => secret.slice(0, -1) + (secret.endsWith('x') ? 'y' : 'x');
+
+/** API Gateway gives up on an integration after 30 s; waiting longer only hides that. */
+const POST_TIMEOUT_MS = 35_000;
+
+export interface Answer {
+  readonly status: number;
+  readonly body: string;
+}
+
+export async function post(delivery: PreparedDelivery): Promise<Answer> {
+  let response: Response;
+  try {
+    response = await fetch(delivery.url, { method: 'POST', headers: delivery.headers, body: delivery.body, signal: AbortSignal.timeout(POST_TIMEOUT_MS) });
+  } catch (error) {
+    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${POST_TIMEOUT_MS / 1000} s` : String((error as Error).cause ?? (error as Error).message);
+    throw new CliError(`POST ${delivery.url} failed: ${reason}`, 1, { cause: error });
+  }
+  return { status: response.status, body: await response.text() };
+}
+
+export async function readSecrets(target: Target): Promise<SecretSet> {
+  const secretId = required(target, 'secretId');
+  const client = new SecretsManagerClient(target.clientConfig);
+  try {
+    return await new SecretsManagerSecrets(secretId, client).get();
+  } catch (error) {
+    const cause = (error as Error).cause as Error | undefined;
+    const detail = cause ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
+    throw new CliError(`could not read the webhook secret ${secretId}: ${detail}`, 1, { cause: error });
+  } finally {
+    client.destroy();
+  }
+}
+
+export function formatRequest(delivery: PreparedDelivery): string {
+  return [`POST ${delivery.url}  (${delivery.label})`, ...delivery.notes.map((note) => `note: ${note}`)].join('\n');
+}
+
+export function formatAnswer(answer: Answer): string {
+  const line = `${answer.status} ${answer.body}`;
+  // The receiver's default policy refuses ids nobody created; say how to create one.
+  const unknown = answer.status === 404 ? /"no (image|video) with id (.+?)"/.exec(answer.body) : null;
+  if (!unknown) return line;
+  const [, kind, id] = unknown;
+  return `${line}\nhint: create it first: npm run cli -- images create-pending ${id}${kind === 'video' ? ' --kind video' : ''}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * Running the CLI from tests: in-process (fast, for most checks) or as the child process a
+ * user starts (for the walkthrough and the AWS path, where the environment is the point).
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { runCli } from '../../cli/index';
+import { LOCAL_STATE_ENV, writeLocalState } from '../../local/state';
+import type { Receiver } from './receiver';
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+export interface InProcessOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal?: AbortSignal;
+  /** Called with every stderr line as it is written, e.g. to wait for `events tail` to listen. */
+  readonly onErr?: (line: string) => void;
+}
+
+export async function cli(argv: readonly string[], { env, signal, onErr }: InProcessOptions): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, {
+    out: (text) => out.push(text),
+    err: (text) => {
+      err.push(text);
+      onErr?.(text);
+    },
+    env,
+    ...(signal && { signal }),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** `events tail` started in the background; resolves `listening` once its rule is in place. */
+export function backgroundTail(argv: readonly string[], env: InProcessOptions['env']) {
+  let ready!: (line: string) => void;
+  const listening = new Promise<string>((resolve) => (ready = resolve));
+  const done = cli(['events', 'tail', ...argv], { env, onErr: (line) => line.startsWith('listening') && ready(line) });
+  // A tail that fails before listening must fail the test instead of leaving it waiting.
+  return { listening: Promise.race([listening, done.then((run) => Promise.reject(new Error(`tail ended: ${run.err}`)))]), done };
+}
+
+/** A state file for a test receiver, as `npm start` writes one for its own. */
+export async function stateFor(r: Receiver, path: string): Promise<Record<string, string>> {
+  await writeLocalState(path, {
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    endpoint: r.endpoint,
+    imagesUrl: r.imagesUrl,
+    streamUrl: r.streamUrl,
+    tableName: r.resources.tableName,
+    eventBusName: r.resources.eventBusName,
+    eventBusArn: r.resources.eventBusArn,
+    secretId: r.resources.secretArn,
+    watchQueueUrl: r.resources.watchQueueUrl,
+  });
+  return { [LOCAL_STATE_ENV]: path };
+}
+
+/** `npm run cli -- …` without npm: the same entry point, in a process of its own. */
+export function spawnCli(argv: readonly string[], env: Record<string, string | undefined>): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/index.ts', ...argv], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code: code ?? 1, out: out.trimEnd(), err: err.trimEnd() }));
+  });
+}
+
+/**
+ * Answers CloudFormation's DescribeStacks (AWS query protocol) with the given outputs, so the
+ * CLI's `--stack` path runs unchanged against the emulator's resources.
+ */
+export async function fakeCloudFormation(stacks: Readonly<Record<string, Readonly<Record<string, string>>>>) {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const params = new URLSearchParams(body);
+      const name = params.get('StackName') ?? '';
+      requests.push(`${params.get('Action')} ${name}`);
+      const outputs = stacks[name];
+      res.setHeader('content-type', 'text/xml');
+      if (params.get('Action') !== 'DescribeStacks' || !outputs) {
+        res.statusCode = 400;
+        res.end(
+          `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code>` +
+            `<Message>Stack with id ${name} does not exist</Message></Error><RequestId>fake</RequestId></ErrorResponse>`,
+        );
+        return;
+      }
+      const members = Object.entries(outputs)
+        .map(([key, value]) => `<member><OutputKey>${key}</OutputKey><OutputValue>${value}</OutputValue></member>`)
+        .join('');
+      res.end(
+        `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
+          `<StackName>${name}</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/${name}/1</StackId>` +
+          `<CreationTime>2024-01-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs>` +
+          `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
