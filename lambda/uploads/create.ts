@@ -1,0 +1,55 @@
+import { ImageStatus, ItemKind } from '../contract';
+import { precedenceOf, type Item } from '../decide';
+import type { ItemStore } from '../store';
+import type { DirectUpload, DirectUploadClient } from './cloudflare';
+import { UploadConflictError } from './errors';
+import { directUploadFields, type UploadRequest } from './request';
+
+/**
+ * The upload route's path, in order: Cloudflare first, then the table. A failed Cloudflare
+ * call leaves nothing behind; a failed write leaves only Cloudflare's draft, which nobody
+ * holds the URL of and which Cloudflare drops when its window ends.
+ */
+
+export interface UploadPorts {
+  readonly cloudflare: DirectUploadClient;
+  readonly store: Pick<ItemStore, 'create'>;
+  readonly now: () => Date;
+}
+
+export interface UploadCreated {
+  readonly id: string;
+  readonly uploadURL: string;
+  readonly expiresAt: string;
+}
+
+export async function createUpload(request: UploadRequest, ports: UploadPorts): Promise<UploadCreated> {
+  const upload = await ports.cloudflare.create(directUploadFields(request));
+  // Conditional: a custom id the table already holds is never overwritten.
+  if (!(await ports.store.create(pendingItem(request, upload, ports.now())))) throw new UploadConflictError(upload.id);
+  return { id: upload.id, uploadURL: upload.uploadURL, expiresAt: request.expiresAt };
+}
+
+/**
+ * The item a webhook will later move on. `pending` at the lowest precedence, like an item the
+ * receiver records itself, so any report from Cloudflare applies to it; `expiresAt` puts it
+ * in the `byExpiry` index the sweep reads.
+ */
+export function pendingItem(request: UploadRequest, upload: DirectUpload, now: Date): Item {
+  const at = now.toISOString();
+  return {
+    id: upload.id,
+    kind: ItemKind.Image,
+    status: ImageStatus.Pending,
+    precedence: precedenceOf(ItemKind.Image, ImageStatus.Pending, ''),
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: request.expiresAt,
+    version: 0,
+    requireSignedURLs: request.requireSignedURLs,
+    ...(request.metadata !== undefined && { metadata: request.metadata }),
+    ...(request.creator !== undefined && { creator: request.creator }),
+    ...(request.requestedBy !== undefined && { requestedBy: request.requestedBy }),
+    recordedFrom: 'upload',
+  };
+}

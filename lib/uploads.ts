@@ -1,0 +1,171 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, SecretValue, Token } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/contract.js';
+import { webhookBundling, webhookRuntime } from './bundling.js';
+
+/** A JWT authorizer in front of the route, so a browser app can call it with its user's token. */
+export interface UploadsJwtOptions {
+  /** The token issuer, e.g. `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf`. */
+  readonly issuer: string;
+  /** Accepted `aud` values (for Cognito: app client ids). */
+  readonly audience: readonly string[];
+}
+
+export interface CloudflareUploadsOptions {
+  /**
+   * Path of the route.
+   * @default UploadDefaults.path ('/uploads')
+   */
+  readonly path?: string;
+  /**
+   * Authorize callers with a JWT instead of IAM. The token's `sub` is recorded as the image's
+   * creator and the body may not name one.
+   * @default - IAM: callers sign with SigV4 and need `execute-api:Invoke` on the route
+   */
+  readonly jwt?: UploadsJwtOptions;
+  /**
+   * Origins a browser may call the API from (CORS on the whole HTTP API; only this route
+   * answers browsers). Needs `jwt` to be useful.
+   * @default - no CORS
+   */
+  readonly allowOrigins?: readonly string[];
+  /**
+   * A secret `{"accountId": "…", "apiToken": "…"}` holding the Cloudflare API token the route uses
+   * (Images Write is all it needs).
+   * @default - a new secret with both values empty, to be filled in before the first upload
+   */
+  readonly apiSecret?: secretsmanager.ISecret;
+  /**
+   * Upload window when a request names none; between 2 minutes and 6 hours.
+   * @default Duration.minutes(30), Cloudflare's own default
+   */
+  readonly defaultExpiry?: Duration;
+  /**
+   * Memory of the function in MB.
+   * @default 256
+   */
+  readonly memorySize?: number;
+}
+
+export interface CloudflareUploadsProps extends CloudflareUploadsOptions {
+  readonly table: dynamodb.ITable;
+  readonly httpApi: apigwv2.HttpApi;
+  /** Paths the API already serves; the route must not collide with them. */
+  readonly reservedPaths?: readonly string[];
+  readonly logRetention: logs.RetentionDays;
+}
+
+const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
+
+/**
+ * `POST /uploads`: asks Cloudflare for a direct creator upload and records the pending image,
+ * so the webhook that follows finds it. Its function alone can read the Cloudflare API token.
+ */
+export class CloudflareUploads extends Construct {
+  /** `{"accountId", "apiToken"}`; only the upload function can read it. */
+  public readonly apiSecret: secretsmanager.ISecret;
+  public readonly uploadsFunction: nodejs.NodejsFunction;
+  public readonly path: string;
+  /** The route's full URL. */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: CloudflareUploadsProps) {
+    super(scope, id);
+
+    // 1. Settle the configuration: a bad value fails synth.
+    this.path = props.path ?? UploadDefaults.path;
+    if (Token.isUnresolved(this.path) || !ROUTE_PATH.test(this.path) || this.path.includes('//')) {
+      throw new Error(`uploads.path must be a literal path starting with '/' (letters, digits, - . _ ~ /), got '${this.path}'`);
+    }
+    if (props.reservedPaths?.includes(this.path)) throw new Error(`uploads.path '${this.path}' is already a webhook route`);
+    const expirySeconds = props.defaultExpiry?.toSeconds() ?? UploadDefaults.expirySeconds;
+    if (!Number.isInteger(expirySeconds) || expirySeconds < UploadDefaults.minExpirySeconds || expirySeconds > UploadDefaults.maxExpirySeconds) {
+      throw new Error(`uploads.defaultExpiry must be whole seconds between 2 minutes and 6 hours (Cloudflare's limits), got ${expirySeconds} s`);
+    }
+    if (props.jwt && (!props.jwt.issuer.startsWith('https://') || props.jwt.audience.length === 0)) {
+      throw new Error('uploads.jwt needs an https:// issuer and at least one audience');
+    }
+    if (props.allowOrigins && props.allowOrigins.length === 0) throw new Error('uploads.allowOrigins: empty; leave it out for no CORS');
+    const memorySize = props.memorySize ?? 256;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+      throw new Error(`uploads.memorySize must be an integer between 128 and 10240, got ${memorySize}`);
+    }
+
+    // 2. The token's home. Empty until an operator (or `connect --uploads-token`) fills it in:
+    //    a generated value would only make Cloudflare answer 403 instead of a clear 503.
+    this.apiSecret =
+      props.apiSecret ??
+      new secretsmanager.Secret(this, 'ApiSecret', {
+        description: 'Cloudflare API token for direct creator uploads: JSON {accountId, apiToken}',
+        secretObjectValue: {
+          [ApiSecretKey.AccountId]: SecretValue.unsafePlainText(''),
+          [ApiSecretKey.ApiToken]: SecretValue.unsafePlainText(''),
+        },
+      });
+
+    // 3. The function, with a role that starts empty (see the receiver for why).
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: props.logRetention });
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
+    });
+    this.uploadsFunction = new nodejs.NodejsFunction(this, 'Function', {
+      entry: fileURLToPath(new URL('../lambda/uploads/handler.ts', import.meta.url)),
+      handler: 'handler',
+      projectRoot: fileURLToPath(new URL('..', import.meta.url)),
+      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
+      runtime: webhookRuntime,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      // Cloudflare's call is cut at 8 s; HTTP API gives up at 30 s.
+      timeout: Duration.seconds(15),
+      role,
+      logGroup,
+      bundling: webhookBundling,
+      environment: {
+        [UploadsEnv.TableName]: props.table.tableName,
+        [UploadsEnv.ApiSecretId]: this.apiSecret.secretArn,
+        [UploadsEnv.DefaultExpirySeconds]: String(expirySeconds),
+        POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
+      },
+    });
+
+    // 4. Permissions, action by action: create the item (conditionally), read the token, log.
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }));
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.apiSecret.secretArn] }));
+    this.apiSecret.encryptionKey?.grantDecrypt(role);
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+
+    // 5. The route, never unauthenticated: IAM unless a JWT issuer is given.
+    const authorizer = props.jwt
+      ? new authorizers.HttpJwtAuthorizer('UploadsJwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
+      : new authorizers.HttpIamAuthorizer();
+    props.httpApi.addRoutes({
+      path: this.path,
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new integrations.HttpLambdaIntegration('UploadsIntegration', this.uploadsFunction),
+      authorizer,
+    });
+    if (props.allowOrigins) {
+      // HttpApi takes CORS only in its constructor, which the receiver owns; HTTP API then
+      // answers preflight requests itself, before any authorizer.
+      (props.httpApi.node.defaultChild as apigwv2.CfnApi).corsConfiguration = {
+        allowOrigins: [...props.allowOrigins],
+        allowMethods: ['POST'],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAge: 3600,
+      };
+    }
+    this.url = `${props.httpApi.apiEndpoint}${this.path}`;
+  }
+}

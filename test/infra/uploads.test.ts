@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { App, Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { ApiSecretKey, SweepEnv, TableDesign, UploadsEnv } from '../../lambda/contract.js';
+import { createApp } from '../../lib/app.js';
+import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
+import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
+import type { BuiltAssets } from '../../scripts/build.js';
+
+type Resource = { Type: string; Properties?: any };
+type Resources = Record<string, Resource>;
+
+/** Skips esbuild: enough for template checks. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
+function synth(receiver?: CloudflareWebhookReceiverProps): { template: Template; stack: CloudflareWebhookStack } {
+  const app = new App({ context: NO_BUNDLING });
+  const stack = new CloudflareWebhookStack(app, 'Test', { receiver });
+  return { template: Template.fromStack(stack), stack };
+}
+
+const resources = (template: Template, type: string) => Object.entries(template.findResources(type) as Resources);
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+const refOf = (value: any): string | undefined => value?.Ref ?? (Array.isArray(value?.['Fn::GetAtt']) ? value['Fn::GetAtt'][0] : undefined);
+const only = (template: Template, type: string) => {
+  const found = resources(template, type);
+  assert.equal(found.length, 1, `exactly one ${type}`);
+  return found[0]!;
+};
+
+/** The one function with this environment variable (and value). */
+function functionFor(template: Template, envKey: string, envValue?: string): [string, Resource] {
+  const found = resources(template, 'AWS::Lambda::Function').filter(([, fn]) => {
+    const vars = fn.Properties.Environment?.Variables ?? {};
+    return envKey in vars && (envValue === undefined || vars[envKey] === envValue);
+  });
+  assert.equal(found.length, 1, `one function with ${envKey}`);
+  return found[0]!;
+}
+const uploadsFunction = (t: Template) => functionFor(t, UploadsEnv.ApiSecretId);
+const sweepFunction = (t: Template) => functionFor(t, SweepEnv.GraceSeconds);
+const webhookFunction = (t: Template) => functionFor(t, 'POWERTOOLS_SERVICE_NAME', 'cloudflare-webhook');
+
+/** action → the logical ids (or strings) of every resource the function's role allows it on. */
+function grants(template: Template, fn: Resource): Record<string, string[]> {
+  const roleId = refOf(fn.Properties.Role)!;
+  const role = (template.toJSON().Resources as Resources)[roleId]!;
+  assert.deepEqual(role.Properties.ManagedPolicyArns ?? [], [], 'no managed policies');
+  const allowed: Record<string, string[]> = {};
+  for (const [, policy] of resources(template, 'AWS::IAM::Policy')) {
+    if (!asArray(policy.Properties.Roles).some((r) => refOf(r) === roleId)) continue;
+    for (const statement of asArray<any>(policy.Properties.PolicyDocument.Statement)) {
+      assert.equal(statement.Effect, 'Allow');
+      for (const action of asArray<string>(statement.Action)) {
+        for (const resource of asArray<any>(statement.Resource)) {
+          const id = refOf(resource) ?? JSON.stringify(resource);
+          (allowed[action] ??= []).push(id);
+        }
+      }
+    }
+  }
+  return allowed;
+}
+
+const ids = (template: Template) => ({
+  table: only(template, 'AWS::DynamoDB::Table')[0],
+  bus: only(template, 'AWS::Events::EventBus')[0],
+  webhookSecret: resources(template, 'AWS::SecretsManager::Secret').find(([, s]) => s.Properties.GenerateSecretString)![0],
+  apiSecret: resources(template, 'AWS::SecretsManager::Secret').find(([, s]) => !s.Properties.GenerateSecretString)?.[0],
+});
+const logGroupOf = (fn: Resource) => refOf(fn.Properties.LoggingConfig.LogGroup)!;
+
+describe('the upload route and the expiry sweep in the template', () => {
+  it('are not there by default: the default stack is unchanged', () => {
+    const { template } = synth();
+    assert.equal(resources(template, 'AWS::Lambda::Function').length, 1);
+    assert.equal(resources(template, 'AWS::Events::Rule').length, 0);
+    assert.equal(resources(template, 'AWS::SecretsManager::Secret').length, 1);
+    const [, table] = only(template, 'AWS::DynamoDB::Table');
+    assert.deepEqual(table.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName), [TableDesign.byStatus.indexName]);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads' }, 0);
+    assert.equal(Object.keys(template.findOutputs('UploadsUrl')).length, 0);
+  });
+
+  describe('with uploads: {} (IAM, the defaults)', () => {
+    const { template } = synth({ uploads: {} });
+    const own = ids(template);
+
+    it('adds POST /uploads to the same API behind IAM authorization', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads', AuthorizationType: 'AWS_IAM' });
+      const apis = resources(template, 'AWS::ApiGatewayV2::Api');
+      assert.equal(apis.length, 1, 'one HTTP API');
+      for (const path of ['/webhooks/images', '/webhooks/stream']) {
+        template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `POST ${path}`, AuthorizationType: 'NONE' });
+      }
+    });
+
+    it('runs its own function, configured by the contract names, never pointed at another Cloudflare', () => {
+      const [, fn] = uploadsFunction(template);
+      assert.deepEqual(fn.Properties.Environment.Variables, {
+        [UploadsEnv.TableName]: { Ref: own.table },
+        [UploadsEnv.ApiSecretId]: { Ref: own.apiSecret },
+        [UploadsEnv.DefaultExpirySeconds]: '1800',
+        POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
+      });
+      assert.deepEqual([fn.Properties.Runtime, fn.Properties.Architectures, fn.Properties.Timeout], ['nodejs24.x', ['arm64'], 15]);
+    });
+
+    it('keeps the Cloudflare API token in a second secret, empty until filled in', () => {
+      const [, secret] = (template.toJSON().Resources as Resources)[own.apiSecret!] ? [own.apiSecret, (template.toJSON().Resources as Resources)[own.apiSecret!]!] : [undefined, undefined];
+      assert.ok(secret);
+      assert.deepEqual(JSON.parse(secret.Properties.SecretString), { [ApiSecretKey.AccountId]: '', [ApiSecretKey.ApiToken]: '' });
+    });
+
+    it('lets only the upload function read the API token, and it can do nothing else but create items and log', () => {
+      const [, uploads] = uploadsFunction(template);
+      assert.deepEqual(grants(template, uploads), {
+        'dynamodb:PutItem': [own.table],
+        'secretsmanager:GetSecretValue': [own.apiSecret!],
+        'logs:CreateLogStream': [logGroupOf(uploads)],
+        'logs:PutLogEvents': [logGroupOf(uploads)],
+      });
+      for (const fn of [webhookFunction(template)[1], sweepFunction(template)[1]]) {
+        const reach = Object.values(grants(template, fn)).flat();
+        assert.ok(!reach.includes(own.apiSecret!), 'another function can read the API token secret');
+      }
+      assert.deepEqual(grants(template, webhookFunction(template)[1])['secretsmanager:GetSecretValue'], [own.webhookSecret]);
+    });
+
+    it('adds the sparse byExpiry index (status, expiresAt) projecting only the unpublished markers', () => {
+      const [, table] = only(template, 'AWS::DynamoDB::Table');
+      const index = table.Properties.GlobalSecondaryIndexes.find((i: any) => i.IndexName === TableDesign.byExpiry.indexName);
+      assert.deepEqual(index, {
+        IndexName: 'byExpiry',
+        KeySchema: [
+          { AttributeName: 'status', KeyType: 'HASH' },
+          { AttributeName: 'expiresAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['unpublished'] },
+      });
+      assert.ok(table.Properties.AttributeDefinitions.some((d: any) => d.AttributeName === 'expiresAt' && d.AttributeType === 'S'));
+    });
+
+    it('runs the sweep every 5 minutes with Query on that index only: no Scan anywhere', () => {
+      const [sweepId, sweep] = sweepFunction(template);
+      const rule = only(template, 'AWS::Events::Rule')[1];
+      assert.equal(rule.Properties.ScheduleExpression, 'rate(5 minutes)');
+      assert.equal(rule.Properties.Targets.length, 1);
+      assert.equal(refOf(rule.Properties.Targets[0].Arn), sweepId);
+      assert.equal(rule.Properties.Targets[0].RetryPolicy.MaximumRetryAttempts, 0);
+      const [dlqId] = only(template, 'AWS::SQS::Queue');
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: sweepId },
+        MaximumRetryAttempts: 0,
+        MaximumEventAgeInSeconds: 60,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
+      });
+      assert.deepEqual(rule.Properties.Targets[0].DeadLetterConfig, { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } });
+      assert.deepEqual(sweep.Properties.Environment.Variables, {
+        [SweepEnv.TableName]: { Ref: own.table },
+        [SweepEnv.EventBusName]: { Ref: own.bus },
+        [SweepEnv.GraceSeconds]: '300',
+        [SweepEnv.MaxItemsPerRun]: '1000',
+        [SweepEnv.PublishLeaseMs]: '3000',
+        POWERTOOLS_SERVICE_NAME: 'cloudflare-expiry-sweep',
+      });
+      const allowed = grants(template, sweep);
+      // The sqs actions are what CDK grants a Lambda on-failure destination, on the dead-letter queue only.
+      assert.deepEqual(Object.keys(allowed).sort(), [
+        'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents',
+        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+      ]);
+      assert.deepEqual(allowed['sqs:SendMessage'], [dlqId]);
+      assert.deepEqual(allowed['dynamodb:Query'], [JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [own.table, 'Arn'] }, '/index/byExpiry']] })]);
+      assert.deepEqual([allowed['dynamodb:GetItem'], allowed['dynamodb:UpdateItem'], allowed['events:PutEvents']], [[own.table], [own.table], [own.bus]]);
+      const everything = resources(template, 'AWS::IAM::Policy').flatMap(([, p]) => asArray<any>(p.Properties.PolicyDocument.Statement).flatMap((s) => asArray<string>(s.Action)));
+      assert.ok(!everything.some((action) => action === 'dynamodb:Scan' || action === 'dynamodb:*'), 'nobody can Scan');
+    });
+
+    it('outputs the route’s URL and the API secret for connect and the README', () => {
+      template.hasOutput('UploadsUrl', { Value: Match.objectLike({ 'Fn::Join': Match.anyValue() }) });
+      template.hasOutput('CloudflareApiSecretArn', { Value: { Ref: own.apiSecret } });
+    });
+  });
+
+  it('uses a JWT authorizer with the given issuer and audience, and CORS for the browser origins', () => {
+    const { template } = synth({ uploads: { jwt: { issuer: 'https://issuer.example.com/pool', audience: ['app-client'] }, allowOrigins: ['https://app.example.com'] } });
+    const [authorizerId, authorizer] = only(template, 'AWS::ApiGatewayV2::Authorizer');
+    assert.deepEqual(
+      { type: authorizer.Properties.AuthorizerType, jwt: authorizer.Properties.JwtConfiguration, source: authorizer.Properties.IdentitySource },
+      { type: 'JWT', jwt: { Issuer: 'https://issuer.example.com/pool', Audience: ['app-client'] }, source: ['$request.header.Authorization'] },
+    );
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads', AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: { AllowOrigins: ['https://app.example.com'], AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], MaxAge: 3600 },
+    });
+  });
+
+  it('uses an existing API secret when given one, creating none', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cloudflare/api-AbCdEf';
+    const existing = secretsmanager.Secret.fromSecretCompleteArn(new CloudflareWebhookStack(app, 'Other'), 'Existing', arn);
+    const template = Template.fromStack(new CloudflareWebhookStack(app, 'WithExisting', { receiver: { uploads: { apiSecret: existing } } }));
+    assert.equal(resources(template, 'AWS::SecretsManager::Secret').length, 1, 'only the webhook secret');
+    assert.deepEqual(grants(template, uploadsFunction(template)[1])['secretsmanager:GetSecretValue'], [JSON.stringify(arn)]);
+    assert.equal(uploadsFunction(template)[1].Properties.Environment.Variables[UploadsEnv.ApiSecretId], arn);
+  });
+
+  it('sweeps without an upload route when asked (items given an expiresAt by your own code), and not at all with false', () => {
+    const sweepOnly = synth({ expirySweep: { schedule: Duration.minutes(15), gracePeriod: Duration.minutes(1), maxItemsPerRun: 50 } }).template;
+    assert.equal(resources(sweepOnly, 'AWS::Lambda::Function').length, 2);
+    assert.equal(only(sweepOnly, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(15 minutes)');
+    assert.equal(sweepFunction(sweepOnly)[1].Properties.Environment.Variables[SweepEnv.GraceSeconds], '60');
+    const off = synth({ uploads: {}, expirySweep: false }).template;
+    assert.equal(resources(off, 'AWS::Events::Rule').length, 0);
+    assert.equal(only(off, 'AWS::DynamoDB::Table')[1].Properties.GlobalSecondaryIndexes.length, 1);
+  });
+
+  it('refuses props that would synthesize a broken or useless route or sweep', () => {
+    const cases: [CloudflareWebhookReceiverProps, RegExp][] = [
+      [{ uploads: { path: '/webhooks/images' } }, /uploads.path '\/webhooks\/images' is already a webhook route/],
+      [{ uploads: { path: '/uploads/{proxy+}' } }, /uploads.path must be a literal path/],
+      [{ uploads: { defaultExpiry: Duration.minutes(1) } }, /between 2 minutes and 6 hours/],
+      [{ uploads: { defaultExpiry: Duration.hours(7) } }, /between 2 minutes and 6 hours/],
+      [{ uploads: { jwt: { issuer: 'http://issuer', audience: ['a'] } } }, /https:\/\/ issuer and at least one audience/],
+      [{ uploads: { jwt: { issuer: 'https://issuer', audience: [] } } }, /at least one audience/],
+      [{ uploads: { allowOrigins: [] } }, /allowOrigins: empty/],
+      [{ uploads: {}, expirySweep: { schedule: Duration.seconds(30) } }, /whole minutes, at least 1/],
+      [{ uploads: {}, expirySweep: { maxItemsPerRun: 0 } }, /maxItemsPerRun/],
+    ];
+    for (const [receiver, message] of cases) assert.throws(() => synth(receiver), message, JSON.stringify(receiver));
+  });
+
+  it('reads the switches from CDK context', () => {
+    const { stack } = createApp({ context: { ...NO_BUNDLING, uploads: 'true', uploadsJwtIssuer: 'https://issuer.example.com', uploadsJwtAudience: 'a, b', expirySweepMinutes: '10' } });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['a', 'b'] } });
+    assert.equal(only(template, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(10 minutes)');
+  });
+});
+
+describe('the bundles', () => {
+  const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const assets = async (): Promise<BuiltAssets> => {
+    try {
+      const built = JSON.parse(readFileSync(join(repoRoot, '.build', 'assets.json'), 'utf8')) as BuiltAssets;
+      if (built.uploads && built.sweep) return built;
+    } catch {
+      // Not built yet: build.
+    }
+    return (await import('../../scripts/build.js')).buildAssets();
+  };
+
+  it('keep the cloudflare SDK out of every function, and Cloudflare’s API out of the webhook function', async () => {
+    const built = await assets();
+    const code = (entry: string) => readFileSync(entry, 'utf8');
+    const webhook = code(built.webhook.entry);
+    for (const [name, bundle] of [['webhook', built.webhook], ['uploads', built.uploads!], ['sweep', built.sweep!]] as const) {
+      const text = code(bundle.entry);
+      assert.doesNotMatch(text, /x-stainless|CloudflareError|cloudflare-typescript/, `${name}: the cloudflare SDK is not bundled`);
+      assert.doesNotMatch(text, /from\s*["']@aws-sdk\//, `${name}: the AWS SDK is bundled, not imported at runtime`);
+      assert.match(text, /export\s*\{[^}]*\bhandler\b/, `${name}: ESM export of handler`);
+    }
+    assert.doesNotMatch(webhook, /api\.cloudflare\.com|CLOUDFLARE_API_SECRET_ID|direct_upload/, 'the webhook function cannot call Cloudflare');
+    assert.match(code(built.uploads!.entry), /direct_upload/);
+  });
+});

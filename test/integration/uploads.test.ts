@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../../cli/index';
+import { events, readItem, seedPending } from '../support/deliver';
+import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { localJwt, localStateFor, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
+
+// POST /uploads as the stack ships it (the built bundle behind the local HTTP API, DynamoDB in
+// the emulator) against the fake Cloudflare, then the rest of an upload's life: the browser
+// posts the file to Cloudflare, Cloudflare notifies the Images webhook, the image is uploaded.
+
+async function createUpload(stack: UploadsStack, body: unknown, authorization = sigV4Header) {
+  const response = await fetch(stack.uploadsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization && { authorization }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+const directUploads = (fake: FakeCloudflare) => fake.calls(/\/images\/v2\/direct_upload$/);
+
+describe('POST /uploads (IAM), end to end', () => {
+  let fake: FakeCloudflare;
+  let stack: UploadsStack;
+  let dir: string;
+  before(async () => {
+    fake = await startFakeCloudflare();
+    stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: fake.accountId, apiToken: fake.token }, cloudflareTimeoutMs: 1500 });
+    dir = mkdtempSync(join(tmpdir(), 'uploads-test-'));
+  });
+  after(async () => {
+    // Both, even if starting the stack failed: an open server would keep the test process alive.
+    await stack?.stop();
+    await fake?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('route → Cloudflare → pending item → upload → webhook → uploaded → Image Uploaded', async () => {
+    // Cloudflare learns where to deliver the way an operator would set it up.
+    const env = await localStateFor(stack, join(dir, 'local.json'));
+    const out: string[] = [];
+    const code = await runCli(['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, '--only', 'images'], {
+      out: (t) => out.push(t),
+      err: (t) => out.push(t),
+      env: { ...env, CLOUDFLARE_API_TOKEN: fake.token },
+    });
+    assert.equal(code, 0, out.join('\n'));
+
+    const created = await createUpload(stack, { metadata: { album: 'summer' }, expiresInSeconds: 600 });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id, uploadURL, expiresAt } = created.body as { id: string; uploadURL: string; expiresAt: string };
+    assert.deepEqual(Object.keys(created.body).sort(), ['expiresAt', 'id', 'uploadURL']);
+    assert.ok(uploadURL.startsWith(`${fake.url}/upload/`));
+    assert.ok(Math.abs(Date.parse(expiresAt) - Date.now() - 600_000) < 5000);
+
+    // What Cloudflare received: the documented multipart fields, with the stored token.
+    const [call] = directUploads(fake).slice(-1);
+    assert.equal(call?.status, 200);
+    assert.match(call!.contentType!, /^multipart\/form-data; boundary=/);
+    assert.equal(call!.authorization, 'Bearer <redacted>');
+    assert.deepEqual(call!.body, { requireSignedURLs: 'false', expiry: expiresAt, metadata: '{"album":"summer"}' });
+    assert.equal(fake.images.get(id)?.draft, true);
+
+    const pending = await readItem(stack.resources, id);
+    assert.equal(pending?.status, 'pending');
+    assert.equal(pending?.expiresAt, expiresAt);
+    assert.deepEqual(pending?.metadata, { album: 'summer' });
+    assert.equal(pending?.requestedBy, 'arn:aws:iam::123456789012:role/backend');
+
+    // The browser uploads; Cloudflare notifies the Images route with the destination's secret.
+    const upload = await fake.upload(uploadURL);
+    assert.equal(upload.status, 200);
+    assert.deepEqual(upload.notifications.map((n) => [n.url, n.status]), [[stack.imagesUrl, 200]]);
+    assert.equal(JSON.parse(upload.notifications[0]!.body).outcome, 'transitioned');
+
+    const uploaded = await readItem(stack.resources, id);
+    assert.equal(uploaded?.status, 'uploaded');
+    assert.deepEqual(uploaded?.history?.map((h) => [h.from, h.to]), [['pending', 'uploaded']]);
+    const seen = await events(stack, 1);
+    assert.deepEqual(seen.map((e) => e['detail-type']), ['Image Uploaded']);
+    assert.equal((seen[0]!.detail as { id: string }).id, id);
+    assert.deepEqual((seen[0]!.detail as { metadata: unknown }).metadata, { album: 'summer' });
+  });
+
+  it('passes a custom id and a creator to Cloudflare and onto the item', async () => {
+    const id = `users/42/avatar-${Date.now()}`;
+    const created = await createUpload(stack, { id, creator: 'user-42' });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.id, id);
+    assert.equal(directUploads(fake).at(-1)!.body && (directUploads(fake).at(-1)!.body as Record<string, string>).creator, 'user-42');
+    assert.equal((await readItem(stack.resources, id))?.creator, 'user-42');
+  });
+
+  it('refuses a request API Gateway would not authorize, before the function runs', async () => {
+    const before = directUploads(fake).length;
+    const response = await createUpload(stack, {}, '');
+    assert.equal(response.status, 403);
+    assert.equal(directUploads(fake).length, before);
+  });
+
+  it('answers 400 for a request Cloudflare would refuse, without calling Cloudflare', async () => {
+    const before = directUploads(fake).length;
+    for (const [body, field] of [
+      [{ expiresInSeconds: 60 }, 'expiresInSeconds'],
+      [{ id: 'x', requireSignedURLs: true }, 'id'],
+      [{ id: '2cdc28f0-017a-49c4-9ed7-87056c839011' }, 'id'],
+      [{ metadata: 'flat' }, 'metadata'],
+      [{ colour: 'red' }, 'colour'],
+    ] as const) {
+      const response = await createUpload(stack, body);
+      assert.equal(response.status, 400, JSON.stringify(body));
+      assert.equal(response.body.field, field);
+    }
+    assert.equal((await createUpload(stack, '{"id":')).status, 400);
+    assert.equal(directUploads(fake).length, before);
+  });
+
+  it('turns Cloudflare’s errors into clear answers and leaves no item behind', async () => {
+    const cases = [
+      { fault: { status: 400, errors: [{ code: 5400, message: 'Bad request: metadata too large' }] }, status: 400, retryable: false },
+      { fault: { status: 401, errors: [{ code: 10000, message: 'Authentication error' }] }, status: 502, retryable: false },
+      { fault: { status: 429, headers: { 'retry-after': '30' } }, status: 429, retryable: true },
+      { fault: { status: 500 }, status: 502, retryable: true },
+      { fault: { status: 503, drop: true }, status: 502, retryable: true },
+      { fault: { status: 200, delayMs: 2500 }, status: 504, retryable: true },
+    ];
+    for (const { fault, status, retryable } of cases) {
+      const id = `failed-${status}-${Math.random().toString(36).slice(2)}`;
+      fake.fail({ method: 'POST', path: /direct_upload$/ }, fault);
+      const response = await createUpload(stack, { id });
+      assert.equal(response.status, status, `Cloudflare ${JSON.stringify(fault)}: ${JSON.stringify(response.body)}`);
+      assert.equal(response.body.error, 'cloudflare');
+      assert.equal(response.body.retryable, retryable);
+      assert.equal(await readItem(stack.resources, id), undefined, 'no item without a Cloudflare upload');
+      if (fault.status === 429 && !('drop' in fault)) assert.equal(response.headers.get('retry-after'), '30');
+      if (fault.status === 400) assert.deepEqual(response.body.cloudflareErrors, [{ code: 5400, message: 'Bad request: metadata too large' }]);
+    }
+  });
+
+  it('passes on Cloudflare refusing a custom id it already has (409), and keeps an existing item', async () => {
+    const id = `taken-${Date.now()}`;
+    assert.equal((await createUpload(stack, { id })).status, 201);
+    const again = await createUpload(stack, { id });
+    assert.equal(again.status, 409);
+    assert.deepEqual(again.body.cloudflareErrors, [{ code: 5409, message: 'Resource already exists' }]);
+
+    const seeded = await seedPending(stack.resources, 'image', `seeded-by-a-user-${Date.now()}`);
+    const clash = await createUpload(stack, { id: seeded });
+    assert.equal(clash.status, 409, 'the table already has it: the conditional write refuses to overwrite');
+    assert.equal((await readItem(stack.resources, seeded))?.recordedFrom, undefined);
+  });
+});
+
+describe('POST /uploads with a JWT authorizer', () => {
+  let fake: FakeCloudflare;
+  let stack: UploadsStack;
+  before(async () => {
+    fake = await startFakeCloudflare();
+    stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: fake.accountId, apiToken: fake.token }, auth: { type: 'jwt' } });
+  });
+  after(async () => {
+    // Both, even if starting the stack failed: an open server would keep the test process alive.
+    await stack?.stop();
+    await fake?.close();
+  });
+
+  it('records the token’s subject as the creator, on the item and at Cloudflare', async () => {
+    const created = await createUpload(stack, { metadata: { from: 'browser' } }, `Bearer ${localJwt({ sub: 'user-7' })}`);
+    assert.equal(created.status, 201);
+    const id = created.body.id as string;
+    assert.equal((await readItem(stack.resources, id))?.creator, 'user-7');
+    assert.equal((directUploads(fake).at(-1)!.body as Record<string, string>).creator, 'user-7');
+    assert.equal(fake.images.get(id)?.creator, 'user-7');
+  });
+
+  it('refuses a creator in the body, a token without a subject, and no token at all', async () => {
+    const withCreator = await createUpload(stack, { creator: 'someone-else' }, `Bearer ${localJwt({ sub: 'user-7' })}`);
+    assert.deepEqual([withCreator.status, withCreator.body.field], [400, 'creator']);
+    assert.equal((await createUpload(stack, {}, `Bearer ${localJwt({})}`)).status, 403);
+    assert.equal((await createUpload(stack, {}, '')).status, 401);
+  });
+});
+
+describe('POST /uploads before the API secret is filled in', () => {
+  it('answers 503 naming what is missing, and calls nobody', async () => {
+    const fake = await startFakeCloudflare();
+    const stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: '', apiToken: '' } });
+    try {
+      const response = await createUpload(stack, {});
+      assert.equal(response.status, 503);
+      assert.match(String(response.body.reason), /no accountId and no apiToken/);
+      assert.equal(fake.requests.length, 0);
+    } finally {
+      await stack.stop();
+      await fake.close();
+    }
+  });
+});
