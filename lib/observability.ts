@@ -1,0 +1,440 @@
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as eventschemas from 'aws-cdk-lib/aws-eventschemas';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { DetailType, ItemKind } from '../lambda/contract.js';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  DeliveryOutcome,
+  DeliveryResult,
+  Dimension,
+  METRICS_SERVICE,
+  MetricName,
+  Rejection,
+  SIGNATURE_REJECTIONS,
+  type KindDimension,
+} from '../lambda/metrics.js';
+import { eventJsonSchema, eventSchemaName, PUBLISHED_TRANSITIONS } from './event-schemas.js';
+
+/**
+ * What an operator sees of the receiver: alarms (optionally sent to an SNS topic), a dashboard,
+ * and the event contract in an EventBridge Schema Registry. Every custom metric comes from
+ * `WebhookMetrics`, which reads its names from `lambda/metrics.ts`, the file the function
+ * emits them from. What each alarm means and what to do: docs/RUNBOOK.md.
+ */
+
+/** The alarms, by the id each has in the construct tree and the heading it has in the runbook. */
+export const WebhookAlarm = {
+  Api5xxRate: 'Api5xxRate',
+  FunctionErrors: 'FunctionErrors',
+  FunctionThrottles: 'FunctionThrottles',
+  PublishFailures: 'PublishFailures',
+  SignatureRejections: 'SignatureRejections',
+  NoSuccessfulDelivery: 'NoSuccessfulDelivery',
+} as const;
+export type WebhookAlarm = (typeof WebhookAlarm)[keyof typeof WebhookAlarm];
+
+export interface WebhookAlarmOptions {
+  /**
+   * Where alarms, and their return to OK, are sent: an existing topic, or `true` for a new one
+   * (exposed as `alarmTopic`; subscribe to it yourself).
+   * @default - no notifications: the alarms change state and show on the dashboard only
+   */
+  readonly topic?: sns.ITopic | true;
+  /**
+   * `Api5xxRate`: percentage of API requests answered 5xx, in two of three 5-minute periods.
+   * @default 5
+   */
+  readonly api5xxRatePercent?: number;
+  /**
+   * `SignatureRejections`: deliveries rejected by the signature check (401) in 5 minutes.
+   * Cloudflare never sends a bad signature, so a burst is a probe or a wrong secret.
+   * @default 20
+   */
+  readonly signatureRejectionsPerFiveMinutes?: number;
+  /**
+   * `NoSuccessfulDelivery`: alarm when no delivery was accepted for this many hours (1 to 168).
+   * Only useful where webhooks arrive steadily; a quiet night would otherwise page someone.
+   * @default - no such alarm
+   */
+  readonly noDeliveryHours?: number;
+}
+
+export interface WebhookEventSchemasOptions {
+  /**
+   * Name of the schema registry.
+   * @default - a name CloudFormation generates
+   */
+  readonly registryName?: string;
+}
+
+export interface WebhookObservabilityProps {
+  readonly webhookFunction: lambda.IFunction;
+  readonly httpApi: apigwv2.IHttpApi;
+  /**
+   * The function's log group, for the dashboard's table of recent rejected and failed deliveries.
+   * @default - no such table
+   */
+  readonly logGroup?: logs.ILogGroup;
+  /**
+   * Namespace the function publishes its metrics to (it must be given the same one).
+   * @default DEFAULT_METRICS_NAMESPACE ('CloudflareWebhook')
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * `false` creates no alarms.
+   * @default - every alarm but `NoSuccessfulDelivery`, with no notification target
+   */
+  readonly alarms?: WebhookAlarmOptions | false;
+  /**
+   * A CloudWatch dashboard of the metrics and alarms.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Registers the JSON Schema (draft-04) of each detail-type in an EventBridge Schema Registry,
+   * so consumers in other languages can download code bindings.
+   * @default false
+   */
+  readonly eventSchemas?: boolean | WebhookEventSchemasOptions;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+const DEFAULT_API_5XX_RATE_PERCENT = 5;
+const DEFAULT_SIGNATURE_REJECTIONS = 20;
+/** CloudWatch's limit on an alarm's range for periods of an hour: 7 days. */
+const MAX_NO_DELIVERY_HOURS = 168;
+const RUNBOOK = 'docs/RUNBOOK.md';
+
+/**
+ * The receiver's custom metrics as CloudWatch `Metric`s (Sum over 5 minutes unless the options
+ * say otherwise): the one place the CDK side names them. Without a label, so an alarm on one
+ * renders as a plain metric alarm; the dashboard adds its labels.
+ */
+export class WebhookMetrics {
+  constructor(readonly namespace: string = DEFAULT_METRICS_NAMESPACE) {}
+
+  /** Deliveries by what the sender was told: accepted (2xx), rejected (4xx), error (5xx). */
+  deliveriesByResult(result: DeliveryResult, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Deliveries, { [Dimension.Result]: result }, options);
+  }
+
+  deliveriesByOutcome(kind: KindDimension, outcome: DeliveryOutcome, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Deliveries, { [Dimension.Kind]: kind, [Dimension.Outcome]: outcome }, options);
+  }
+
+  rejections(reason: Rejection, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Deliveries, { [Dimension.Reason]: reason }, options);
+  }
+
+  /** Transitions this function made, by the status moved to (republished events not included). */
+  transitions(kind: ItemKind, status: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Deliveries, { [Dimension.Kind]: kind, [Dimension.Status]: status }, options);
+  }
+
+  /** Every rejection by the signature check, summed: missing, malformed, invalid, stale, not configured. */
+  signatureRejections(options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    const usingMetrics = Object.fromEntries(SIGNATURE_REJECTIONS.map((reason, i) => [`r${i}`, this.rejections(reason, { label: reason })]));
+    return new cloudwatch.MathExpression({
+      // FILL: a reason with no data in a period must count 0, not blank out the sum.
+      expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+      usingMetrics,
+      label: 'signature rejections',
+      period: FIVE_MINUTES,
+      ...options,
+    });
+  }
+
+  republishedEvents(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.RepublishedEvents, {}, options);
+  }
+
+  publishFailures(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.PublishFailures, {}, options);
+  }
+
+  private metric(metricName: MetricName, dimensions: Record<string, string>, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName,
+      statistic: cloudwatch.Stats.SUM,
+      period: FIVE_MINUTES,
+      ...options,
+      dimensionsMap: { [Dimension.Service]: METRICS_SERVICE, ...dimensions, ...options.dimensionsMap },
+    });
+  }
+}
+
+/** CloudWatch's rules for a custom namespace; a token cannot be checked, nor set in the function's environment reliably. */
+export function checkMetricsNamespace(namespace: string): string {
+  if (Token.isUnresolved(namespace) || !/^[A-Za-z0-9._\-/#: ]{1,255}$/.test(namespace) || namespace.startsWith('AWS/')) {
+    throw new Error(`metricsNamespace must be 1-255 letters, digits or . _ - / # : space, not starting with 'AWS/', got '${namespace}'`);
+  }
+  return namespace;
+}
+
+export class WebhookObservability extends Construct {
+  public readonly metrics: WebhookMetrics;
+  /** The alarms created, by name; `NoSuccessfulDelivery` only when `noDeliveryHours` is set. */
+  public readonly alarms: Readonly<Partial<Record<WebhookAlarm, cloudwatch.Alarm>>>;
+  /** Where alarms are sent, when `alarms.topic` is set. */
+  public readonly alarmTopic?: sns.ITopic;
+  public readonly dashboard?: cloudwatch.Dashboard;
+  /** The schema registry, when `eventSchemas` is set. */
+  public readonly schemaRegistry?: eventschemas.CfnRegistry;
+  /** One schema per detail-type, when `eventSchemas` is set. */
+  public readonly eventSchemas?: Readonly<Record<DetailType, eventschemas.CfnSchema>>;
+
+  constructor(scope: Construct, id: string, props: WebhookObservabilityProps) {
+    super(scope, id);
+    this.metrics = new WebhookMetrics(checkMetricsNamespace(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE));
+
+    // 1. Alarms, and where they go.
+    const alarmOptions = props.alarms === false ? undefined : (props.alarms ?? {});
+    if (alarmOptions) {
+      this.alarms = this.createAlarms(props, alarmOptions);
+      this.alarmTopic = alarmOptions.topic === true ? this.createTopic() : alarmOptions.topic;
+      if (this.alarmTopic) {
+        const action = new actions.SnsAction(this.alarmTopic);
+        for (const alarm of Object.values(this.alarms)) {
+          alarm.addAlarmAction(action);
+          alarm.addOkAction(action);
+        }
+      }
+    } else {
+      this.alarms = {};
+    }
+
+    // 2. The dashboard.
+    if (props.dashboard ?? true) this.dashboard = this.createDashboard(props);
+
+    // 3. The event contract, for consumers that do not read TypeScript.
+    if (props.eventSchemas) {
+      const options = props.eventSchemas === true ? {} : props.eventSchemas;
+      this.schemaRegistry = new eventschemas.CfnRegistry(this, 'SchemaRegistry', {
+        registryName: options.registryName,
+        description: `Events of the Cloudflare webhook receiver in ${Stack.of(this).stackName}`,
+      });
+      this.eventSchemas = Object.fromEntries(
+        Object.values(DetailType).map((detailType) => [
+          detailType,
+          new eventschemas.CfnSchema(this, `Schema${detailType.replace(/[^A-Za-z]/g, '')}`, {
+            registryName: this.schemaRegistry!.attrRegistryName,
+            schemaName: eventSchemaName(detailType),
+            type: 'JSONSchemaDraft4',
+            content: JSON.stringify(eventJsonSchema(detailType)),
+            description: `'${detailType}' events`,
+          }),
+        ]),
+      ) as Record<DetailType, eventschemas.CfnSchema>;
+    }
+  }
+
+  private createAlarms(props: WebhookObservabilityProps, options: WebhookAlarmOptions): Partial<Record<WebhookAlarm, cloudwatch.Alarm>> {
+    const ratePercent = positive('alarms.api5xxRatePercent', options.api5xxRatePercent ?? DEFAULT_API_5XX_RATE_PERCENT, 100);
+    const signatureRejections = positive('alarms.signatureRejectionsPerFiveMinutes', options.signatureRejectionsPerFiveMinutes ?? DEFAULT_SIGNATURE_REJECTIONS);
+    const { webhookFunction: fn, httpApi } = props;
+    const notBreaching = cloudwatch.TreatMissingData.NOT_BREACHING;
+    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    const describe = (name: WebhookAlarm, text: string) => `${text} Runbook: ${RUNBOOK}#${name.toLowerCase()}`;
+
+    const alarms: Partial<Record<WebhookAlarm, cloudwatch.Alarm>> = {
+      [WebhookAlarm.Api5xxRate]: new cloudwatch.Alarm(this, WebhookAlarm.Api5xxRate, {
+        alarmDescription: describe(WebhookAlarm.Api5xxRate, `More than ${ratePercent}% of webhook requests were answered 5xx in 2 of the last 3 5-minute periods; their transitions reach consumers late, if at all.`),
+        metric: new cloudwatch.MathExpression({
+          expression: '100 * FILL(errors, 0) / requests',
+          usingMetrics: {
+            errors: httpApi.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+            requests: httpApi.metricCount({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+          },
+          label: '5xx %',
+          period: FIVE_MINUTES,
+        }),
+        threshold: ratePercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: notBreaching,
+      }),
+      [WebhookAlarm.FunctionErrors]: new cloudwatch.Alarm(this, WebhookAlarm.FunctionErrors, {
+        alarmDescription: describe(WebhookAlarm.FunctionErrors, 'The webhook function crashed, timed out or failed to start (its handled failures are 5xx answers, not errors).'),
+        metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: atLeast,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      }),
+      [WebhookAlarm.FunctionThrottles]: new cloudwatch.Alarm(this, WebhookAlarm.FunctionThrottles, {
+        alarmDescription: describe(WebhookAlarm.FunctionThrottles, 'Invocations of the webhook function were throttled: deliveries were answered 5xx without running.'),
+        metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: atLeast,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      }),
+      [WebhookAlarm.PublishFailures]: new cloudwatch.Alarm(this, WebhookAlarm.PublishFailures, {
+        alarmDescription: describe(WebhookAlarm.PublishFailures, 'EventBridge failed or dropped an event; the transition is stored and waits for the next delivery for its item to publish it.'),
+        metric: this.metrics.publishFailures(),
+        threshold: 1,
+        comparisonOperator: atLeast,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      }),
+      [WebhookAlarm.SignatureRejections]: new cloudwatch.Alarm(this, WebhookAlarm.SignatureRejections, {
+        alarmDescription: describe(WebhookAlarm.SignatureRejections, `At least ${signatureRejections} deliveries failed the signature check in 5 minutes: a probe, or a secret that no longer matches Cloudflare's.`),
+        metric: this.metrics.signatureRejections(),
+        threshold: signatureRejections,
+        comparisonOperator: atLeast,
+        evaluationPeriods: 1,
+        treatMissingData: notBreaching,
+      }),
+    };
+
+    if (options.noDeliveryHours !== undefined) {
+      const hours = options.noDeliveryHours;
+      if (!Number.isInteger(hours) || hours < 1 || hours > MAX_NO_DELIVERY_HOURS) {
+        throw new Error(`alarms.noDeliveryHours must be an integer between 1 and ${MAX_NO_DELIVERY_HOURS}, got ${hours}`);
+      }
+      alarms[WebhookAlarm.NoSuccessfulDelivery] = new cloudwatch.Alarm(this, WebhookAlarm.NoSuccessfulDelivery, {
+        alarmDescription: describe(WebhookAlarm.NoSuccessfulDelivery, `No delivery was accepted in ${hours} hour(s): Cloudflare stopped sending, or every delivery is rejected.`),
+        metric: this.metrics.deliveriesByResult(DeliveryResult.Accepted, { period: Duration.hours(1) }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: hours,
+        datapointsToAlarm: hours,
+        // No datapoint is exactly the condition: an hour without deliveries publishes nothing.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+    return alarms;
+  }
+
+  /**
+   * TLS only. Not encrypted: it carries alarm state changes (names, metrics, thresholds), nothing
+   * about images or secrets, and CloudWatch cannot publish to a topic under the AWS managed key.
+   * Pass an existing topic with a customer managed key as `alarms.topic` to have one.
+   */
+  private createTopic(): sns.Topic {
+    return new sns.Topic(this, 'AlarmTopic', { displayName: 'Cloudflare webhook receiver alarms', enforceSSL: true });
+  }
+
+  private createDashboard(props: WebhookObservabilityProps): cloudwatch.Dashboard {
+    const m = this.metrics;
+    const { webhookFunction: fn, httpApi } = props;
+    const fiveMinutes = { period: FIVE_MINUTES };
+    const kinds = Object.values(ItemKind);
+    const rejectionWidgetHeight = 6;
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          `# Cloudflare webhook receiver\nEvery delivery is counted once in \`${m.namespace}\` › \`${MetricName.Deliveries}\`, under each view below. ` +
+          `What an alarm means and what to do: \`${RUNBOOK}\`. Log fields and metric catalog: \`docs/OBSERVABILITY.md\`.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Deliveries by result',
+        left: Object.values(DeliveryResult).map((result) => m.deliveriesByResult(result, { label: result })),
+        stacked: true,
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'API requests and errors',
+        left: [
+          httpApi.metricCount({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'requests' }),
+          httpApi.metricClientError({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: '4xx' }),
+          httpApi.metricServerError({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: '5xx' }),
+        ],
+        width: 8,
+      }),
+      Object.keys(this.alarms).length > 0
+        ? new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 8, height: 6 })
+        : new cloudwatch.TextWidget({ markdown: 'No alarms: `alarms: false`.', width: 8, height: 6 }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Deliveries by kind and outcome',
+        left: [
+          ...kinds.flatMap((kind) => Object.values(DeliveryOutcome).map((outcome) => m.deliveriesByOutcome(kind, outcome, { label: `${kind} ${outcome}` }))),
+          m.deliveriesByOutcome('unknown', DeliveryOutcome.Rejected, { label: 'no route' }),
+        ],
+        stacked: true,
+        width: 8,
+        height: rejectionWidgetHeight,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Rejections by reason',
+        left: Object.values(Rejection).map((reason) => m.rejections(reason, { label: reason })),
+        stacked: true,
+        width: 8,
+        height: rejectionWidgetHeight,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Transitions by status',
+        left: Object.values(PUBLISHED_TRANSITIONS).flatMap(({ kind, statuses }) => statuses.map((status) => m.transitions(kind, status, { label: `${kind} → ${status}` }))),
+        stacked: true,
+        width: 8,
+        height: rejectionWidgetHeight,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Publishing',
+        left: [m.publishFailures({ label: 'publish failures' }), m.republishedEvents({ label: 'republished events' })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function',
+        left: [
+          fn.metricInvocations({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'invocations' }),
+          fn.metricErrors({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'errors' }),
+          fn.metricThrottles({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'throttles' }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Latency (ms)',
+        left: [
+          fn.metricDuration({ ...fiveMinutes, statistic: cloudwatch.Stats.p(50), label: 'function p50' }),
+          fn.metricDuration({ ...fiveMinutes, statistic: cloudwatch.Stats.p(99), label: 'function p99' }),
+          httpApi.metricLatency({ ...fiveMinutes, statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
+        ],
+        width: 8,
+      }),
+    );
+    if (props.logGroup) {
+      dashboard.addWidgets(
+        new cloudwatch.LogQueryWidget({
+          title: 'Latest rejected and failed deliveries',
+          logGroupNames: [props.logGroup.logGroupName],
+          queryLines: [
+            'fields @timestamp, statusCode, outcome, rejection, reason, kind, id, requestId, durationMs',
+            'filter statusCode >= 400',
+            'sort @timestamp desc',
+            'limit 50',
+          ],
+          view: cloudwatch.LogQueryVisualizationType.TABLE,
+          width: 24,
+          height: 6,
+        }),
+      );
+    }
+    return dashboard;
+  }
+}
+
+function positive(name: string, value: number, max?: number): number {
+  if (!Number.isFinite(value) || value <= 0 || (max !== undefined && value > max)) {
+    throw new Error(`${name} must be a number above 0${max === undefined ? '' : ` and at most ${max}`}, got ${value}`);
+  }
+  return value;
+}

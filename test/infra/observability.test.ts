@@ -1,0 +1,390 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { DetailType } from '../../lambda/contract.js';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  DELIVERY_DIMENSION_SETS,
+  Dimension,
+  METRICS_NAMESPACE_ENV,
+  MetricName,
+  Rejection,
+  SIGNATURE_REJECTIONS,
+} from '../../lambda/metrics.js';
+import { WebhookAlarm } from '../../lib/observability.js';
+import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
+import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
+
+type Resource = { Type: string; Properties?: any };
+
+/** Skips esbuild: enough for template checks. */
+function synth(receiver?: CloudflareWebhookReceiverProps): Template {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  return Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver }));
+}
+
+function resources(template: Template, type: string): [string, Resource][] {
+  return Object.entries(template.findResources(type) as Record<string, Resource>);
+}
+
+/** Alarms by their construct id (`…Observability<Name><hash>`). */
+function alarmsByName(template: Template): Record<string, any> {
+  const byName: Record<string, any> = {};
+  for (const [logicalId, alarm] of resources(template, 'AWS::CloudWatch::Alarm')) {
+    const name = Object.values(WebhookAlarm).find((n) => logicalId.startsWith(`ReceiverObservability${n}`));
+    assert.ok(name, `alarm ${logicalId} is one of WebhookAlarm`);
+    byName[name] = alarm.Properties;
+  }
+  return byName;
+}
+
+function logicalIdOf(template: Template, type: string): string {
+  const found = resources(template, type);
+  assert.equal(found.length, 1, `one ${type}`);
+  return found[0]![0];
+}
+
+/** The dashboard body with every token (region, ids) replaced by `TOKEN`, parsed. */
+function dashboardBody(template: Template): { widgets: any[] } {
+  const [[, dashboard]] = resources(template, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+  const body = dashboard.Properties.DashboardBody;
+  const text = typeof body === 'string' ? body : (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+  return JSON.parse(text);
+}
+
+const SERVICE = { Name: 'service', Value: 'cloudflare-webhook' };
+const MAIN_ALARMS = [WebhookAlarm.Api5xxRate, WebhookAlarm.FunctionErrors, WebhookAlarm.FunctionThrottles, WebhookAlarm.PublishFailures, WebhookAlarm.SignatureRejections];
+
+describe('alarms, by default', () => {
+  const template = synth();
+  const alarms = alarmsByName(template);
+  const fn = logicalIdOf(template, 'AWS::Lambda::Function');
+  const api = logicalIdOf(template, 'AWS::ApiGatewayV2::Api');
+
+  test('are the five health alarms, without NoSuccessfulDelivery, notifying nobody', () => {
+    assert.deepEqual(Object.keys(alarms).sort(), [...MAIN_ALARMS].sort());
+    for (const alarm of Object.values(alarms)) {
+      assert.equal(alarm.AlarmActions, undefined);
+      assert.equal(alarm.OKActions, undefined);
+      assert.equal(alarm.TreatMissingData, 'notBreaching', 'a quiet period is not a failure');
+    }
+    assert.equal(resources(template, 'AWS::SNS::Topic').length, 0);
+  });
+
+  test('Api5xxRate: more than 5% of the API requests answered 5xx in 2 of 3 five-minute periods', () => {
+    const alarm = alarms.Api5xxRate;
+    assert.deepEqual([alarm.Threshold, alarm.ComparisonOperator, alarm.EvaluationPeriods, alarm.DatapointsToAlarm], [5, 'GreaterThanThreshold', 3, 2]);
+    const byId = Object.fromEntries(alarm.Metrics.map((m: any) => [m.Id, m]));
+    assert.equal(alarm.Metrics.find((m: any) => m.ReturnData !== false && m.Expression).Expression, '100 * FILL(errors, 0) / requests');
+    for (const [id, metricName] of [['errors', '5xx'], ['requests', 'Count']] as const) {
+      assert.deepEqual(byId[id].MetricStat, {
+        Metric: { Namespace: 'AWS/ApiGateway', MetricName: metricName, Dimensions: [{ Name: 'ApiId', Value: { Ref: api } }] },
+        Period: 300,
+        Stat: 'Sum',
+      });
+    }
+  });
+
+  test('FunctionErrors and FunctionThrottles: any in five minutes', () => {
+    for (const [name, metricName] of [['FunctionErrors', 'Errors'], ['FunctionThrottles', 'Throttles']] as const) {
+      assert.deepEqual(
+        [alarms[name].Namespace, alarms[name].MetricName, alarms[name].Dimensions, alarms[name].Statistic, alarms[name].Period],
+        ['AWS/Lambda', metricName, [{ Name: 'FunctionName', Value: { Ref: fn } }], 'Sum', 300],
+      );
+      assert.deepEqual([alarms[name].Threshold, alarms[name].ComparisonOperator, alarms[name].EvaluationPeriods], [1, 'GreaterThanOrEqualToThreshold', 1]);
+    }
+  });
+
+  test("PublishFailures: any in five minutes, on the function's own metric", () => {
+    const alarm = alarms.PublishFailures;
+    assert.deepEqual(
+      [alarm.Namespace, alarm.MetricName, alarm.Dimensions, alarm.Statistic, alarm.Period],
+      [DEFAULT_METRICS_NAMESPACE, MetricName.PublishFailures, [SERVICE], 'Sum', 300],
+    );
+    assert.deepEqual([alarm.Threshold, alarm.ComparisonOperator, alarm.EvaluationPeriods], [1, 'GreaterThanOrEqualToThreshold', 1]);
+  });
+
+  test('SignatureRejections: 20 or more in five minutes, summed over every signature reason', () => {
+    const alarm = alarms.SignatureRejections;
+    assert.deepEqual([alarm.Threshold, alarm.ComparisonOperator, alarm.EvaluationPeriods], [20, 'GreaterThanOrEqualToThreshold', 1]);
+    const expression = alarm.Metrics.find((m: any) => m.Expression);
+    const stats = alarm.Metrics.filter((m: any) => m.MetricStat);
+    assert.equal(expression.Expression, stats.map((m: any) => `FILL(${m.Id}, 0)`).join(' + '));
+    assert.deepEqual(
+      stats.map((m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === Dimension.Reason).Value).sort(),
+      [...SIGNATURE_REJECTIONS].sort(),
+    );
+    for (const { MetricStat } of stats) {
+      assert.equal(MetricStat.Metric.Namespace, DEFAULT_METRICS_NAMESPACE);
+      assert.equal(MetricStat.Metric.MetricName, MetricName.Deliveries);
+      assert.deepEqual(MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'service'), SERVICE);
+      assert.deepEqual([MetricStat.Period, MetricStat.Stat], [300, 'Sum']);
+    }
+    assert.ok(!stats.some((m: any) => m.MetricStat.Metric.Dimensions.some((d: any) => d.Value === Rejection.InvalidPayload)), 'bad payloads are not probes');
+  });
+
+  test('each names its runbook section, and the runbook has one for every alarm', () => {
+    const runbook = readFileSync(new URL('../../docs/RUNBOOK.md', import.meta.url), 'utf8');
+    for (const name of Object.values(WebhookAlarm)) {
+      assert.match(runbook, new RegExp(`^## ${name}$`, 'm'), `docs/RUNBOOK.md has a section ${name}`);
+    }
+    for (const [name, alarm] of Object.entries(alarms)) {
+      assert.ok(alarm.AlarmDescription.endsWith(`Runbook: docs/RUNBOOK.md#${name.toLowerCase()}`), alarm.AlarmDescription);
+    }
+  });
+
+  test('no schema registry unless asked for', () => {
+    assert.equal(resources(template, 'AWS::EventSchemas::Registry').length, 0);
+    assert.equal(resources(template, 'AWS::EventSchemas::Schema').length, 0);
+  });
+});
+
+describe('alarm options', () => {
+  test('a new topic receives every alarm and its return to OK, and admits only TLS', () => {
+    const template = synth({ alarms: { topic: true } });
+    const topic = logicalIdOf(template, 'AWS::SNS::Topic');
+    for (const alarm of Object.values(alarmsByName(template))) {
+      assert.deepEqual(alarm.AlarmActions, [{ Ref: topic }]);
+      assert.deepEqual(alarm.OKActions, [{ Ref: topic }]);
+    }
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  test('an existing topic is used as it is, and none is created', () => {
+    const arn = 'arn:aws:sns:eu-west-1:123456789012:oncall';
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const topic = sns.Topic.fromTopicArn(new Stack(app, 'Shared'), 'OnCall', arn);
+    const template = Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver: { alarms: { topic } } }));
+    assert.equal(resources(template, 'AWS::SNS::Topic').length, 0);
+    const alarms = Object.values(alarmsByName(template));
+    assert.equal(alarms.length, MAIN_ALARMS.length);
+    for (const alarm of alarms) assert.deepEqual(alarm.AlarmActions, [arn]);
+  });
+
+  test('thresholds are configurable', () => {
+    const alarms = alarmsByName(synth({ alarms: { api5xxRatePercent: 1, signatureRejectionsPerFiveMinutes: 100 } }));
+    assert.equal(alarms.Api5xxRate.Threshold, 1);
+    assert.equal(alarms.SignatureRejections.Threshold, 100);
+  });
+
+  test('NoSuccessfulDelivery: no accepted delivery in N hours, where an hour with no data counts as none', () => {
+    const alarm = alarmsByName(synth({ alarms: { noDeliveryHours: 6 } })).NoSuccessfulDelivery;
+    assert.deepEqual(
+      [alarm.Namespace, alarm.MetricName, alarm.Dimensions, alarm.Statistic, alarm.Period],
+      [DEFAULT_METRICS_NAMESPACE, MetricName.Deliveries, [{ Name: 'Result', Value: 'accepted' }, SERVICE], 'Sum', 3600],
+    );
+    assert.deepEqual(
+      [alarm.Threshold, alarm.ComparisonOperator, alarm.EvaluationPeriods, alarm.DatapointsToAlarm, alarm.TreatMissingData],
+      [1, 'LessThanThreshold', 6, 6, 'breaching'],
+    );
+  });
+
+  test('a metrics namespace reaches both the function and every alarm on its metrics', () => {
+    const template = synth({ metricsNamespace: 'Staging/CloudflareWebhook', alarms: { noDeliveryHours: 1 } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [METRICS_NAMESPACE_ENV]: 'Staging/CloudflareWebhook' }) },
+    });
+    const alarms = alarmsByName(template);
+    for (const name of [WebhookAlarm.PublishFailures, WebhookAlarm.NoSuccessfulDelivery]) assert.equal(alarms[name].Namespace, 'Staging/CloudflareWebhook');
+    for (const m of alarms.SignatureRejections.Metrics.filter((m: any) => m.MetricStat)) assert.equal(m.MetricStat.Metric.Namespace, 'Staging/CloudflareWebhook');
+  });
+
+  test('rejects values CloudWatch would refuse at deploy time', () => {
+    const bad: [CloudflareWebhookReceiverProps, RegExp][] = [
+      [{ alarms: { noDeliveryHours: 0 } }, /noDeliveryHours/],
+      [{ alarms: { noDeliveryHours: 1.5 } }, /noDeliveryHours/],
+      [{ alarms: { noDeliveryHours: 169 } }, /noDeliveryHours/],
+      [{ alarms: { api5xxRatePercent: 0 } }, /api5xxRatePercent/],
+      [{ alarms: { api5xxRatePercent: 101 } }, /api5xxRatePercent/],
+      [{ alarms: { signatureRejectionsPerFiveMinutes: -1 } }, /signatureRejectionsPerFiveMinutes/],
+      [{ metricsNamespace: 'AWS/Lambda' }, /metricsNamespace/],
+      [{ metricsNamespace: '' }, /metricsNamespace/],
+      [{ metricsNamespace: 'ünïcode' }, /metricsNamespace/],
+    ];
+    for (const [props, message] of bad) assert.throws(() => synth(props), message, JSON.stringify(props));
+  });
+});
+
+describe('the dashboard', () => {
+  const template = synth();
+  const { widgets } = dashboardBody(template);
+  const titled = (title: string) => {
+    const widget = widgets.find((w) => w.properties.title === title);
+    assert.ok(widget, `a widget titled '${title}'`);
+    return widget;
+  };
+  /** A graph widget's metrics as `namespace metric dim=value …` strings. */
+  const series = (title: string): string[] =>
+    titled(title).properties.metrics.map((m: unknown[]) => {
+      const parts = m.filter((p) => typeof p === 'string') as string[];
+      const [namespace, metricName, ...dims] = parts;
+      const pairs: string[] = [];
+      for (let i = 0; i + 1 < dims.length; i += 2) pairs.push(`${dims[i]}=${dims[i + 1]}`);
+      return [namespace, metricName, ...pairs.sort()].join(' ');
+    });
+
+  test('exists, one per receiver', () => {
+    assert.equal(resources(template, 'AWS::CloudWatch::Dashboard').length, 1);
+  });
+
+  test('shows deliveries by result, by kind and outcome, rejections by reason and transitions by status', () => {
+    assert.deepEqual(series('Deliveries by result'), ['accepted', 'rejected', 'error'].map((r) => `CloudflareWebhook Deliveries Result=${r} service=cloudflare-webhook`));
+    const byOutcome = series('Deliveries by kind and outcome');
+    for (const kind of ['image', 'video']) {
+      for (const outcome of ['transitioned', 'refreshed', 'duplicate', 'stale', 'test', 'ignored', 'rejected', 'error']) {
+        assert.ok(byOutcome.includes(`CloudflareWebhook Deliveries Kind=${kind} Outcome=${outcome} service=cloudflare-webhook`), `${kind} ${outcome}`);
+      }
+    }
+    assert.deepEqual(
+      series('Rejections by reason').sort(),
+      Object.values(Rejection).map((reason) => `CloudflareWebhook Deliveries Reason=${reason} service=cloudflare-webhook`).sort(),
+    );
+    assert.deepEqual(series('Transitions by status').sort(), [
+      'CloudflareWebhook Deliveries Kind=image Status=draft service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Kind=image Status=expired service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Kind=image Status=failed service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Kind=image Status=uploaded service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Kind=video Status=error service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Kind=video Status=ready service=cloudflare-webhook',
+    ]);
+  });
+
+  test('shows publishing, the API, the function and the alarms', () => {
+    assert.deepEqual(series('Publishing'), [
+      'CloudflareWebhook PublishFailures service=cloudflare-webhook',
+      'CloudflareWebhook RepublishedEvents service=cloudflare-webhook',
+    ]);
+    assert.deepEqual(series('API requests and errors').map((s) => s.split(' ').slice(0, 2).join(' ')), ['AWS/ApiGateway Count', 'AWS/ApiGateway 4xx', 'AWS/ApiGateway 5xx']);
+    assert.deepEqual(series('Function').map((s) => s.split(' ').slice(0, 2).join(' ')), ['AWS/Lambda Invocations', 'AWS/Lambda Errors', 'AWS/Lambda Throttles']);
+    assert.equal(titled('Alarms').properties.alarms.length, MAIN_ALARMS.length);
+  });
+
+  test("lists the latest rejected and failed deliveries from the function's log group", () => {
+    const widget = titled('Latest rejected and failed deliveries');
+    assert.equal(widget.type, 'log');
+    assert.match(widget.properties.query, /SOURCE 'TOKEN'/);
+    assert.match(widget.properties.query, /filter statusCode >= 400/);
+    const functionLogs = template.toJSON().Resources[logicalIdOf(template, 'AWS::Lambda::Function')].Properties.LoggingConfig.LogGroup;
+    const [[, dashboard]] = resources(template, 'AWS::CloudWatch::Dashboard');
+    assert.ok(JSON.stringify(dashboard!.Properties.DashboardBody).includes(JSON.stringify(functionLogs)), "the query reads the function's log group");
+  });
+
+  test('every custom metric it or an alarm names is one the function emits, by the dimensions it emits', () => {
+    const template = synth({ alarms: { noDeliveryHours: 2 } });
+    // [metric name, dimension names] of every custom metric in the alarms and on the dashboard.
+    const named: [string, string[]][] = [];
+    for (const alarm of Object.values(alarmsByName(template))) {
+      if (alarm.Namespace === DEFAULT_METRICS_NAMESPACE) named.push([alarm.MetricName, alarm.Dimensions.map((d: any) => d.Name)]);
+      for (const m of alarm.Metrics ?? []) {
+        const metric = m.MetricStat?.Metric;
+        if (metric?.Namespace === DEFAULT_METRICS_NAMESPACE) named.push([metric.MetricName, metric.Dimensions.map((d: any) => d.Name)]);
+      }
+    }
+    for (const widget of dashboardBody(template).widgets.filter((w) => w.type === 'metric')) {
+      for (const m of widget.properties.metrics as unknown[][]) {
+        if (m[0] !== DEFAULT_METRICS_NAMESPACE) continue;
+        const [, metricName, ...dims] = m.filter((p) => typeof p === 'string') as string[];
+        named.push([metricName!, dims.filter((_, i) => i % 2 === 0)]);
+      }
+    }
+    assert.ok(named.length > 30);
+    const sets = new Set(DELIVERY_DIMENSION_SETS.map((set) => [Dimension.Service, ...set].sort().join(',')));
+    for (const [metricName, dims] of named) {
+      assert.ok((Object.values(MetricName) as string[]).includes(metricName), metricName);
+      const set = dims.sort().join(',');
+      if (metricName === MetricName.Deliveries) assert.ok(sets.has(set), `Deliveries is emitted by ${set}`);
+      else assert.equal(set, Dimension.Service, `${metricName} is emitted by service only`);
+    }
+  });
+});
+
+describe('log settings', () => {
+  test("the function's and the API's log groups keep a month by default, and the log level is INFO", () => {
+    const template = synth();
+    const groups = resources(template, 'AWS::Logs::LogGroup');
+    assert.equal(groups.length, 2);
+    for (const [, group] of groups) assert.equal(group.Properties.RetentionInDays, 30);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('FunctionLogs') } },
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook', [METRICS_NAMESPACE_ENV]: DEFAULT_METRICS_NAMESPACE }) },
+    });
+  });
+
+  test('retention and level follow the props', () => {
+    const template = synth({ logRetention: logs.RetentionDays.ONE_WEEK, logLevel: 'WARN' });
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'WARN' }) } });
+  });
+});
+
+describe('event schemas', () => {
+  test('one JSONSchemaDraft4 schema per detail-type in a registry of their own', () => {
+    const template = synth({ eventSchemas: true });
+    const registry = logicalIdOf(template, 'AWS::EventSchemas::Registry');
+    const schemas = resources(template, 'AWS::EventSchemas::Schema').map(([, s]) => s.Properties);
+    assert.equal(schemas.length, Object.values(DetailType).length);
+    for (const schema of schemas) {
+      assert.equal(schema.Type, 'JSONSchemaDraft4');
+      assert.deepEqual(schema.RegistryName, { 'Fn::GetAtt': [registry, 'RegistryName'] });
+      const content = JSON.parse(schema.Content);
+      assert.equal(content.$schema, 'http://json-schema.org/draft-04/schema#');
+      assert.equal(content['x-amazon-events-source'], 'cloudflare-webhook');
+      assert.equal(schema.SchemaName, `cloudflare-webhook@${content['x-amazon-events-detail-type'].replaceAll(' ', '')}`);
+      assert.match(schema.SchemaName, /^[A-Za-z@.\-_]+$/, 'a name the registry accepts');
+    }
+    assert.deepEqual(schemas.map((s) => JSON.parse(s.Content)['x-amazon-events-detail-type']).sort(), Object.values(DetailType).sort());
+  });
+
+  test('the registry can be named', () => {
+    synth({ eventSchemas: { registryName: 'cloudflare-webhook-events' } }).hasResourceProperties('AWS::EventSchemas::Registry', { RegistryName: 'cloudflare-webhook-events' });
+  });
+});
+
+describe('everything off', () => {
+  test('no alarms, dashboard, topic or registry', () => {
+    const template = synth({ alarms: false, dashboard: false, eventSchemas: false });
+    for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::SNS::Topic', 'AWS::EventSchemas::Registry', 'AWS::EventSchemas::Schema']) {
+      assert.equal(resources(template, type).length, 0, type);
+    }
+  });
+
+  test('a dashboard without alarms says so instead of an empty alarm widget', () => {
+    const { widgets } = dashboardBody(synth({ alarms: false }));
+    assert.equal(widgets.filter((w) => w.type === 'alarm').length, 0);
+    assert.ok(widgets.some((w) => w.type === 'text' && /alarms: false/.test(w.properties.markdown)));
+  });
+});
+
+describe('cdk-nag', () => {
+  test('the topic, alarms, dashboard and registry add no unacknowledged finding', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'observability-nag-'));
+    try {
+      const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+      new CloudflareWebhookStack(app, 'Test', { receiver: { alarms: { topic: true, noDeliveryHours: 3 }, eventSchemas: true } });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
+      try {
+        app.synth();
+      } catch {
+        // Findings elsewhere fail synth; the report says where they are.
+      }
+      const reportFile = join(outdir, 'validation-report.json');
+      const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
+      const ours = (report.pluginReports as any[])
+        .flatMap((plugin) => plugin.violations as any[])
+        .flatMap((v) => (v.violatingConstructs ?? []).map((c: any) => `${v.ruleName} at ${c.constructPath}`))
+        .filter((finding: string) => finding.includes('/Observability/'));
+      assert.deepEqual(ours, []);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
