@@ -42,6 +42,24 @@ export type ItemStatus = ImageStatus | VideoStatus;
 /** The images table: one item per image or video, keyed by Cloudflare's id. */
 export const TableDesign = {
   partitionKey: 'id',
+  /**
+   * Items by status, ordered by their last change: answers "what failed in the last hour"
+   * without a scan. Sparse: an item without `status` or `updatedAt` is not in it.
+   */
+  byStatus: {
+    indexName: 'byStatus',
+    partitionKey: 'status',
+    sortKey: 'updatedAt',
+    // Only what a listing shows. Every write rewrites the entries of the indexes whose projected
+    // attributes it changes: with ALL, clearing a published event would rewrite the entry again.
+    projected: ['kind', 'lastError'],
+  },
+  /**
+   * Items by status, ordered by the end of their upload window: the expiry sweep asks for
+   * `pending` and `draft` items whose window has passed without a scan. Sparse: only items
+   * given an `expiresAt` (by the upload route) are in it. Keys only: the sweep re-reads each item.
+   */
+  byExpiry: { indexName: 'byExpiry', partitionKey: 'status', sortKey: 'expiresAt' },
 } as const;
 
 /**
@@ -85,3 +103,53 @@ export const Defaults = {
 
 export const UnknownIdPolicy = { Reject: 'reject', Record: 'record' } as const;
 export type UnknownIdPolicy = (typeof UnknownIdPolicy)[keyof typeof UnknownIdPolicy];
+
+/**
+ * Sidecar key of the webhook secret: values of `images`/`stream` that are being retired after a
+ * rotation, with the instant their grace period ends. `connect` writes it and drops the values
+ * once the instant passes; the receiver ignores keys it does not know.
+ * `{"retiring": {"stream": [{"value": "…", "notAfter": "2025-01-01T13:00:00.000Z"}]}}`
+ */
+export const SecretRetiringKey = 'retiring' as const;
+
+/** Environment of the upload function (`lambda/uploads/`). */
+export const UploadsEnv = {
+  TableName: 'TABLE_NAME',
+  /** Secrets Manager secret `{"accountId": "…", "apiToken": "…"}`: the only place the Cloudflare API token lives. */
+  ApiSecretId: 'CLOUDFLARE_API_SECRET_ID',
+  /** Cloudflare's API root; the official SDK reads the same variable. Unset in AWS. */
+  BaseUrl: 'CLOUDFLARE_BASE_URL',
+  /** Upload window when the request names none, in seconds. */
+  DefaultExpirySeconds: 'DEFAULT_EXPIRY_SECONDS',
+  /** How long one Cloudflare call may take before the route answers 504 (ms). */
+  CloudflareTimeoutMs: 'CLOUDFLARE_TIMEOUT_MS',
+} as const;
+
+/** Keys of the Cloudflare API secret read by the upload function. */
+export const ApiSecretKey = { AccountId: 'accountId', ApiToken: 'apiToken' } as const;
+
+/** Environment of the expiry sweep function (`lambda/sweep/`). */
+export const SweepEnv = {
+  TableName: 'TABLE_NAME',
+  EventBusName: 'EVENT_BUS_NAME',
+  PublishLeaseMs: 'PUBLISH_LEASE_MS',
+  /** An upload window must have ended this long ago before the image is expired (s). */
+  GraceSeconds: 'EXPIRY_GRACE_SECONDS',
+  /** Most items one run expires; the next run takes the rest. */
+  MaxItemsPerRun: 'MAX_ITEMS_PER_RUN',
+} as const;
+
+/** Cloudflare's limits on a direct creator upload's window, and our defaults. */
+export const UploadDefaults = {
+  path: '/uploads',
+  // Literals, not products: esbuild keeps an object with arithmetic in every bundle that imports this file.
+  /** Cloudflare's own default window: 30 minutes. */
+  expirySeconds: 1800,
+  /** 2 minutes. */
+  minExpirySeconds: 120,
+  /** 6 hours. */
+  maxExpirySeconds: 21600,
+  cloudflareTimeoutMs: 8000,
+  sweepGraceSeconds: 5 * 60,
+  sweepMaxItemsPerRun: 1000,
+} as const;

@@ -1,8 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config';
-import { PayloadTooLargeError, RouteNotFoundError } from './errors';
+import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from './errors';
 import { errorResponse, json } from './http';
+import {
+  DEFAULT_METRICS_NAMESPACE,
+  METRICS_NAMESPACE_ENV,
+  METRICS_SERVICE,
+  metricBatches,
+  summarizeDelivery,
+  type DeliverySummary,
+} from './metrics';
 import { EventBridgePublisher } from './publish';
 import { receive, type Ports, type Receipt, type WebhookRequest } from './receive';
 import { SecretsManagerSecrets } from './secrets';
@@ -13,6 +22,7 @@ import type { Route } from './verify';
 
 const config = readConfig(process.env);
 const logger = new Logger();
+const metrics = new Metrics({ namespace: process.env[METRICS_NAMESPACE_ENV] || DEFAULT_METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 const ports: Ports = {
   secrets: new SecretsManagerSecrets(config.secretId),
   store: new DynamoItemStore(config.tableName),
@@ -24,31 +34,72 @@ const ports: Ports = {
 export const handler = async (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
   const started = performance.now();
   if (context) logger.addContext(context);
+  let route: Route | undefined;
   let receipt: Receipt | undefined;
   let response: APIGatewayProxyStructuredResultV2;
   let failure: unknown;
   try {
-    receipt = await receive(toRequest(event), ports, config);
+    route = routeOf(event.routeKey);
+    receipt = await receive(toRequest(route, event), ports, config);
     response = json(200, { ok: true, ...receipt });
   } catch (error) {
     failure = error;
     response = errorResponse(error);
   }
-  // One line per delivery. Headers and body are never logged: they carry the secret or its signature.
-  const line = {
-    route: event.routeKey,
-    statusCode: response.statusCode,
-    durationMs: Math.round(performance.now() - started),
-    ...(receipt ?? {}),
-  };
-  if ((response.statusCode ?? 500) >= 500) logger.error('delivery failed', { ...line, error: failure as Error });
-  else if ((response.statusCode ?? 500) >= 400) logger.warn('delivery rejected', { ...line, reason: (failure as Error).message });
-  else logger.info('delivery processed', line);
+  const statusCode = response.statusCode ?? 500;
+  const durationMs = Math.round(performance.now() - started);
+  // Telemetry must never change the answer: a bug here is logged, and the sender still gets it.
+  try {
+    const summary = summarizeDelivery(route, receipt ? { receipt } : { error: failure });
+    logDelivery(event, statusCode, durationMs, summary, receipt, failure);
+    publishMetrics(summary);
+  } catch (error) {
+    logger.error('telemetry failed', { error: error as Error });
+  }
   return response;
 };
 
-function toRequest(event: APIGatewayProxyEventV2): WebhookRequest {
-  const route = routeOf(event.routeKey);
+/**
+ * One line per delivery. Headers and body are never logged: they carry the secret or its
+ * signature. `requestId` is API Gateway's (the access log's `requestId`, the `apigw-requestid`
+ * response header); Powertools adds the Lambda request id and `cold_start`.
+ */
+function logDelivery(
+  event: APIGatewayProxyEventV2,
+  statusCode: number,
+  durationMs: number,
+  summary: DeliverySummary,
+  receipt: Receipt | undefined,
+  failure: unknown,
+): void {
+  const line = {
+    requestId: event.requestContext?.requestId,
+    route: event.routeKey,
+    statusCode,
+    durationMs,
+    result: summary.result,
+    kind: summary.kind,
+    ...(failure instanceof UnknownItemError && { id: failure.id }),
+    ...receipt,
+    outcome: summary.outcome,
+    ...(summary.transition && { transition: `${summary.transition.from}->${summary.transition.to}` }),
+    ...(summary.rejection && { rejection: summary.rejection }),
+  };
+  if (statusCode >= 500) logger.error('delivery failed', { ...line, error: failure as Error });
+  else if (statusCode >= 400) logger.warn('delivery rejected', { ...line, reason: (failure as Error).message });
+  else logger.info('delivery processed', line);
+}
+
+/** One EMF blob per batch (usually one per delivery), flushed to stdout before the answer. */
+function publishMetrics(summary: DeliverySummary): void {
+  for (const batch of metricBatches(summary)) {
+    for (const dimensions of batch.dimensionSets) metrics.addDimensions(dimensions);
+    for (const [name, value] of Object.entries(batch.counts)) metrics.addMetric(name, MetricUnit.Count, value);
+    metrics.publishStoredMetrics();
+  }
+}
+
+function toRequest(route: Route, event: APIGatewayProxyEventV2): WebhookRequest {
   const raw = event.body ?? '';
   // Reject by length before decoding: base64 is 4/3 of the bytes it carries.
   const encodedLimit = event.isBase64Encoded ? Math.ceil((config.maxBodyBytes * 4) / 3) + 4 : config.maxBodyBytes;

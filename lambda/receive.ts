@@ -1,5 +1,5 @@
 import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract';
-import { decide, recordedItem, type Outcome } from './decide';
+import { decide, eventIdOf, precedenceOf, recordedItem, type Outcome } from './decide';
 import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors';
 import { parseDelivery, type StatusReport } from './parse';
 import type { Publisher } from './publish';
@@ -42,6 +42,11 @@ export interface Receipt {
   readonly previousStatus?: ItemStatus;
   /** Events this delivery put on the bus (its own transition and any it republished). */
   readonly published?: number;
+  /**
+   * Of `published`, events an earlier delivery wrote but left unpublished (it died or timed out
+   * before PutEvents), taken over by this one. Present only when there were any.
+   */
+  readonly republished?: number;
   readonly reason?: string;
 }
 
@@ -84,7 +89,7 @@ async function apply(
   report: StatusReport,
   ports: Ports,
   options: ReceiveOptions,
-): Promise<Pick<Receipt, 'outcome' | 'previousStatus' | 'published'>> {
+): Promise<Pick<Receipt, 'outcome' | 'previousStatus' | 'published' | 'republished'>> {
   let published = 0;
   let recorded = false;
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; ) {
@@ -111,12 +116,16 @@ async function apply(
       attempt += 1;
       continue;
     }
+    let republished = 0;
     if (decision.publish.length > 0) {
       await ports.publisher.publish(decision.publish);
       published += decision.publish.length;
       await ports.store.markPublished(report.id, decision.publish.map((event) => event.detail.eventId));
+      // The own transition's id is derived the way `decide` derives it; every other event is a takeover.
+      const own = decision.outcome === 'transitioned' ? eventIdOf(report.kind, report.id, precedenceOf(report.kind, report.status, report.occurredAt)) : undefined;
+      republished = decision.publish.filter((event) => event.detail.eventId !== own).length;
     }
-    return { outcome: decision.outcome, previousStatus: decision.previousStatus, published };
+    return { outcome: decision.outcome, previousStatus: decision.previousStatus, published, ...(republished > 0 && { republished }) };
   }
   throw new DependencyError('dynamodb', `item ${report.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { UnknownIdPolicy } from '../lambda/contract.js';
 import type { CloudflareWebhookReceiverProps, WebhookLogLevel } from './webhook-receiver.js';
@@ -21,6 +21,11 @@ import { CloudflareWebhookStack } from './webhook-stack.js';
  *   logRetentionDays              a CloudWatch retention in days      default 30
  *   logLevel                      Powertools log level                default INFO
  *   reservedConcurrentExecutions  function concurrency cap            default none
+ *   uploads                       'true': add POST /uploads (IAM)     default off
+ *   uploadsJwtIssuer              JWT authorizer issuer for /uploads  default none (IAM)
+ *   uploadsJwtAudience            its audiences, comma-separated
+ *   uploadsAllowOrigins           CORS origins, comma-separated       default none
+ *   expirySweepMinutes            sweep interval; 0 turns it off      default 5 with uploads
  */
 
 const DEFAULT_STACK_NAME = 'CloudflareWebhook';
@@ -56,6 +61,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     memorySize: optionalNumber('memorySize', setting('memorySize')),
     logRetention: optionalNumber('logRetentionDays', setting('logRetentionDays')) as logs.RetentionDays | undefined,
     reservedConcurrentExecutions: optionalNumber('reservedConcurrentExecutions', setting('reservedConcurrentExecutions')),
+    ...uploadSettings(setting),
   };
 
   const stackName = optionalString(setting('stackName')) ?? DEFAULT_STACK_NAME;
@@ -80,6 +86,24 @@ function cdkJsonContext(): Record<string, unknown> {
   return {
     ...cdkJson.context,
     ...(cdkJson.versionReporting === false ? { 'aws:cdk:version-reporting': false } : {}),
+  };
+}
+
+/** The upload route and the expiry sweep (issue 4); off unless asked for. */
+function uploadSettings(setting: (key: string) => unknown): Pick<CloudflareWebhookReceiverProps, 'uploads' | 'expirySweep'> {
+  const list = (key: string) => optionalString(setting(key))?.split(',').map((v) => v.trim()).filter(Boolean);
+  const issuer = optionalString(setting('uploadsJwtIssuer'));
+  const origins = list('uploadsAllowOrigins');
+  const enabled = optionalString(setting('uploads')) === 'true' || issuer !== undefined;
+  const minutes = optionalNumber('expirySweepMinutes', setting('expirySweepMinutes'));
+  return {
+    ...(enabled && {
+      uploads: {
+        ...(issuer !== undefined && { jwt: { issuer, audience: list('uploadsJwtAudience') ?? [] } }),
+        ...(origins && { allowOrigins: origins }),
+      },
+    }),
+    ...(minutes !== undefined && { expirySweep: minutes === 0 ? false : { schedule: Duration.minutes(minutes) } }),
   };
 }
 

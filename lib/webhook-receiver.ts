@@ -13,6 +13,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { Defaults, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/contract.js';
 import { webhookBundling, webhookRuntime } from './bundling.js';
+import { acknowledgeNagFindings } from './nag.js';
+import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
+import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/metrics.js';
+import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
 
 /** Log levels the Powertools logger understands. */
 export const WEBHOOK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -78,6 +83,42 @@ export interface CloudflareWebhookReceiverProps {
    * @default - no reservation; the function shares the account's unreserved pool
    */
   readonly reservedConcurrentExecutions?: number;
+  /**
+   * `POST /uploads` on the same API: creates a Cloudflare direct creator upload and records the
+   * pending image (with its window's end) so the webhook that follows finds it.
+   * @default - no upload route
+   */
+  readonly uploads?: CloudflareUploadsOptions;
+  /**
+   * The scheduled sweep that expires `pending` and `draft` images whose upload window passed
+   * (items with an `expiresAt`); adds the `byExpiry` index. `false` turns it off.
+   * @default - every 5 minutes when `uploads` is set, otherwise none
+   */
+  readonly expirySweep?: ExpirySweepOptions | false;
+  /**
+   * CloudWatch namespace of the function's metrics. Give each receiver in one account and region
+   * its own, or each one's alarms and dashboard count the other's deliveries.
+   * @default 'CloudflareWebhook'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Alarms on API 5xx rate, function errors and throttles, publish failures and signature
+   * rejections (and optionally on no accepted delivery for N hours); `false` creates none.
+   * What each means and what to do: docs/RUNBOOK.md.
+   * @default - those alarms with their default thresholds, notifying nobody
+   */
+  readonly alarms?: WebhookAlarmOptions | false;
+  /**
+   * A CloudWatch dashboard of the receiver's metrics and alarms.
+   * @default true
+   */
+  readonly dashboard?: boolean;
+  /**
+   * Registers the JSON Schema of each event (one per detail-type) in an EventBridge Schema
+   * Registry, from which consumers in other languages download code bindings.
+   * @default false
+   */
+  readonly eventSchemas?: boolean | WebhookEventSchemasOptions;
 }
 
 const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
@@ -102,12 +143,19 @@ export class CloudflareWebhookReceiver extends Construct {
   public readonly stage: apigwv2.HttpStage;
   public readonly imagesWebhookUrl: string;
   public readonly streamWebhookUrl: string;
+  /** The upload route, when `uploads` is set. */
+  public readonly uploads?: CloudflareUploads;
+  /** The expiry sweep, when enabled. */
+  public readonly expirySweep?: ExpirySweep;
+  /** Alarms, dashboard and schema registry. */
+  public readonly observability: WebhookObservability;
 
   constructor(scope: Construct, id: string, props: CloudflareWebhookReceiverProps = {}) {
     super(scope, id);
 
     // 1. Settle the configuration first: a bad value should fail synth, not a webhook at 3 am.
     const config = resolveConfig(props);
+    const metricsNamespace = checkMetricsNamespace(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
 
     // 2. State: one item per image or video. PITR because these items are the only record of
     //    what Cloudflare told us; RETAIN so deleting the stack never deletes that record.
@@ -118,6 +166,27 @@ export class CloudflareWebhookReceiver extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // For people and tooling (`images list --status failed --since 1h`), not the function:
+    // its writes keep the index current, and its role gets no Query.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TableDesign.byStatus.indexName,
+      partitionKey: { name: TableDesign.byStatus.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TableDesign.byStatus.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TableDesign.byStatus.projected],
+    });
+    // For the expiry sweep only. Keys plus `unpublished`, so the sweep can find expiries a crashed
+    // run left unpublished without reading whole items.
+    const sweepOptions = props.expirySweep === false ? undefined : (props.expirySweep ?? (props.uploads ? {} : undefined));
+    if (sweepOptions) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: TableDesign.byExpiry.indexName,
+        partitionKey: { name: TableDesign.byExpiry.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TableDesign.byExpiry.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: ['unpublished'],
+      });
+    }
 
     // 3. A bus of our own, so consumers' rules never see or match unrelated default-bus traffic.
     this.eventBus = new events.EventBus(this, 'EventBus');
@@ -168,6 +237,7 @@ export class CloudflareWebhookReceiver extends Construct {
         [WebhookEnv.UnknownIdPolicy]: config.unknownIdPolicy,
         POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
         POWERTOOLS_LOG_LEVEL: config.logLevel,
+        [METRICS_NAMESPACE_ENV]: metricsNamespace,
       },
     });
 
@@ -214,6 +284,39 @@ export class CloudflareWebhookReceiver extends Construct {
 
     this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
     this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
+
+    // 8. Optional: the upload route and the sweep that expires what was never uploaded.
+    if (props.uploads) {
+      this.uploads = new CloudflareUploads(this, 'Uploads', {
+        ...props.uploads,
+        table: this.table,
+        httpApi: this.httpApi,
+        reservedPaths: [config.imagesPath, config.streamPath],
+        logRetention: config.logRetention,
+      });
+    }
+    if (sweepOptions) {
+      this.expirySweep = new ExpirySweep(this, 'ExpirySweep', {
+        ...sweepOptions,
+        table: this.table,
+        eventBus: this.eventBus,
+        logRetention: config.logRetention,
+      });
+    }
+
+    // 9. What an operator sees: alarms, a dashboard and, optionally, the event schemas.
+    this.observability = new WebhookObservability(this, 'Observability', {
+      webhookFunction: this.webhookFunction,
+      httpApi: this.httpApi,
+      logGroup,
+      metricsNamespace,
+      alarms: props.alarms,
+      dashboard: props.dashboard,
+      eventSchemas: props.eventSchemas,
+    });
+
+    // Last, so every optional resource above is there to be acknowledged too.
+    acknowledgeNagFindings(this, [config.imagesPath, config.streamPath]);
   }
 }
 

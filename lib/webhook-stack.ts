@@ -36,6 +36,13 @@ export class CloudflareWebhookStack extends Stack {
         description: 'Webhook secrets: JSON {images, stream, toolkit}',
       },
     };
+    if (this.receiver.uploads) {
+      outputs.UploadsUrl = { value: this.receiver.uploads.url, description: 'POST here to create a Cloudflare direct creator upload' };
+      outputs.CloudflareApiSecretArn = {
+        value: this.receiver.uploads.apiSecret.secretArn,
+        description: 'Cloudflare API token of the upload route: JSON {accountId, apiToken}',
+      };
+    }
     for (const [outputId, output] of Object.entries(outputs)) {
       new CfnOutput(this, outputId, output);
     }

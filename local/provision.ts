@@ -56,8 +56,33 @@ export async function provisionLocal({ endpoint, prefix = 'local', secrets: give
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }],
+        AttributeDefinitions: [
+          { AttributeName: TableDesign.partitionKey, AttributeType: 'S' },
+          { AttributeName: TableDesign.byStatus.partitionKey, AttributeType: 'S' },
+          { AttributeName: TableDesign.byStatus.sortKey, AttributeType: 'S' },
+          { AttributeName: TableDesign.byExpiry.sortKey, AttributeType: 'S' },
+        ],
         KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
+        // The same index as the stack's, so `images list` queries locally what it queries in AWS.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: TableDesign.byStatus.indexName,
+            KeySchema: [
+              { AttributeName: TableDesign.byStatus.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TableDesign.byStatus.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TableDesign.byStatus.projected] },
+          },
+          // The expiry sweep's index, as the stack creates it when uploads are on.
+          {
+            IndexName: TableDesign.byExpiry.indexName,
+            KeySchema: [
+              { AttributeName: TableDesign.byExpiry.partitionKey, KeyType: 'HASH' },
+              { AttributeName: TableDesign.byExpiry.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['unpublished'] },
+          },
+        ],
       }),
     ),
     events.send(new CreateEventBusCommand({ Name: name })),

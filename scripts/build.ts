@@ -27,17 +27,30 @@ export interface FunctionBundle {
 
 export interface BuiltAssets {
   readonly webhook: FunctionBundle;
+  /** The upload route's function (`lambda/uploads/`); absent in assets.json files written before it existed. */
+  readonly uploads?: FunctionBundle;
+  /** The expiry sweep's function (`lambda/sweep/`); likewise. */
+  readonly sweep?: FunctionBundle;
 }
+
+/**
+ * The upload route and the sweep are opt-in; the build turns them on so their bundles exist.
+ * It changes nothing about the webhook function, whose bundle is the same either way.
+ */
+const BUILD_CONTEXT = { uploads: 'true' } as const;
 
 export async function buildAssets(): Promise<BuiltAssets> {
   const outdir = join(buildDir, 'cdk.out');
   // Asset directories are named by hash; without a clean slate stale bundles pile up.
   rmSync(outdir, { recursive: true, force: true });
 
-  const { app, stack } = createApp({ outdir });
+  const { app, stack } = createApp({ outdir, context: BUILD_CONTEXT });
   const assembly = app.synth();
+  const { uploads, expirySweep } = stack.receiver;
   const assets: BuiltAssets = {
     webhook: locateFunctionBundle(assembly, stack, stack.receiver.webhookFunction),
+    ...(uploads && { uploads: locateFunctionBundle(assembly, stack, uploads.uploadsFunction) }),
+    ...(expirySweep && { sweep: locateFunctionBundle(assembly, stack, expirySweep.sweepFunction) }),
   };
 
   mkdirSync(buildDir, { recursive: true });

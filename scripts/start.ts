@@ -1,12 +1,20 @@
 /**
  * `npm start`: the receiver on this machine, built exactly as the stack ships it, in front of
  * a fresh emulator. Everything lives in memory and is gone after Ctrl-C.
+ *
+ * It records where everything is in .build/local.json (or $CF_WEBHOOK_LOCAL_STATE), which is
+ * how `npm run cli -- …` in another terminal finds it. `npm start -- --no-build` reuses the
+ * bundle of the last build instead of synthesizing again.
  */
-import { pathToFileURL } from 'node:url';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { devLoopLines } from '../cli/dev-loop';
 import { WebhookEnv } from '../lambda/contract';
 import { provisionLocal, webhookEnvironment } from '../local/provision';
 import { startLocalServer, type LocalHandler, type LocalServer } from '../local/server';
-import { buildAssets } from './build';
+import { localStatePath, removeLocalState, writeLocalState } from '../local/state';
+import { buildAssets, type BuiltAssets } from './build';
 import { ensureEmulator, startEmulator } from './emulator';
 
 const DEFAULT_PORT = 8787;
@@ -16,9 +24,12 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
   await ensureEmulator();
-  const [emulator, assets] = await Promise.all([startEmulator(), buildAssets()]);
+  const reuseBuild = process.argv.includes('--no-build');
+  const [emulator, assets] = await Promise.all([startEmulator(), reuseBuild ? lastBuild() : buildAssets()]);
+  const statePath = localStatePath();
   let server: LocalServer | undefined;
   const shutdown = async () => {
+    await removeLocalState(statePath, process.pid);
     await server?.close();
     await emulator.stop();
   };
@@ -40,7 +51,21 @@ async function main(): Promise<void> {
       return startLocalServer({ handler, routes, port: 0 });
     });
 
-    const note = server.port === wanted ? '' : `  (port ${wanted} was busy)`;
+    await writeLocalState(statePath, {
+      version: 1,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      endpoint: emulator.endpoint,
+      imagesUrl: server.url + imagesPath,
+      streamUrl: server.url + streamPath,
+      tableName: resources.tableName,
+      eventBusName: resources.eventBusName,
+      eventBusArn: resources.eventBusArn,
+      secretId: resources.secretArn,
+      watchQueueUrl: resources.watchQueueUrl,
+    });
+
+    const note = server.port === wanted || wanted === 0 ? '' : `  (port ${wanted} was busy)`;
     const secretLines = Object.entries(resources.secrets).map(([key, values]) => `    ${key.padEnd(8)} ${values.join(', ')}`);
     console.log(
       [
@@ -54,13 +79,13 @@ async function main(): Promise<void> {
         `  Event bus        ${resources.eventBusName}`,
         `  Watch queue      ${resources.watchQueueUrl}`,
         `  Emulator         ${emulator.endpoint}  (AWS_ENDPOINT_URL for the AWS CLI/SDK; any credentials)`,
-        `  Bundle           ${assets.webhook.entry} (${(assets.webhook.bytes / 1024).toFixed(0)} KB)`,
+        `  Bundle           ${relative(process.cwd(), assets.webhook.entry)} (${(assets.webhook.bytes / 1024).toFixed(0)} KB)`,
         '',
         `  Secrets (${resources.secretId}; generated for this run, local only, never use them in AWS):`,
         ...secretLines,
         '',
-        '  Dev loop:',
-        '    TODO(dev-loop): commands to send a signed sample webhook and to watch published events',
+        `  Try it from another terminal (the CLI finds this receiver through ${relative(process.cwd(), statePath)}):`,
+        ...devLoopLines(),
         '',
         'Ctrl-C to stop.',
       ].join('\n'),
@@ -69,6 +94,16 @@ async function main(): Promise<void> {
     await shutdown();
     throw error;
   }
+}
+
+/** What the last `npm run build` (or `npm test`) produced. */
+async function lastBuild(): Promise<BuiltAssets> {
+  const file = join(fileURLToPath(new URL('..', import.meta.url)), '.build', 'assets.json');
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new Error(`--no-build: nothing built yet (${file} is missing); run npm start without it once`);
+  });
+  const built = JSON.parse(text) as BuiltAssets;
+  return { ...built, webhook: { ...built.webhook, entry: resolve(dirname(file), '..', built.webhook.entry) } };
 }
 
 function onSignal(shutdown: () => Promise<void>): void {

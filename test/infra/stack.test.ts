@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../../lambda/contract.js';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/metrics.js';
 import { createApp } from '../../lib/app.js';
 import { webhookBundling } from '../../lib/bundling.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
@@ -168,6 +169,7 @@ describe('the default stack, as synthesized for deployment', () => {
       [WebhookEnv.UnknownIdPolicy]: 'reject',
       POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      [METRICS_NAMESPACE_ENV]: DEFAULT_METRICS_NAMESPACE,
     });
   });
 
@@ -181,12 +183,34 @@ describe('the default stack, as synthesized for deployment', () => {
       UpdateReplacePolicy: 'Retain',
       Properties: {
         KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }],
+        AttributeDefinitions: Match.arrayWith([{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }]),
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
       },
     });
+  });
+
+  test('indexes items by status and last change, projecting only what a listing shows, for the CLI and not the function', () => {
+    const { byStatus } = TableDesign;
+    const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
+    assert.deepEqual(table.Properties.GlobalSecondaryIndexes, [
+      {
+        IndexName: byStatus.indexName,
+        KeySchema: [
+          { AttributeName: byStatus.partitionKey, KeyType: 'HASH' },
+          { AttributeName: byStatus.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['kind', 'lastError'] },
+      },
+    ]);
+    assert.deepEqual(
+      [...table.Properties.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+      [TableDesign.partitionKey, byStatus.partitionKey, byStatus.sortKey].sort().map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+    );
+    // The function's role (asserted exactly above) names the table ARN only, so it reaches no index.
+    const actions = functionRoleStatements(template).flatMap((statement) => asArray<string>(statement.Action));
+    assert.ok(!actions.includes('dynamodb:Query') && !actions.includes('dynamodb:Scan'), 'the function cannot Query or Scan');
   });
 
   test('generates the Images secret and leaves Stream and toolkit as empty lists', () => {

@@ -22,6 +22,8 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export interface ReceiverOptions {
   overrides?: WebhookEnvOverrides;
   secrets?: Partial<LocalSecrets>;
+  /** An emulator the test started itself (a heavy suite off the shared one); the caller stops it. */
+  emulator?: Emulator;
 }
 
 export interface Receiver {
@@ -65,8 +67,8 @@ let instances = 0;
 let loading: Promise<unknown> = Promise.resolve();
 let applied: string[] = [];
 
-export async function startReceiver({ overrides, secrets }: ReceiverOptions = {}): Promise<Receiver> {
-  const emulator = await connectEmulator();
+export async function startReceiver({ overrides, secrets, emulator: own }: ReceiverOptions = {}): Promise<Receiver> {
+  const emulator = own ? { endpoint: own.endpoint, stop: async () => {} } : await connectEmulator();
   try {
     const prefix = `t${process.pid}-${++instances}-${randomBytes(3).toString('hex')}`;
     const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, ...(secrets && { secrets }) });
