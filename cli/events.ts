@@ -22,6 +22,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lib/events';
+import { queuePolicy } from '../local/aws';
 import { CliError } from './errors';
 import { transition } from './format';
 import type { ClientConfig } from './target';
@@ -101,21 +102,6 @@ async function subscribe(events: EventBridgeClient, sqs: SQSClient, options: Tai
     await unsubscribe(events, sqs, options.eventBusName, subscription, options.log);
     throw error;
   }
-}
-
-export function queuePolicy(queueArn: string, ruleArn: string) {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Effect: 'Allow',
-        Principal: { Service: 'events.amazonaws.com' },
-        Action: 'sqs:SendMessage',
-        Resource: queueArn,
-        Condition: { ArnEquals: { 'aws:SourceArn': ruleArn } },
-      },
-    ],
-  };
 }
 
 async function poll(sqs: SQSClient, queueUrl: string, options: TailOptions): Promise<number> {

@@ -1,4 +1,5 @@
 import { Defaults, UnknownIdPolicy, WebhookEnv } from './contract';
+import { integer, required, type Env } from './env';
 import type { ReceiveOptions } from './receive';
 
 /** The function's settings, read once at cold start; a bad value fails fast and names its variable. */
@@ -10,7 +11,6 @@ export interface WebhookConfig extends ReceiveOptions {
   readonly streamPath: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
 
 export function readConfig(env: Env): WebhookConfig {
   return {
@@ -19,26 +19,14 @@ export function readConfig(env: Env): WebhookConfig {
     secretId: required(env, WebhookEnv.SecretId),
     imagesPath: env[WebhookEnv.ImagesPath] || Defaults.imagesPath,
     streamPath: env[WebhookEnv.StreamPath] || Defaults.streamPath,
-    toleranceSeconds: positiveInt(env, WebhookEnv.ToleranceSeconds, Defaults.toleranceSeconds),
-    maxBodyBytes: positiveInt(env, WebhookEnv.MaxBodyBytes, Defaults.maxBodyBytes),
+    toleranceSeconds: integer(env, WebhookEnv.ToleranceSeconds, Defaults.toleranceSeconds),
+    maxBodyBytes: integer(env, WebhookEnv.MaxBodyBytes, Defaults.maxBodyBytes),
     unknownIdPolicy: policy(env[WebhookEnv.UnknownIdPolicy]),
-    leaseMs: positiveInt(env, WebhookEnv.PublishLeaseMs, Defaults.publishLeaseMs),
+    leaseMs: integer(env, WebhookEnv.PublishLeaseMs, Defaults.publishLeaseMs),
   };
 }
 
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is required`);
-  return value;
-}
 
-function positiveInt(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`environment variable ${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
 
 function policy(raw: string | undefined): UnknownIdPolicy {
   if (raw === undefined || raw === '') return Defaults.unknownIdPolicy;

@@ -54,7 +54,9 @@ export const DELIVERY_DIMENSION_SETS = [
   [Dimension.Result],
   [Dimension.Kind, Dimension.Outcome],
   [Dimension.Reason],
-  [Dimension.Kind, Dimension.Status],
+  // Status alone: statuses are distinct across kinds, and a key shared by two sets (Kind) makes
+  // Powertools log a collision warning on every delivery.
+  [Dimension.Status],
 ] as const;
 
 export const DeliveryResult = {
@@ -183,7 +185,7 @@ export function metricBatches(summary: DeliverySummary): MetricBatch[] {
     { [Dimension.Kind]: summary.kind, [Dimension.Outcome]: summary.outcome },
   ];
   if (summary.rejection) dimensionSets.push({ [Dimension.Reason]: summary.rejection });
-  if (summary.transition) dimensionSets.push({ [Dimension.Kind]: summary.kind, [Dimension.Status]: summary.transition.to });
+  if (summary.transition) dimensionSets.push({ [Dimension.Status]: summary.transition.to });
   const batches: MetricBatch[] = [{ dimensionSets, counts: { [MetricName.Deliveries]: 1 } }];
 
   const counts: Partial<Record<MetricName, number>> = {};

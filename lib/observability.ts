@@ -133,8 +133,8 @@ export class WebhookMetrics {
   }
 
   /** Transitions this function made, by the status moved to (republished events not included). */
-  transitions(kind: ItemKind, status: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.metric(MetricName.Deliveries, { [Dimension.Kind]: kind, [Dimension.Status]: status }, options);
+  transitions(status: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Deliveries, { [Dimension.Status]: status }, options);
   }
 
   /** Every rejection by the signature check, summed: missing, malformed, invalid, stale, not configured. */
@@ -380,7 +380,7 @@ export class WebhookObservability extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Transitions by status',
-        left: Object.values(PUBLISHED_TRANSITIONS).flatMap(({ kind, statuses }) => statuses.map((status) => m.transitions(kind, status, { label: `${kind} → ${status}` }))),
+        left: Object.values(PUBLISHED_TRANSITIONS).flatMap(({ kind, statuses }) => statuses.map((status) => m.transitions(status, { label: `${kind} → ${status}` }))),
         stacked: true,
         width: 8,
         height: rejectionWidgetHeight,

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { Defaults, EVENT_SOURCE, SecretKey, TableDesign, WebhookEnv } from '../lambda/contract';
-import { localClientConfig } from './aws';
+import { localClientConfig, queuePolicy } from './aws';
 
 type SecretName = (typeof SecretKey)[keyof typeof SecretKey];
 export type LocalSecrets = Record<SecretName, string[]>;
@@ -117,18 +117,7 @@ export async function provisionLocal({ endpoint, prefix = 'local', secrets: give
     new SetQueueAttributesCommand({
       QueueUrl: watchQueueUrl,
       Attributes: {
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'events.amazonaws.com' },
-              Action: 'sqs:SendMessage',
-              Resource: queueArn,
-              Condition: { ArnEquals: { 'aws:SourceArn': RuleArn } },
-            },
-          ],
-        }),
+        Policy: JSON.stringify(queuePolicy(queueArn, RuleArn!)),
       },
     }),
   );

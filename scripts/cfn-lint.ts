@@ -6,20 +6,12 @@
  *   npx tsx scripts/cfn-lint.ts [template.json…]   # lint (default: cdk.out/*.template.json)
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureVenv, repoRoot, venvBin, type Venv } from './venv';
 
-const LINT_SPEC = 'cfn-lint==1.58.0 cfn-lint-serverless==0.3.6';
-/** A lock older than this belongs to an install that died without cleaning up. */
-const STALE_LOCK_MS = 10 * 60_000;
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const venvDir = join(repoRoot, '.cache', 'lint-venv');
-const cfnLintBin = join(venvDir, 'bin', 'cfn-lint');
-const stampFile = join(venvDir, '.installed');
-const lockFile = `${venvDir}.lock`;
+const LINT: Venv = { name: 'lint-venv', spec: 'cfn-lint==1.58.0 cfn-lint-serverless==0.3.6', label: 'cfn-lint' };
 
 /** One finding, as `cfn-lint --format json` reports it. */
 export interface LintMatch {
@@ -31,21 +23,8 @@ export interface LintMatch {
 }
 
 export async function ensureCfnLint(): Promise<string> {
-  if (await isInstalled()) return cfnLintBin;
-  const release = await acquireLock();
-  try {
-    if (await isInstalled()) return cfnLintBin;
-    const started = Date.now();
-    process.stderr.write(`cfn-lint: installing ${LINT_SPEC} into ${relative(process.cwd(), venvDir)} (first run only)\n`);
-    await rm(venvDir, { recursive: true, force: true });
-    await run(process.env.PYTHON ?? 'python3', ['-m', 'venv', venvDir]);
-    await run(join(venvDir, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...LINT_SPEC.split(' ')]);
-    await writeFile(stampFile, LINT_SPEC);
-    process.stderr.write(`cfn-lint: installed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    return cfnLintBin;
-  } finally {
-    await release();
-  }
+  await ensureVenv(LINT, 'cfn-lint');
+  return venvBin(LINT, 'cfn-lint');
 }
 
 /** Lints the templates with the standard and the serverless rules; every finding, any level. */
@@ -57,35 +36,8 @@ export async function cfnLint(templates: readonly string[]): Promise<LintMatch[]
   return JSON.parse(stdout || '[]') as LintMatch[];
 }
 
-async function isInstalled(): Promise<boolean> {
-  const stamp = await readFile(stampFile, 'utf8').catch(() => '');
-  return stamp === LINT_SPEC && existsSync(cfnLintBin);
-}
 
-async function acquireLock(): Promise<() => Promise<void>> {
-  await mkdir(dirname(lockFile), { recursive: true });
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => unlink(lockFile).catch(() => {});
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const info = await stat(lockFile).catch(() => undefined);
-    if (info && Date.now() - info.mtimeMs > STALE_LOCK_MS) await unlink(lockFile).catch(() => {});
-    await new Promise((done) => setTimeout(done, 250));
-  }
-}
 
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 2, 'inherit'] });
-    child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolveRun() : reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal})`))));
-  });
-}
 
 function capture(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {

@@ -6,24 +6,20 @@
  *   npx tsx scripts/emulator.ts           # run one emulator until Ctrl-C
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureVenv, repoRoot, venvBin, type Venv } from './venv';
 
-// Only the services the receiver uses: half the install time and size of `moto[server]`.
-const MOTO_SPEC = 'moto[dynamodb,events,sqs,secretsmanager,sts]==5.2.5 flask==3.1.3 flask-cors==6.0.5';
+const MOTO: Venv = {
+  name: 'emulator-venv',
+  // Only the services the receiver uses: half the install time and size of `moto[server]`.
+  spec: 'moto[dynamodb,events,sqs,secretsmanager,sts]==5.2.5 flask==3.1.3 flask-cors==6.0.5',
+  label: 'emulator',
+};
 const READY_TIMEOUT_MS = 30_000;
-// A lock older than this belongs to an install that died without cleaning up.
-const STALE_LOCK_MS = 10 * 60_000;
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const venvDir = join(repoRoot, '.cache', 'emulator-venv');
-const binDir = join(venvDir, 'bin');
-const stampFile = join(venvDir, '.installed');
 const launcher = join(repoRoot, 'scripts', 'emulator.py');
-const lockFile = `${venvDir}.lock`;
 
 export interface Emulator {
   endpoint: string;
@@ -31,26 +27,8 @@ export interface Emulator {
 }
 
 export async function ensureEmulator(): Promise<string> {
-  const motoServer = join(binDir, 'moto_server');
-  if (await isInstalled(motoServer)) return motoServer;
-
-  const release = await acquireLock();
-  try {
-    // Another process may have finished the install while we waited for the lock.
-    if (await isInstalled(motoServer)) return motoServer;
-
-    const started = Date.now();
-    process.stderr.write(`emulator: installing ${MOTO_SPEC} into ${relative(process.cwd(), venvDir)} (first run only)\n`);
-    // A venv from another pin or a half-finished install is cheaper to rebuild than to repair.
-    await rm(venvDir, { recursive: true, force: true });
-    await run(process.env.PYTHON ?? 'python3', ['-m', 'venv', venvDir]);
-    await run(join(binDir, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...MOTO_SPEC.split(' ')]);
-    await writeFile(stampFile, MOTO_SPEC);
-    process.stderr.write(`emulator: installed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    return motoServer;
-  } finally {
-    await release();
-  }
+  await ensureVenv(MOTO, 'moto_server');
+  return venvBin(MOTO, 'moto_server');
 }
 
 export async function startEmulator(): Promise<Emulator> {
@@ -68,7 +46,7 @@ export async function startEmulator(): Promise<Emulator> {
 async function launch(port: number): Promise<Emulator> {
   const endpoint = `http://127.0.0.1:${port}`;
   // moto_server's own entry point, wrapped by emulator.py (parent-death watchdog, atomic DynamoDB).
-  const child = spawn(join(binDir, 'python'), [launcher, '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(venvBin(MOTO, 'python'), [launcher, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
 
@@ -136,53 +114,9 @@ function freePort(): Promise<number> {
   });
 }
 
-async function isInstalled(motoServer: string): Promise<boolean> {
-  const stamp = await readFile(stampFile, 'utf8').catch(() => '');
-  return stamp === MOTO_SPEC && existsSync(motoServer);
-}
 
-async function acquireLock(): Promise<() => Promise<void>> {
-  await mkdir(dirname(lockFile), { recursive: true });
-  for (;;) {
-    try {
-      const handle = await open(lockFile, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      return () => unlink(lockFile).catch(() => {});
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    if (await lockIsStale()) {
-      await unlink(lockFile).catch(() => {});
-      continue;
-    }
-    await sleep(250);
-  }
-}
 
-async function lockIsStale(): Promise<boolean> {
-  try {
-    const [pid, info] = await Promise.all([readFile(lockFile, 'utf8'), stat(lockFile)]);
-    if (Date.now() - info.mtimeMs > STALE_LOCK_MS) return true;
-    if (!pid) return false; // The owner has created the file but not written its pid yet.
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    // ESRCH: the owner is gone. ENOENT: released meanwhile, so just retry.
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
-/** Runs a command with its output on our stderr, so stdout stays clean for callers that parse it. */
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 2, 'inherit'] });
-    child.once('error', reject);
-    child.once('exit', (code, signal) =>
-      code === 0 ? resolveRun() : reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal})`)),
-    );
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 

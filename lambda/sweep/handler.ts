@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { Defaults, SweepEnv, UploadDefaults } from '../contract';
+import { integer, required, type Env } from '../env';
 import { EventBridgePublisher } from '../publish';
 import { DynamoItemStore } from '../store';
 import { DynamoExpiryIndex } from './index-query';
@@ -8,19 +9,18 @@ import { sweep, type SweepOptions, type SweepPorts, type SweepResult } from './s
 
 /** Entry: a schedule → one sweep of pending and draft images whose upload window has passed. */
 
-type Env = Readonly<Record<string, string | undefined>>;
 const env: Env = process.env;
-const tableName = required(SweepEnv.TableName);
+const tableName = required(env, SweepEnv.TableName);
 const options: SweepOptions = {
-  graceSeconds: integer(SweepEnv.GraceSeconds, UploadDefaults.sweepGraceSeconds, 0),
-  maxItems: integer(SweepEnv.MaxItemsPerRun, UploadDefaults.sweepMaxItemsPerRun, 1),
-  leaseMs: integer(SweepEnv.PublishLeaseMs, Defaults.publishLeaseMs, 1),
+  graceSeconds: integer(env, SweepEnv.GraceSeconds, UploadDefaults.sweepGraceSeconds, 0),
+  maxItems: integer(env, SweepEnv.MaxItemsPerRun, UploadDefaults.sweepMaxItemsPerRun, 1),
+  leaseMs: integer(env, SweepEnv.PublishLeaseMs, Defaults.publishLeaseMs, 1),
 };
 const logger = new Logger();
 const base = {
   index: new DynamoExpiryIndex(tableName),
   store: new DynamoItemStore(tableName),
-  publisher: new EventBridgePublisher(required(SweepEnv.EventBusName)),
+  publisher: new EventBridgePublisher(required(env, SweepEnv.EventBusName)),
   now: () => new Date(),
 };
 
@@ -39,16 +39,4 @@ export const handler = async (event?: Partial<ScheduledEvent>, context?: Context
   return result;
 };
 
-function required(name: string): string {
-  const value = env[name];
-  if (!value) throw new Error(`environment variable ${name} is required`);
-  return value;
-}
 
-function integer(name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`environment variable ${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}

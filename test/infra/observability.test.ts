@@ -249,13 +249,13 @@ describe('the dashboard', () => {
       Object.values(Rejection).map((reason) => `CloudflareWebhook Deliveries Reason=${reason} service=cloudflare-webhook`).sort(),
     );
     assert.deepEqual(series('Transitions by status').sort(), [
-      'CloudflareWebhook Deliveries Kind=image Status=draft service=cloudflare-webhook',
-      'CloudflareWebhook Deliveries Kind=image Status=expired service=cloudflare-webhook',
-      'CloudflareWebhook Deliveries Kind=image Status=failed service=cloudflare-webhook',
-      'CloudflareWebhook Deliveries Kind=image Status=uploaded service=cloudflare-webhook',
-      'CloudflareWebhook Deliveries Kind=video Status=error service=cloudflare-webhook',
-      'CloudflareWebhook Deliveries Kind=video Status=ready service=cloudflare-webhook',
-    ]);
+      'CloudflareWebhook Deliveries Status=draft service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Status=expired service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Status=failed service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Status=uploaded service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Status=error service=cloudflare-webhook',
+      'CloudflareWebhook Deliveries Status=ready service=cloudflare-webhook',
+    ].sort());
   });
 
   test('shows publishing, the API, the function and the alarms', () => {

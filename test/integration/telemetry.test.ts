@@ -131,7 +131,7 @@ describe('telemetry of a delivery', () => {
     assert.ok(Number.isInteger(line.durationMs) && (line.durationMs as number) >= 0);
 
     assert.equal(observed.emf.length, 1, 'one EMF blob');
-    const values = deliveriesBlob(observed, NAMESPACE, [RESULT, KIND_OUTCOME, ['service', 'Kind', 'Status']]);
+    const values = deliveriesBlob(observed, NAMESPACE, [RESULT, KIND_OUTCOME, ['service', 'Status']]);
     assert.deepEqual(values, { service: 'cloudflare-webhook', Result: 'accepted', Kind: 'image', Outcome: 'transitioned', Status: 'uploaded' });
     assert.ok(!JSON.stringify(observed.emf).includes(imageId), 'the image id is never a metric dimension');
     await events(r, 1);

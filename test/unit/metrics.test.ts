@@ -61,7 +61,7 @@ describe('metricBatches', () => {
     });
     assert.deepEqual(metricBatches(transitioned), [
       {
-        dimensionSets: [{ Result: 'accepted' }, { Kind: 'video', Outcome: 'transitioned' }, { Kind: 'video', Status: 'ready' }],
+        dimensionSets: [{ Result: 'accepted' }, { Kind: 'video', Outcome: 'transitioned' }, { Status: 'ready' }],
         counts: { Deliveries: 1 },
       },
     ]);

@@ -1,0 +1,17 @@
+/** Reading a function's environment once at cold start: a bad value fails fast and names its variable. */
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function required(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+export function integer(env: Env, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`environment variable ${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
