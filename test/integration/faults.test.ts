@@ -9,7 +9,7 @@ import { SecretsManagerSecrets } from '../../lambda/secrets';
 import { localClientConfig } from '../../local/aws';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { events, post, readItem, seedPending, send } from '../support/deliver';
-import { startReceiver, type Receiver } from '../support/receiver';
+import { startBrokenBusPair, startReceiver, type Receiver } from '../support/receiver';
 
 // Real faults where the emulator can produce them (a bus or table that is not there, a rotated
 // secret); a stand-in publisher only for the one moment nothing real can hit: dying between the
@@ -20,15 +20,12 @@ const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString()
 describe('the bus is unavailable after the table write', () => {
   let broken: Receiver;
   let healthy: Receiver;
+  let pair: Awaited<ReturnType<typeof startBrokenBusPair>>;
   before(async () => {
-    broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus' } });
-    // The same table, reached by a function whose bus works: Cloudflare's retry landing on a healthy instance.
-    healthy = await startReceiver({ overrides: { TABLE_NAME: broken.resources.tableName, PUBLISH_LEASE_MS: 200 }, secrets: broken.resources.secrets });
+    pair = await startBrokenBusPair();
+    ({ broken, healthy } = pair);
   });
-  after(async () => {
-    await broken.stop();
-    await healthy.stop();
-  });
+  after(() => pair.stop());
 
   it('answers 500 (retryable), keeps the transition, and the redelivery publishes it with the same event id', async () => {
     const id = await seedPending(broken.resources, 'image');

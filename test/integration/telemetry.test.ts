@@ -5,7 +5,7 @@ import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/m
 import { payloads, signedHeaders } from '../../local/payloads';
 import { events, seedPending } from '../support/deliver';
 import { captureLogs } from '../support/log-capture';
-import { startReceiver, type Receiver } from '../support/receiver';
+import { startBrokenBusPair, startReceiver, type Receiver } from '../support/receiver';
 
 // What one delivery leaves in CloudWatch Logs, read from the bundle `cdk synth` builds: its one
 // Powertools log line and its EMF metric blobs, as they reach stdout.
@@ -205,14 +205,12 @@ describe('telemetry of a delivery', () => {
 describe('telemetry of a publish failure and of the redelivery that republishes it', () => {
   let broken: Receiver;
   let healthy: Receiver;
+  let pair: Awaited<ReturnType<typeof startBrokenBusPair>>;
   before(async () => {
-    broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus' } });
-    healthy = await startReceiver({ overrides: { TABLE_NAME: broken.resources.tableName, PUBLISH_LEASE_MS: 200 }, secrets: broken.resources.secrets });
+    pair = await startBrokenBusPair();
+    ({ broken, healthy } = pair);
   });
-  after(async () => {
-    await broken.stop();
-    await healthy.stop();
-  });
+  after(() => pair.stop());
 
   it('500: an ERROR line and PublishFailures; then a duplicate that republishes: RepublishedEvents', async () => {
     const id = await seedPending(broken.resources, 'image');

@@ -124,3 +124,20 @@ async function bundleEntry(): Promise<string> {
   }
   return isAbsolute(entry) ? entry : resolve(repoRoot, entry);
 }
+
+/**
+ * Two receivers on one table: `broken` publishes to a bus that does not exist, `healthy` works
+ * (a retry of Cloudflare's landing on a healthy instance) and takes over unpublished events fast.
+ */
+export async function startBrokenBusPair(): Promise<{ broken: Receiver; healthy: Receiver; stop(): Promise<void> }> {
+  const broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus' } });
+  const healthy = await startReceiver({ overrides: { TABLE_NAME: broken.resources.tableName, PUBLISH_LEASE_MS: 200 }, secrets: broken.resources.secrets });
+  return {
+    broken,
+    healthy,
+    stop: async () => {
+      await broken.stop();
+      await healthy.stop();
+    },
+  };
+}
