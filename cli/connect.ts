@@ -14,7 +14,6 @@
  * whose grace has ended, and says so. `--dry-run` only reads.
  */
 import { randomBytes } from 'node:crypto';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
 import { ApiSecretKey, SecretKey } from '../lambda/contract';
@@ -31,7 +30,7 @@ import {
   type SecretChange,
   type WebhookSecret,
 } from './secret-rotation';
-import { required, resolveTarget, type ClientConfig, type TargetFlags } from './target';
+import { describeStack, required, resolveTarget, type ClientConfig, type TargetFlags } from './target';
 
 export const CONNECT_USAGE = `  connect --account-id ID       register this stack's webhooks with Cloudflare and store their secrets
       (API token in $CLOUDFLARE_API_TOKEN or --api-token; it needs Stream Write and Notifications Write)
@@ -422,7 +421,7 @@ export const connectCommand = {
     let outputs: Record<string, string> = {};
     const target = await resolveTarget(flags as TargetFlags, {
       env: io.env,
-      describeStackOutputs: async (stackName, config) => (outputs = await describeStackOutputs(stackName, config)),
+      describeStackOutputs: async (stackName, config) => (outputs = await describeStack(stackName, config)),
     });
     const uploadsSecretId = str('uploads-secret') ?? outputs.CloudflareApiSecretArn;
     const uploadsToken = str('uploads-token') ?? io.env.CLOUDFLARE_UPLOADS_API_TOKEN;
@@ -458,15 +457,3 @@ function hostOf(url: string | undefined): string {
   }
 }
 
-async function describeStackOutputs(stackName: string, config: ClientConfig): Promise<Record<string, string>> {
-  const client = new CloudFormationClient(config);
-  try {
-    const { Stacks = [] } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = Stacks[0]?.Outputs ?? [];
-    return Object.fromEntries(outputs.flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [])));
-  } catch (error) {
-    throw new CliError(`could not read stack ${stackName}: ${(error as Error).name}: ${(error as Error).message}`, 1, { cause: error });
-  } finally {
-    client.destroy();
-  }
-}

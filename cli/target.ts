@@ -130,7 +130,8 @@ export function targetFromOutputs(outputs: Readonly<Record<string, string>>): Om
   };
 }
 
-const describeStack: DescribeStackOutputs = async (stackName, config) => {
+/** A stack's CloudFormation outputs by key; shared by every command that takes --stack. */
+export const describeStack: DescribeStackOutputs = async (stackName, config) => {
   const client = new CloudFormationClient(config);
   try {
     const { Stacks = [] } = await client.send(new DescribeStacksCommand({ StackName: stackName }));

@@ -5,7 +5,7 @@ import { parseDelivery, type StatusReport } from './parse';
 import type { Publisher } from './publish';
 import type { SecretSource } from './secrets';
 import type { ItemStore } from './store';
-import { RejectReason, verifyRequest, type Route, type Scheme } from './verify';
+import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify';
 
 /**
  * The data path, in order: size → verify → parse → decide → store → publish.
@@ -66,7 +66,7 @@ export async function receive(request: WebhookRequest, ports: Ports, options: Re
 }
 
 async function authenticate(request: WebhookRequest, ports: Ports, options: ReceiveOptions): Promise<Scheme> {
-  const check = (secrets: Awaited<ReturnType<SecretSource['get']>>) =>
+  const check = (secrets: SecretSet) =>
     verifyRequest({
       route: request.route,
       headers: request.headers,

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { ApiSecretKey, Defaults, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../../lambda/contract';
+import type { SweepResult } from '../../lambda/sweep/sweep';
 import { localClientConfig } from '../../local/aws';
 import { provisionLocal, webhookEnvironment, type LocalResources, type LocalSecrets, type WebhookEnvOverrides } from '../../local/provision';
 import { startLocalServer, type LocalHandler } from '../../local/server';
@@ -56,14 +57,7 @@ export interface UploadsStack {
   stop(): Promise<void>;
 }
 
-export interface SweepSummary {
-  readonly expired: number;
-  readonly republished: number;
-  readonly skipped: number;
-  readonly failed: number;
-  readonly more: boolean;
-  readonly published: number;
-}
+export type SweepSummary = Omit<SweepResult, 'firstError'>;
 
 let instances = 0;
 let loading: Promise<unknown> = Promise.resolve();
