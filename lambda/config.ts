@@ -1,6 +1,6 @@
-import { Defaults, UnknownIdPolicy, WebhookEnv } from './contract';
-import { integer, required, type Env } from './env';
-import type { ReceiveOptions } from './receive';
+import { Defaults, UnknownIdPolicy, WebhookEnv } from './contract.js';
+import { integer, required, type Env } from './env.js';
+import type { ReceiveOptions } from './receive.js';
 
 /** The function's settings, read once at cold start; a bad value fails fast and names its variable. */
 export interface WebhookConfig extends ReceiveOptions {

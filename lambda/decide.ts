@@ -6,8 +6,8 @@ import {
   ItemKind,
   VideoStatus,
   type ItemStatus,
-} from './contract';
-import type { ErrorInfo, StatusReport } from './parse';
+} from './contract.js';
+import type { ErrorInfo, StatusReport } from './parse.js';
 
 /**
  * Step 3: decide what a status report does to an item. Pure: the caller reads the item,

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { readConfig } from './config';
-import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from './errors';
-import { errorResponse, json } from './http';
+import { readConfig } from './config.js';
+import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from './errors.js';
+import { errorResponse, json } from './http.js';
 import {
   DEFAULT_METRICS_NAMESPACE,
   METRICS_NAMESPACE_ENV,
@@ -11,12 +11,12 @@ import {
   metricBatches,
   summarizeDelivery,
   type DeliverySummary,
-} from './metrics';
-import { EventBridgePublisher } from './publish';
-import { receive, type Ports, type Receipt, type WebhookRequest } from './receive';
-import { SecretsManagerSecrets } from './secrets';
-import { DynamoItemStore } from './store';
-import type { Route } from './verify';
+} from './metrics.js';
+import { EventBridgePublisher } from './publish.js';
+import { receive, type Ports, type Receipt, type WebhookRequest } from './receive.js';
+import { SecretsManagerSecrets } from './secrets.js';
+import { DynamoItemStore } from './store.js';
+import type { Route } from './verify.js';
 
 /** Entry: API Gateway HTTP API (payload v2) → the data path in `receive.ts`. */
 

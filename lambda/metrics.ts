@@ -1,8 +1,8 @@
-import type { ItemKind, ItemStatus } from './contract';
-import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from './errors';
-import type { Outcome } from './decide';
-import type { Receipt } from './receive';
-import { RejectReason, type Route } from './verify';
+import type { ItemKind, ItemStatus } from './contract.js';
+import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from './errors.js';
+import type { Outcome } from './decide.js';
+import type { Receipt } from './receive.js';
+import { RejectReason, type Route } from './verify.js';
 
 /**
  * The webhook function's CloudWatch metrics (EMF): names, dimensions and the mapping from a

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { ImageStatus, ItemKind, VideoStatus, type ImageStatus as ImageStatusT, type VideoStatus as VideoStatusT } from './contract';
-import { PayloadError } from './errors';
-import type { Route } from './verify';
+import { ImageStatus, ItemKind, VideoStatus, type ImageStatus as ImageStatusT, type VideoStatus as VideoStatusT } from './contract.js';
+import { PayloadError } from './errors.js';
+import type { Route } from './verify.js';
 
 /**
  * Step 2: turn verified bytes into a `Delivery`. Pure. `zod/mini` rather than `zod`:

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { TransitionEvent } from './decide';
-import { DependencyError } from './errors';
+import type { TransitionEvent } from './decide.js';
+import { DependencyError } from './errors.js';
 
 /** Step 5: the EventBridge adapter. */
 export interface Publisher {

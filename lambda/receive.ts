@@ -1,11 +1,11 @@
-import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract';
-import { decide, eventIdOf, precedenceOf, recordedItem, type Outcome } from './decide';
-import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors';
-import { parseDelivery, type StatusReport } from './parse';
-import type { Publisher } from './publish';
-import type { SecretSource } from './secrets';
-import type { ItemStore } from './store';
-import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify';
+import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract.js';
+import { decide, eventIdOf, precedenceOf, recordedItem, type Outcome } from './decide.js';
+import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors.js';
+import { parseDelivery, type StatusReport } from './parse.js';
+import type { Publisher } from './publish.js';
+import type { SecretSource } from './secrets.js';
+import type { ItemStore } from './store.js';
+import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify.js';
 
 /**
  * The data path, in order: size → verify → parse → decide → store → publish.

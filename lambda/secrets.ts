@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretKey, SecretRetiringKey } from './contract';
-import { DependencyError } from './errors';
-import type { SecretSet } from './verify';
+import { SecretKey, SecretRetiringKey } from './contract.js';
+import { DependencyError } from './errors.js';
+import type { SecretSet } from './verify.js';
 
 /** The Secrets Manager adapter: webhook secrets, cached in the warm function. */
 export interface SecretSource {

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { TableDesign } from './contract';
-import type { Item, ItemWrite } from './decide';
-import { DependencyError } from './errors';
+import { TableDesign } from './contract.js';
+import type { Item, ItemWrite } from './decide.js';
+import { DependencyError } from './errors.js';
 
 /** Step 4: the DynamoDB adapter. It executes decisions; it makes none. */
 export interface ItemStore {

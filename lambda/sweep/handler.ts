@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { Defaults, SweepEnv, UploadDefaults } from '../contract';
-import { integer, required, type Env } from '../env';
-import { EventBridgePublisher } from '../publish';
-import { DynamoItemStore } from '../store';
-import { DynamoExpiryIndex } from './index-query';
-import { sweep, type SweepOptions, type SweepPorts, type SweepResult } from './sweep';
+import { Defaults, SweepEnv, UploadDefaults } from '../contract.js';
+import { integer, required, type Env } from '../env.js';
+import { EventBridgePublisher } from '../publish.js';
+import { DynamoItemStore } from '../store.js';
+import { DynamoExpiryIndex } from './index-query.js';
+import { sweep, type SweepOptions, type SweepPorts, type SweepResult } from './sweep.js';
 
 /** Entry: a schedule → one sweep of pending and draft images whose upload window has passed. */
 

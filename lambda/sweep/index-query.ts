@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ImageStatus, TableDesign } from '../contract';
-import { DependencyError } from '../errors';
-import type { ExpiryIndex } from './sweep';
+import { ImageStatus, TableDesign } from '../contract.js';
+import { DependencyError } from '../errors.js';
+import type { ExpiryIndex } from './sweep.js';
 
 /**
  * The DynamoDB adapter for the `byExpiry` index: Queries only, oldest window first, so the

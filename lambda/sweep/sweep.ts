@@ -1,9 +1,9 @@
-import { ImageStatus, ItemKind } from '../contract';
-import { decide, type Item } from '../decide';
-import { DependencyError } from '../errors';
-import type { StatusReport } from '../parse';
-import type { Publisher } from '../publish';
-import type { ItemStore } from '../store';
+import { ImageStatus, ItemKind } from '../contract.js';
+import { decide, type Item } from '../decide.js';
+import { DependencyError } from '../errors.js';
+import type { StatusReport } from '../parse.js';
+import type { Publisher } from '../publish.js';
+import type { ItemStore } from '../store.js';
 
 /**
  * The expiry sweep: an upload window that ended without Cloudflare reporting the upload is

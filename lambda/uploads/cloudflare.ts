@@ -1,4 +1,4 @@
-import { CloudflareApiError, type CloudflareMessage } from './errors';
+import { CloudflareApiError, type CloudflareMessage } from './errors.js';
 
 /**
  * Step 2: Cloudflare's direct-creator-upload call. The request and the reading of the answer

@@ -1,6 +1,6 @@
-import { UploadDefaults, UploadsEnv } from '../contract';
-import { integer, required, type Env } from '../env';
-import { CLOUDFLARE_API } from './cloudflare';
+import { UploadDefaults, UploadsEnv } from '../contract.js';
+import { integer, required, type Env } from '../env.js';
+import { CLOUDFLARE_API } from './cloudflare.js';
 
 /** The upload function's settings, read once at cold start; a bad value names its variable. */
 export interface UploadsConfig {

@@ -1,9 +1,9 @@
-import { ImageStatus, ItemKind } from '../contract';
-import { precedenceOf, type Item } from '../decide';
-import type { ItemStore } from '../store';
-import type { DirectUpload, DirectUploadClient } from './cloudflare';
-import { UploadConflictError } from './errors';
-import { directUploadFields, type UploadRequest } from './request';
+import { ImageStatus, ItemKind } from '../contract.js';
+import { precedenceOf, type Item } from '../decide.js';
+import type { ItemStore } from '../store.js';
+import type { DirectUpload, DirectUploadClient } from './cloudflare.js';
+import { UploadConflictError } from './errors.js';
+import { directUploadFields, type UploadRequest } from './request.js';
 
 /**
  * The upload route's path, in order: Cloudflare first, then the table. A failed Cloudflare

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ApiSecretKey } from '../contract';
-import { DependencyError } from '../errors';
-import type { ApiCredentials, CredentialSource } from './cloudflare';
-import { UploadsNotConfiguredError } from './errors';
+import { ApiSecretKey } from '../contract.js';
+import { DependencyError } from '../errors.js';
+import type { ApiCredentials, CredentialSource } from './cloudflare.js';
+import { UploadsNotConfiguredError } from './errors.js';
 
 /**
  * The Secrets Manager adapter for the Cloudflare API secret `{"accountId", "apiToken"}`.

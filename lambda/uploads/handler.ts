@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { json } from '../http';
-import { DynamoItemStore } from '../store';
-import { FetchDirectUploads } from './cloudflare';
-import { readUploadsConfig } from './config';
-import { createUpload, type UploadPorts } from './create';
-import { SecretsManagerCredentials } from './credentials';
-import { uploadErrorResponse } from './http';
-import { parseUploadRequest, type Caller } from './request';
+import { json } from '../http.js';
+import { DynamoItemStore } from '../store.js';
+import { FetchDirectUploads } from './cloudflare.js';
+import { readUploadsConfig } from './config.js';
+import { createUpload, type UploadPorts } from './create.js';
+import { SecretsManagerCredentials } from './credentials.js';
+import { uploadErrorResponse } from './http.js';
+import { parseUploadRequest, type Caller } from './request.js';
 
 /** Entry: `POST /uploads` (HTTP API payload v2, IAM or JWT authorizer) → Cloudflare → the table. */
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DependencyError } from '../errors';
-import { json } from '../http';
-import { CloudflareApiError, UploadConflictError, UploadForbiddenError, UploadRequestError, UploadsNotConfiguredError } from './errors';
+import { DependencyError } from '../errors.js';
+import { json } from '../http.js';
+import { CloudflareApiError, UploadConflictError, UploadForbiddenError, UploadRequestError, UploadsNotConfiguredError } from './errors.js';
 
 /** The one place the upload route's errors become status codes. A 500 says nothing about internals. */
 export function uploadErrorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {

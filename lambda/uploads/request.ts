@@ -1,5 +1,5 @@
-import { UploadDefaults } from '../contract';
-import { UploadForbiddenError, UploadRequestError } from './errors';
+import { UploadDefaults } from '../contract.js';
+import { UploadForbiddenError, UploadRequestError } from './errors.js';
 
 /**
  * Step 1 of the upload route: what the caller asked for, checked against Cloudflare's
