@@ -129,10 +129,10 @@ export interface DeliverySummary {
   readonly publishFailed: boolean;
 }
 
-/** What `receive` answered, or what it threw. */
+/** What `receive` answered, or what it threw. @internal function-side only, kept out of the package's types */
 export type DeliveryResultInput = { readonly receipt: Receipt } | { readonly error: unknown };
 
-/** `route` is undefined when the request matched no webhook route. */
+/** `route` is undefined when the request matched no webhook route. @internal */
 export function summarizeDelivery(route: Route | undefined, input: DeliveryResultInput): DeliverySummary {
   const kind: KindDimension = route === 'images' ? 'image' : route === 'stream' ? 'video' : 'unknown';
   if ('receipt' in input) {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { UnknownIdPolicy } from '../lambda/contract.js';
+import type { WebhookAlarmOptions } from './observability.js';
 import type { CloudflareWebhookReceiverProps, WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
 
@@ -26,6 +27,15 @@ import { CloudflareWebhookStack } from './webhook-stack.js';
  *   uploadsJwtAudience            its audiences, comma-separated
  *   uploadsAllowOrigins           CORS origins, comma-separated       default none
  *   expirySweepMinutes            sweep interval; 0 turns it off      default 5 with uploads
+ *   metricsNamespace              CloudWatch namespace of the metrics default CloudflareWebhook
+ *   alarms                        'false': create no alarms           default on
+ *   alarmTopicArn                 existing SNS topic for the alarms   default none
+ *   alarmTopic                    'true': a new SNS topic for them    default none
+ *   api5xxRatePercent             Api5xxRate threshold, percent       default 5
+ *   signatureRejections           SignatureRejections per 5 minutes   default 20
+ *   noDeliveryHours               NoSuccessfulDelivery after N hours  default off
+ *   dashboard                     'false': no CloudWatch dashboard    default on
+ *   eventSchemas                  'true': schema registry of events   default off
  */
 
 const DEFAULT_STACK_NAME = 'CloudflareWebhook';
@@ -62,6 +72,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     logRetention: optionalNumber('logRetentionDays', setting('logRetentionDays')) as logs.RetentionDays | undefined,
     reservedConcurrentExecutions: optionalNumber('reservedConcurrentExecutions', setting('reservedConcurrentExecutions')),
     ...uploadSettings(setting),
+    ...observabilitySettings(setting),
   };
 
   const stackName = optionalString(setting('stackName')) ?? DEFAULT_STACK_NAME;
@@ -105,6 +116,39 @@ function uploadSettings(setting: (key: string) => unknown): Pick<CloudflareWebho
     }),
     ...(minutes !== undefined && { expirySweep: minutes === 0 ? false : { schedule: Duration.minutes(minutes) } }),
   };
+}
+
+/** Alarms, dashboard, schema registry and metrics namespace (issue 7). */
+function observabilitySettings(
+  setting: (key: string) => unknown,
+): Pick<CloudflareWebhookReceiverProps, 'alarms' | 'dashboard' | 'eventSchemas' | 'metricsNamespace'> {
+  const topicArn = optionalString(setting('alarmTopicArn'));
+  const newTopic = optionalBoolean('alarmTopic', setting('alarmTopic'));
+  if (topicArn !== undefined && newTopic) throw new Error('Context alarmTopicArn and alarmTopic=true exclude each other');
+  const alarms: WebhookAlarmOptions = {
+    ...(topicArn !== undefined && { topic: topicArn }),
+    ...(newTopic && { topic: true as const }),
+    api5xxRatePercent: optionalNumber('api5xxRatePercent', setting('api5xxRatePercent')),
+    signatureRejectionsPerFiveMinutes: optionalNumber('signatureRejections', setting('signatureRejections')),
+    noDeliveryHours: optionalNumber('noDeliveryHours', setting('noDeliveryHours')),
+  };
+  const alarmsOn = optionalBoolean('alarms', setting('alarms'));
+  if (alarmsOn === false && Object.values(alarms).some((value) => value !== undefined)) {
+    throw new Error('Context alarms=false leaves nothing for the other alarm settings to configure');
+  }
+  return {
+    alarms: alarmsOn === false ? false : alarms,
+    dashboard: optionalBoolean('dashboard', setting('dashboard')),
+    eventSchemas: optionalBoolean('eventSchemas', setting('eventSchemas')),
+    metricsNamespace: optionalString(setting('metricsNamespace')),
+  };
+}
+
+function optionalBoolean(key: string, value: unknown): boolean | undefined {
+  const text = optionalString(value)?.toLowerCase();
+  if (text === undefined) return undefined;
+  if (text !== 'true' && text !== 'false') throw new Error(`Context ${key} must be true or false, got '${text}'`);
+  return text === 'true';
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -1,5 +1,9 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Construct } from 'constructs';
 
 /**
  * Runtime of the webhook function. The esbuild target below is derived from it, so moving
@@ -37,3 +41,57 @@ export const webhookBundling: nodejs.BundlingOptions = {
   // the readable traces are worth on a hot path this small.
   sourceMap: true,
 };
+
+/** The three Lambda functions of the construct and their source entries (from the repository root). */
+export const FunctionSources = {
+  webhook: 'lambda/handler.ts',
+  uploads: 'lambda/uploads/handler.ts',
+  sweep: 'lambda/sweep/handler.ts',
+} as const;
+export type FunctionName = keyof typeof FunctionSources;
+
+/** Where the packaged construct keeps each function's pre-built bundle, next to its own code. */
+export const PREBUILT_DIR = 'functions';
+
+/**
+ * A function of the construct, from whichever code is there:
+ *
+ * - installed from the npm package, `dist/functions/<name>/` holds the bundle our own synth
+ *   produced (`scripts/package.ts` copies it), so a consumer's `cdk synth` needs neither esbuild
+ *   nor our lock file: the "Cannot find entry file" trap of shipping NodejsFunction entries;
+ * - in this repository there is no such folder, and NodejsFunction bundles the TypeScript source
+ *   with `webhookBundling`, exactly as the package's bundles were made.
+ *
+ * Both give a ZIP asset with `index.mjs` and its map, and the same asset hash for the same bytes.
+ */
+export function receiverFunction(
+  scope: Construct,
+  id: string,
+  name: FunctionName,
+  options: Omit<lambda.FunctionOptions, 'runtime'>,
+): lambda.Function {
+  const prebuilt = fileURLToPath(new URL(`./${PREBUILT_DIR}/${name}/`, import.meta.url));
+  if (existsSync(join(prebuilt, 'index.mjs'))) {
+    return new lambda.Function(scope, id, {
+      ...options,
+      runtime: webhookRuntime,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(prebuilt),
+    });
+  }
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const entry = join(root, FunctionSources[name]);
+  if (!existsSync(entry)) {
+    throw new Error(`The ${name} function's code is missing: neither ${prebuilt}index.mjs nor ${entry} exists. Reinstall the package.`);
+  }
+  return new nodejs.NodejsFunction(scope, id, {
+    ...options,
+    entry,
+    handler: 'handler',
+    // Explicit, so bundling does not depend on the directory synth was started from.
+    projectRoot: root,
+    depsLockFilePath: join(root, 'package-lock.json'),
+    runtime: webhookRuntime,
+    bundling: webhookBundling,
+  });
+}

@@ -1,17 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/contract.js';
-import { webhookBundling, webhookRuntime } from './bundling.js';
+import { receiverFunction } from './bundling.js';
 
 export interface ExpirySweepOptions {
   /**
@@ -47,7 +45,7 @@ export interface ExpirySweepProps extends ExpirySweepOptions {
  * webhook. It Queries the `byExpiry` index; it cannot Scan.
  */
 export class ExpirySweep extends Construct {
-  public readonly sweepFunction: nodejs.NodejsFunction;
+  public readonly sweepFunction: lambda.Function;
   public readonly rule: events.Rule;
   /** Schedule events that could not invoke the sweep, and invocations that failed. */
   public readonly deadLetterQueue: sqs.Queue;
@@ -72,18 +70,12 @@ export class ExpirySweep extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Cloudflare upload expiry sweep: Query byExpiry, its table items, its bus, its log group',
     });
-    this.sweepFunction = new nodejs.NodejsFunction(this, 'Function', {
-      entry: fileURLToPath(new URL('../lambda/sweep/handler.ts', import.meta.url)),
-      handler: 'handler',
-      projectRoot: fileURLToPath(new URL('..', import.meta.url)),
-      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
-      runtime: webhookRuntime,
+    this.sweepFunction = receiverFunction(this, 'Function', 'sweep', {
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.minutes(2),
       role,
       logGroup,
-      bundling: webhookBundling,
       environment: {
         [SweepEnv.TableName]: props.table.tableName,
         [SweepEnv.EventBusName]: props.eventBus.eventBusName,

@@ -41,11 +41,11 @@ export type WebhookAlarm = (typeof WebhookAlarm)[keyof typeof WebhookAlarm];
 
 export interface WebhookAlarmOptions {
   /**
-   * Where alarms, and their return to OK, are sent: an existing topic, or `true` for a new one
-   * (exposed as `alarmTopic`; subscribe to it yourself).
+   * Where alarms, and their return to OK, are sent: an existing topic (or its ARN, as CDK
+   * context gives it), or `true` for a new one (exposed as `alarmTopic`; subscribe to it yourself).
    * @default - no notifications: the alarms change state and show on the dashboard only
    */
-  readonly topic?: sns.ITopic | true;
+  readonly topic?: sns.ITopic | string | true;
   /**
    * `Api5xxRate`: percentage of API requests answered 5xx, in two of three 5-minute periods.
    * @default 5
@@ -198,7 +198,9 @@ export class WebhookObservability extends Construct {
     const alarmOptions = props.alarms === false ? undefined : (props.alarms ?? {});
     if (alarmOptions) {
       this.alarms = this.createAlarms(props, alarmOptions);
-      this.alarmTopic = alarmOptions.topic === true ? this.createTopic() : alarmOptions.topic;
+      const { topic } = alarmOptions;
+      this.alarmTopic =
+        topic === true ? this.createTopic() : typeof topic === 'string' ? sns.Topic.fromTopicArn(this, 'AlarmTopic', topic) : topic;
       if (this.alarmTopic) {
         const action = new actions.SnsAction(this.alarmTopic);
         for (const alarm of Object.values(this.alarms)) {

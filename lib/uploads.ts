@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, SecretValue, Token } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -6,12 +5,11 @@ import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/contract.js';
-import { webhookBundling, webhookRuntime } from './bundling.js';
+import { receiverFunction } from './bundling.js';
 
 /** A JWT authorizer in front of the route, so a browser app can call it with its user's token. */
 export interface UploadsJwtOptions {
@@ -74,7 +72,7 @@ const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 export class CloudflareUploads extends Construct {
   /** `{"accountId", "apiToken"}`; only the upload function can read it. */
   public readonly apiSecret: secretsmanager.ISecret;
-  public readonly uploadsFunction: nodejs.NodejsFunction;
+  public readonly uploadsFunction: lambda.Function;
   public readonly path: string;
   /** The route's full URL. */
   public readonly url: string;
@@ -119,19 +117,13 @@ export class CloudflareUploads extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
     });
-    this.uploadsFunction = new nodejs.NodejsFunction(this, 'Function', {
-      entry: fileURLToPath(new URL('../lambda/uploads/handler.ts', import.meta.url)),
-      handler: 'handler',
-      projectRoot: fileURLToPath(new URL('..', import.meta.url)),
-      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
-      runtime: webhookRuntime,
+    this.uploadsFunction = receiverFunction(this, 'Function', 'uploads', {
       architecture: lambda.Architecture.ARM_64,
       memorySize,
       // Cloudflare's call is cut at 8 s; HTTP API gives up at 30 s.
       timeout: Duration.seconds(15),
       role,
       logGroup,
-      bundling: webhookBundling,
       environment: {
         [UploadsEnv.TableName]: props.table.tableName,
         [UploadsEnv.ApiSecretId]: this.apiSecret.secretArn,

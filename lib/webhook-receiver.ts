@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
@@ -7,12 +6,11 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { Defaults, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/contract.js';
-import { webhookBundling, webhookRuntime } from './bundling.js';
+import { receiverFunction } from './bundling.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
@@ -119,6 +117,19 @@ export interface CloudflareWebhookReceiverProps {
    * @default false
    */
   readonly eventSchemas?: boolean | WebhookEventSchemasOptions;
+  /**
+   * An existing images table to use instead of creating one; its partition key must be `id`
+   * (String). The construct adds no index to a table it did not create: `images list` needs the
+   * `byStatus` index and the expiry sweep `byExpiry` (names and keys in `TableDesign`), so the
+   * sweep stays off unless `expirySweep` is given, which states that the table has `byExpiry`.
+   * @default - a new table (on-demand, point-in-time recovery, retained on stack deletion) with both indexes
+   */
+  readonly table?: dynamodb.ITable;
+  /**
+   * An existing event bus to publish to instead of creating one.
+   * @default - a new bus, so consumers' rules never match unrelated traffic
+   */
+  readonly eventBus?: events.IEventBus;
 }
 
 const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
@@ -133,11 +144,13 @@ const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
  * image or video) → EventBridge (one event per transition).
  */
 export class CloudflareWebhookReceiver extends Construct {
-  public readonly table: dynamodb.Table;
-  public readonly eventBus: events.EventBus;
+  /** The images table: created here, or the one passed as `table`. */
+  public readonly table: dynamodb.ITable;
+  /** The bus every transition is published to: created here, or the one passed as `eventBus`. */
+  public readonly eventBus: events.IEventBus;
   /** JSON `{images, stream, toolkit}`; each value is a string or an array of accepted strings. */
   public readonly secret: secretsmanager.Secret;
-  public readonly webhookFunction: nodejs.NodejsFunction;
+  public readonly webhookFunction: lambda.Function;
   public readonly httpApi: apigwv2.HttpApi;
   /** The `$default` stage (`httpApi.defaultStage` is unset, see below). */
   public readonly stage: apigwv2.HttpStage;
@@ -159,37 +172,12 @@ export class CloudflareWebhookReceiver extends Construct {
 
     // 2. State: one item per image or video. PITR because these items are the only record of
     //    what Cloudflare told us; RETAIN so deleting the stack never deletes that record.
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // For people and tooling (`images list --status failed --since 1h`), not the function:
-    // its writes keep the index current, and its role gets no Query.
-    this.table.addGlobalSecondaryIndex({
-      indexName: TableDesign.byStatus.indexName,
-      partitionKey: { name: TableDesign.byStatus.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TableDesign.byStatus.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...TableDesign.byStatus.projected],
-    });
-    // For the expiry sweep only. Keys plus `unpublished`, so the sweep can find expiries a crashed
-    // run left unpublished without reading whole items.
-    const sweepOptions = props.expirySweep === false ? undefined : (props.expirySweep ?? (props.uploads ? {} : undefined));
-    if (sweepOptions) {
-      this.table.addGlobalSecondaryIndex({
-        indexName: TableDesign.byExpiry.indexName,
-        partitionKey: { name: TableDesign.byExpiry.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TableDesign.byExpiry.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.INCLUDE,
-        nonKeyAttributes: ['unpublished'],
-      });
-    }
+    const sweepOptions =
+      props.expirySweep === false ? undefined : (props.expirySweep ?? (props.uploads && !props.table ? {} : undefined));
+    this.table = props.table ?? this.createTable(sweepOptions !== undefined);
 
     // 3. A bus of our own, so consumers' rules never see or match unrelated default-bus traffic.
-    this.eventBus = new events.EventBus(this, 'EventBus');
+    this.eventBus = props.eventBus ?? new events.EventBus(this, 'EventBus');
 
     // 4. Shared secrets. Only the Images value can be invented here (we hand it to Cloudflare);
     //    the Stream signing secret is issued by Cloudflare and filled in by the operator.
@@ -211,13 +199,7 @@ export class CloudflareWebhookReceiver extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
     });
-    this.webhookFunction = new nodejs.NodejsFunction(this, 'Function', {
-      entry: fileURLToPath(new URL('../lambda/handler.ts', import.meta.url)),
-      handler: 'handler',
-      // Explicit, so bundling does not depend on the directory synth was started from.
-      projectRoot: fileURLToPath(new URL('..', import.meta.url)),
-      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
-      runtime: webhookRuntime,
+    this.webhookFunction = receiverFunction(this, 'Function', 'webhook', {
       architecture: lambda.Architecture.ARM_64,
       memorySize: config.memorySize,
       // Cloudflare gives up long before this; a hung downstream call should not hold concurrency.
@@ -225,7 +207,6 @@ export class CloudflareWebhookReceiver extends Construct {
       reservedConcurrentExecutions: config.reservedConcurrentExecutions,
       role,
       logGroup,
-      bundling: webhookBundling,
       environment: {
         [WebhookEnv.TableName]: this.table.tableName,
         [WebhookEnv.EventBusName]: this.eventBus.eventBusName,
@@ -317,6 +298,41 @@ export class CloudflareWebhookReceiver extends Construct {
 
     // Last, so every optional resource above is there to be acknowledged too.
     acknowledgeNagFindings(this, [config.imagesPath, config.streamPath]);
+  }
+  /** Read access to the images table and its indexes, for consumers that look items up. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grantReadData(grantee);
+  }
+
+  private createTable(withExpiryIndex: boolean): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // For people and tooling (`images list --status failed --since 1h`), not the function:
+    // its writes keep the index current, and its role gets no Query.
+    table.addGlobalSecondaryIndex({
+      indexName: TableDesign.byStatus.indexName,
+      partitionKey: { name: TableDesign.byStatus.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TableDesign.byStatus.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TableDesign.byStatus.projected],
+    });
+    // For the expiry sweep only. Keys plus `unpublished`, so the sweep can find expiries a crashed
+    // run left unpublished without reading whole items.
+    if (withExpiryIndex) {
+      table.addGlobalSecondaryIndex({
+        indexName: TableDesign.byExpiry.indexName,
+        partitionKey: { name: TableDesign.byExpiry.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TableDesign.byExpiry.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: ['unpublished'],
+      });
+    }
+    return table;
   }
 }
 

@@ -39,8 +39,12 @@ export interface BuiltAssets {
  */
 const BUILD_CONTEXT = { uploads: 'true' } as const;
 
-export async function buildAssets(): Promise<BuiltAssets> {
-  const outdir = join(buildDir, 'cdk.out');
+/**
+ * @param dir where `cdk.out/` and `assets.json` go: `.build/` for tests and `npm start`, a
+ *   directory of its own for a build that must not replace the bundles a running test uses.
+ */
+export async function buildAssets(dir: string = buildDir): Promise<BuiltAssets> {
+  const outdir = join(dir, 'cdk.out');
   // Asset directories are named by hash; without a clean slate stale bundles pile up.
   rmSync(outdir, { recursive: true, force: true });
 
@@ -53,8 +57,8 @@ export async function buildAssets(): Promise<BuiltAssets> {
     ...(expirySweep && { sweep: locateFunctionBundle(assembly, stack, expirySweep.sweepFunction) }),
   };
 
-  mkdirSync(buildDir, { recursive: true });
-  writeFileSync(join(buildDir, 'assets.json'), `${JSON.stringify(assets, null, 2)}\n`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'assets.json'), `${JSON.stringify(assets, null, 2)}\n`);
   return assets;
 }
 

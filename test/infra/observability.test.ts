@@ -18,6 +18,7 @@ import {
   Rejection,
   SIGNATURE_REJECTIONS,
 } from '../../lambda/metrics.js';
+import { createApp } from '../../lib/app.js';
 import { WebhookAlarm } from '../../lib/observability.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
@@ -386,5 +387,47 @@ describe('cdk-nag', () => {
     } finally {
       rmSync(outdir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('alarm, dashboard and schema settings from CDK context', () => {
+  const synthContext = (context: Record<string, string>) => {
+    const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+    return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
+  };
+
+  test('reach the construct as strings, the way `cdk synth -c key=value` passes them', () => {
+    const topicArn = 'arn:aws:sns:us-east-1:123456789012:ops-alarms';
+    const template = synthContext({
+      alarmTopicArn: topicArn,
+      api5xxRatePercent: '2',
+      signatureRejections: '7',
+      noDeliveryHours: '6',
+      metricsNamespace: 'Shop/Webhooks',
+      dashboard: 'false',
+      eventSchemas: 'true',
+    });
+    const alarms = alarmsByName(template);
+    assert.deepEqual(Object.keys(alarms).sort(), [...MAIN_ALARMS, WebhookAlarm.NoSuccessfulDelivery].sort());
+    for (const alarm of Object.values(alarms)) assert.deepEqual(alarm.AlarmActions, [topicArn]);
+    assert.equal(alarms.Api5xxRate.Threshold, 2);
+    assert.equal(alarms.SignatureRejections.Threshold, 7);
+    assert.equal(alarms.NoSuccessfulDelivery.EvaluationPeriods, 6);
+    assert.equal(alarms.PublishFailures.Namespace, 'Shop/Webhooks');
+    assert.equal(resources(template, 'AWS::CloudWatch::Dashboard').length, 0);
+    assert.equal(resources(template, 'AWS::EventSchemas::Schema').length, Object.keys(DetailType).length);
+  });
+
+  test('alarms=false creates none; alarmTopic=true creates the topic they notify', () => {
+    assert.equal(resources(synthContext({ alarms: 'false' }), 'AWS::CloudWatch::Alarm').length, 0);
+    const withTopic = synthContext({ alarmTopic: 'true' });
+    const topic = logicalIdOf(withTopic, 'AWS::SNS::Topic');
+    for (const alarm of Object.values(alarmsByName(withTopic))) assert.deepEqual(alarm.AlarmActions, [{ Ref: topic }]);
+  });
+
+  test('settings that contradict each other, or booleans that are not, fail synth', () => {
+    assert.throws(() => synthContext({ alarms: 'false', noDeliveryHours: '3' }), /alarms=false/);
+    assert.throws(() => synthContext({ alarmTopic: 'true', alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:x' }), /exclude each other/);
+    assert.throws(() => synthContext({ dashboard: 'nope' }), /dashboard must be true or false/);
   });
 });

@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../../lambda/contract.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/metrics.js';
@@ -390,5 +393,62 @@ describe('invalid receiver props', () => {
 
   test('accepts the largest body Lambda can receive', () => {
     assert.doesNotThrow(() => synthWithoutBundling({ maxBodyBytes: 6 * 1024 * 1024 }));
+  });
+});
+
+describe('an existing table and bus passed in', () => {
+  /** The consumer's table and bus live in a stack of their own; the receiver's stack is given them. */
+  function synthWith(receiver: (shared: { table: dynamodb.Table; eventBus: events.EventBus }) => CloudflareWebhookReceiverProps) {
+    const app = new App({ context: NO_BUNDLING });
+    const holder = new Stack(app, 'Shared');
+    const table = new dynamodb.Table(holder, 'Images', { partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING } });
+    const eventBus = new events.EventBus(holder, 'Bus');
+    const stack = new CloudflareWebhookStack(app, 'Test', { receiver: receiver({ table, eventBus }) });
+    return { template: Template.fromStack(stack), stack, table, eventBus };
+  }
+  const statementsOf = (template: Template) =>
+    resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
+
+  test('creates neither, and grants the function exactly the item calls on the given table and PutEvents on the given bus', () => {
+    const { template, stack, table, eventBus } = synthWith((shared) => shared);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+    template.resourceCountIs('AWS::Events::EventBus', 0);
+    assert.equal(stack.receiver.table, table);
+    assert.equal(stack.receiver.eventBus, eventBus);
+    // Cross-stack references: the given resources reach the function as imports of the other stack's outputs.
+    const fn = onlyResource(template, 'AWS::Lambda::Function')[1];
+    assert.ok('Fn::ImportValue' in fn.Properties.Environment.Variables[WebhookEnv.TableName]);
+    assert.ok('Fn::ImportValue' in fn.Properties.Environment.Variables[WebhookEnv.EventBusName]);
+    const actionsOn = (pattern: RegExp) =>
+      statementsOf(template).filter((s) => JSON.stringify(s.Resource).match(pattern)).flatMap((s) => asArray<string>(s.Action)).sort();
+    assert.deepEqual(actionsOn(/Images/), ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(actionsOn(/Bus/), ['events:PutEvents']);
+  });
+
+  test('leaves the expiry sweep off with an existing table unless asked for, since only the caller knows it has byExpiry', () => {
+    const implicit = synthWith(({ table }) => ({ table, uploads: {} }));
+    assert.equal(implicit.stack.receiver.expirySweep, undefined);
+    assert.notEqual(implicit.stack.receiver.uploads, undefined);
+    const explicit = synthWith(({ table }) => ({ table, uploads: {}, expirySweep: {} }));
+    assert.notEqual(explicit.stack.receiver.expirySweep, undefined);
+    const query = statementsOf(explicit.template).find((s) => s.Action === 'dynamodb:Query');
+    assert.match(JSON.stringify(query.Resource), new RegExp(`/index/${TableDesign.byExpiry.indexName}`));
+  });
+
+  test('grantRead gives a consumer read access to the table and its indexes', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new CloudflareWebhookStack(app, 'Test');
+    const reader = new iam.Role(stack, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    stack.receiver.grantRead(reader);
+    const template = Template.fromStack(stack);
+    const tableId = onlyResource(template, 'AWS::DynamoDB::Table')[0];
+    const [, policy] = resourcesOf(template, 'AWS::IAM::Policy').find(([, p]) =>
+      asArray<any>(p.Properties.Roles).some((r) => r.Ref === stack.getLogicalId(reader.node.defaultChild as iam.CfnRole)),
+    )!;
+    const [statement] = policy.Properties.PolicyDocument.Statement as any[];
+    assert.ok(asArray<string>(statement.Action).includes('dynamodb:Query'));
+    assert.ok(asArray<string>(statement.Action).includes('dynamodb:GetItem'));
+    assert.ok(!asArray<string>(statement.Action).some((a) => /Put|Update|Delete/.test(a)), 'read only');
+    assert.match(JSON.stringify(statement.Resource), new RegExp(`${tableId}.*/index/\\*`));
   });
 });
