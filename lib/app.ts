@@ -27,6 +27,7 @@ import { CloudflareWebhookStack } from './webhook-stack.js';
  *   uploadsJwtAudience            its audiences, comma-separated
  *   uploadsAllowOrigins           CORS origins, comma-separated       default none
  *   expirySweepMinutes            sweep interval; 0 turns it off      default 5 with uploads
+ *   statusIndex                   'false': no byStatus index          default on
  *   metricsNamespace              CloudWatch namespace of the metrics default CloudflareWebhook
  *   alarms                        'false': create no alarms           default on
  *   alarmTopicArn                 existing SNS topic for the alarms   default none
@@ -72,6 +73,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     logRetention: optionalNumber('logRetentionDays', setting('logRetentionDays')) as logs.RetentionDays | undefined,
     reservedConcurrentExecutions: optionalNumber('reservedConcurrentExecutions', setting('reservedConcurrentExecutions')),
     ...uploadSettings(setting),
+    statusIndex: optionalBoolean('statusIndex', setting('statusIndex')),
     ...observabilitySettings(setting),
   };
 

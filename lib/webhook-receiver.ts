@@ -126,6 +126,13 @@ export interface CloudflareWebhookReceiverProps {
    */
   readonly table?: dynamodb.ITable;
   /**
+   * The `byStatus` index of a table created here (`images list --status failed --since 1h`). Every
+   * transition moves the item's entry in it: two index writes per webhook, about $1.25 per million
+   * webhooks on on-demand prices (docs/PERFORMANCE.md). Without it, listing by status needs a Scan.
+   * @default true
+   */
+  readonly statusIndex?: boolean;
+  /**
    * An existing event bus to publish to instead of creating one.
    * @default - a new bus, so consumers' rules never match unrelated traffic
    */
@@ -174,7 +181,10 @@ export class CloudflareWebhookReceiver extends Construct {
     //    what Cloudflare told us; RETAIN so deleting the stack never deletes that record.
     const sweepOptions =
       props.expirySweep === false ? undefined : (props.expirySweep ?? (props.uploads && !props.table ? {} : undefined));
-    this.table = props.table ?? this.createTable(sweepOptions !== undefined);
+    if (props.table && props.statusIndex !== undefined) {
+      throw new Error('statusIndex applies to a table the construct creates; an existing table keeps the indexes it has');
+    }
+    this.table = props.table ?? this.createTable({ byStatus: props.statusIndex ?? true, byExpiry: sweepOptions !== undefined });
 
     // 3. A bus of our own, so consumers' rules never see or match unrelated default-bus traffic.
     this.eventBus = props.eventBus ?? new events.EventBus(this, 'EventBus');
@@ -304,7 +314,7 @@ export class CloudflareWebhookReceiver extends Construct {
     return this.table.grantReadData(grantee);
   }
 
-  private createTable(withExpiryIndex: boolean): dynamodb.Table {
+  private createTable(indexes: { readonly byStatus: boolean; readonly byExpiry: boolean }): dynamodb.Table {
     const table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -314,16 +324,18 @@ export class CloudflareWebhookReceiver extends Construct {
     });
     // For people and tooling (`images list --status failed --since 1h`), not the function:
     // its writes keep the index current, and its role gets no Query.
-    table.addGlobalSecondaryIndex({
-      indexName: TableDesign.byStatus.indexName,
-      partitionKey: { name: TableDesign.byStatus.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TableDesign.byStatus.sortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...TableDesign.byStatus.projected],
-    });
+    if (indexes.byStatus) {
+      table.addGlobalSecondaryIndex({
+        indexName: TableDesign.byStatus.indexName,
+        partitionKey: { name: TableDesign.byStatus.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: TableDesign.byStatus.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...TableDesign.byStatus.projected],
+      });
+    }
     // For the expiry sweep only. Keys plus `unpublished`, so the sweep can find expiries a crashed
     // run left unpublished without reading whole items.
-    if (withExpiryIndex) {
+    if (indexes.byExpiry) {
       table.addGlobalSecondaryIndex({
         indexName: TableDesign.byExpiry.indexName,
         partitionKey: { name: TableDesign.byExpiry.partitionKey, type: dynamodb.AttributeType.STRING },

@@ -313,6 +313,7 @@ describe('settings from CDK context', () => {
         logRetentionDays: '7',
         logLevel: 'debug',
         reservedConcurrentExecutions: '5',
+        statusIndex: 'false',
       },
     });
     assert.equal(stack.stackName, 'Custom');
@@ -355,6 +356,11 @@ describe('settings from CDK context', () => {
     template.hasOutput('ImagesWebhookUrl', {
       Value: { 'Fn::Join': ['', [Match.anyValue(), '/cf/images']] },
     });
+  });
+
+  test('statusIndex=false leaves the byStatus index out', () => {
+    const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
+    assert.equal(table.Properties.GlobalSecondaryIndexes, undefined);
   });
 
   test('rejects a context number that is not a number', () => {
@@ -433,6 +439,15 @@ describe('an existing table and bus passed in', () => {
     assert.notEqual(explicit.stack.receiver.expirySweep, undefined);
     const query = statementsOf(explicit.template).find((s) => s.Action === 'dynamodb:Query');
     assert.match(JSON.stringify(query.Resource), new RegExp(`/index/${TableDesign.byExpiry.indexName}`));
+  });
+
+  test('statusIndex: false leaves byStatus out of a table created here, and is refused with an existing table', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const stack = new CloudflareWebhookStack(app, 'Test', { receiver: { statusIndex: false, uploads: {} } });
+    const [, table] = onlyResource(Template.fromStack(stack), 'AWS::DynamoDB::Table');
+    const indexNames = (table.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).map((i) => i.IndexName);
+    assert.deepEqual(indexNames, [TableDesign.byExpiry.indexName]);
+    assert.throws(() => synthWith(({ table: existing }) => ({ table: existing, statusIndex: false })), /statusIndex applies to a table the construct creates/);
   });
 
   test('grantRead gives a consumer read access to the table and its indexes', () => {
