@@ -42,6 +42,15 @@ new CloudflareWebhookReceiver(own, 'Receiver', { table, eventBus: bus });
 app.synth();
 `;
 
+/** A CommonJS app, as older `cdk init` templates make them: Node 20.19+ can require() an ES module. */
+const APP_CJS = `
+const { App, Stack } = require('aws-cdk-lib');
+const { CloudflareWebhookReceiver } = require('cloudflare-images-webhook');
+const app = new App({ outdir: process.env.FIXTURE_OUT });
+new CloudflareWebhookReceiver(new Stack(app, 'CommonJs'), 'Receiver');
+app.synth();
+`;
+
 /**
  * Type-checked, not run. Each @ts-expect-error must meet a real error: if the package's types
  * failed to resolve, everything would be \`any\`, the directives would be unused, and tsc would fail.
@@ -119,6 +128,7 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
       }),
     );
     writeFileSync(join(fixture, 'app.mjs'), APP_MJS);
+    writeFileSync(join(fixture, 'app.cjs'), APP_CJS);
     writeFileSync(join(fixture, 'types.ts'), TYPES_TS);
     writeFileSync(join(fixture, 'tsconfig.json'), JSON.stringify(TSCONFIG));
     // From npm's cache where it can (npm ci filled it); no lock file, as a consumer starts.
@@ -163,6 +173,13 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
       (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, output: error.stdout ?? '' }),
     );
     assert.equal(result.code, 0, result.output);
+  });
+
+  it('can be required from a CommonJS app', async () => {
+    const out = join(work, 'cdk.out.cjs');
+    await run(process.execPath, ['app.cjs'], { cwd: fixture, env: { PATH: dirname(process.execPath), FIXTURE_OUT: out, HOME: work } });
+    const template = JSON.parse(readFileSync(join(out, 'CommonJs.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
+    assert.equal(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length, 1);
   });
 
   it('synthesizes with esbuild off the PATH and deploys the very bytes this repository tested', async () => {
