@@ -322,28 +322,20 @@ export class CloudflareWebhookReceiver extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const addIndex = (design: { indexName: string; partitionKey: string; sortKey: string }, projected: readonly string[]) =>
+      table.addGlobalSecondaryIndex({
+        indexName: design.indexName,
+        partitionKey: { name: design.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: design.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...projected],
+      });
     // For people and tooling (`images list --status failed --since 1h`), not the function:
     // its writes keep the index current, and its role gets no Query.
-    if (indexes.byStatus) {
-      table.addGlobalSecondaryIndex({
-        indexName: TableDesign.byStatus.indexName,
-        partitionKey: { name: TableDesign.byStatus.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TableDesign.byStatus.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.INCLUDE,
-        nonKeyAttributes: [...TableDesign.byStatus.projected],
-      });
-    }
+    if (indexes.byStatus) addIndex(TableDesign.byStatus, TableDesign.byStatus.projected);
     // For the expiry sweep only. Keys plus `unpublished`, so the sweep can find expiries a crashed
     // run left unpublished without reading whole items.
-    if (indexes.byExpiry) {
-      table.addGlobalSecondaryIndex({
-        indexName: TableDesign.byExpiry.indexName,
-        partitionKey: { name: TableDesign.byExpiry.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: TableDesign.byExpiry.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.INCLUDE,
-        nonKeyAttributes: ['unpublished'],
-      });
-    }
+    if (indexes.byExpiry) addIndex(TableDesign.byExpiry, ['unpublished']);
     return table;
   }
 }
