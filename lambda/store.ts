@@ -1,5 +1,6 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { awsClientConfig } from './aws.js';
 import { TableDesign } from './contract.js';
 import type { Item, ItemWrite } from './decide.js';
 import { DependencyError } from './errors.js';
@@ -40,7 +41,7 @@ export class DynamoItemStore implements ItemStore {
     private readonly tableName: string,
     client?: DynamoDBClient,
   ) {
-    this.client = client ?? new DynamoDBClient({});
+    this.client = client ?? new DynamoDBClient(awsClientConfig);
   }
 
   async get(id: string): Promise<Item | undefined> {

@@ -1,4 +1,5 @@
 import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { awsClientConfig } from '../aws.js';
 import { ImageStatus, TableDesign } from '../contract.js';
 import { DependencyError } from '../errors.js';
 import { fromAttributes, toAttributes } from '../store.js';
@@ -22,7 +23,7 @@ export class DynamoExpiryIndex implements ExpiryIndex {
     private readonly tableName: string,
     client?: DynamoDBClient,
   ) {
-    this.client = client ?? new DynamoDBClient({});
+    this.client = client ?? new DynamoDBClient(awsClientConfig);
   }
 
   due(status: string, until: string, limit: number): Promise<string[]> {
