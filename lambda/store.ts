@@ -60,13 +60,17 @@ export class DynamoItemStore implements ItemStore {
       values[`:a${i}`] = value;
       return `#a${i} = :a${i}`;
     });
+    const removals = (write.remove ?? []).map((attribute, i) => {
+      names[`#r${i}`] = attribute;
+      return `#r${i}`;
+    });
     if (write.expectedVersion !== undefined) values[':expectedVersion'] = write.expectedVersion;
     return this.conditional('update item', () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [KEY]: { S: id } },
-          UpdateExpression: `SET ${assignments.join(', ')}`,
+          UpdateExpression: `SET ${assignments.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
           ConditionExpression: write.expectedVersion === undefined ? neverVersioned : versionUnchanged,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: toAttributes(values),

@@ -36,10 +36,11 @@ const op = (service: Service, operation: string, label = `${service === 'dynamod
   matches: (call) => call.service === service && call.operation === operation,
 });
 const GET_ITEM = op('dynamodb', 'GetItem');
-/** The transition's conditional write (SET …), not the marker clean-up. */
-const WRITE_ITEM: Target = { label: 'DynamoDB UpdateItem (transition)', matches: (c) => c.operation === 'UpdateItem' && !c.body.includes('REMOVE') };
-/** The clean-up after PutEvents succeeded (REMOVE unpublished.…). */
-const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && c.body.includes('REMOVE') };
+const updateExpression = (c: AwsCall) => String((JSON.parse(c.body.toString('utf8')) as { UpdateExpression?: string }).UpdateExpression);
+/** The transition's conditional write (SET …, which may also REMOVE expiresAt), not the marker clean-up. */
+const WRITE_ITEM: Target = { label: 'DynamoDB UpdateItem (transition)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('SET ') };
+/** The clean-up after PutEvents succeeded (REMOVE unpublished.… SET version). */
+const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('REMOVE ') };
 const PUT_EVENTS = op('events', 'PutEvents');
 const GET_SECRET = op('secretsmanager', 'GetSecretValue');
 const ANY_AWS: Target = { label: 'DynamoDB and EventBridge', matches: (c) => c.service === 'dynamodb' || c.service === 'events' };
