@@ -32,7 +32,7 @@ const SETTINGS = quick
   : { coldRounds: 21, warmMeasured: 2000, warmup: 200, block: 20, throughput: { perRound: 50, rounds: 4, concurrency: 8 }, soak: 1000 };
 
 /** Attribution: the shipped entry with one choice changed each, built with the same settings. */
-const LOGGER = { '@aws-lambda-powertools/logger': 'bench/variants/console-logger.ts' };
+const LOGGER = { 'lambda/log': 'bench/variants/console-logger.ts' };
 const METRICS = { '@aws-lambda-powertools/metrics': 'bench/variants/emf-metrics.ts' };
 const allVariants = process.argv.includes('--all-variants');
 /** `extra`: only with --all-variants (each adds ~20 s of cold-start pairs). */
