@@ -352,9 +352,14 @@ function itemAfter(before: Record<string, AttributeValue>, write: DynamoRequest)
   const item: Record<string, AttributeValue> = { ...before };
   const names = write.ExpressionAttributeNames ?? {};
   const values = write.ExpressionAttributeValues ?? {};
-  for (const assignment of (write.UpdateExpression ?? '').replace(/^SET\s+/, '').split(/,\s*(?=#)/)) {
+  // `SET #a0 = :a0, … [REMOVE #r0, …]`: the transition may also drop attributes (expiresAt leaves byExpiry).
+  const [sets = '', removes = ''] = (write.UpdateExpression ?? '').replace(/^SET\s+/, '').split(/\s+REMOVE\s+/);
+  for (const assignment of sets.split(/,\s*(?=#)/)) {
     const [name, value] = assignment.split('=').map((s) => s.trim());
     if (name && value && names[name] !== undefined && values[value] !== undefined) item[names[name]!] = values[value]!;
+  }
+  for (const name of removes.split(',').map((s) => s.trim())) {
+    if (names[name] !== undefined) delete item[names[name]!];
   }
   return item;
 }

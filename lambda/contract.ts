@@ -57,7 +57,12 @@ export const TableDesign = {
   /**
    * Items by status, ordered by the end of their upload window: the expiry sweep asks for
    * `pending` and `draft` items whose window has passed without a scan. Sparse: only items
-   * given an `expiresAt` (by the upload route) are in it. Keys only: the sweep re-reads each item.
+   * holding an `expiresAt` are in it. The upload route sets it; the first transition to any
+   * other status than `pending`/`draft` (uploaded, failed, ready, error) REMOVEs it in the same
+   * conditional write, so an item leaves the index once and the later marker clean-up, which
+   * changes the projected `unpublished`, rewrites no entry here. `expired` keeps it: only the
+   * sweep writes it, and its crash recovery finds expiries still holding unpublished events
+   * through this index (`unpublished` is projected for that filter; the sweep re-reads each item).
    */
   byExpiry: { indexName: 'byExpiry', partitionKey: 'status', sortKey: 'expiresAt' },
 } as const;

@@ -47,10 +47,11 @@ export interface Item {
   readonly [attribute: string]: unknown;
 }
 
-/** Attribute values to SET, guarded by the version the decision was made on. */
+/** Attribute values to SET (and attributes to REMOVE), guarded by the version the decision was made on. */
 export interface ItemWrite {
   readonly expectedVersion: number | undefined;
   readonly set: Readonly<Record<string, unknown>>;
+  readonly remove?: readonly string[];
 }
 
 export interface TransitionEvent {
@@ -100,6 +101,13 @@ export interface DecideOptions {
 }
 
 const TERMINAL: ReadonlySet<ItemStatus> = new Set([ImageStatus.Uploaded, VideoStatus.Ready]);
+/**
+ * Statuses whose item keeps its `expiresAt`, and so its `byExpiry` entry (TableDesign.byExpiry):
+ * the open uploads the sweep expires, and `expired`, which only the sweep writes and which its
+ * crash recovery must find again. Any other status drops it in the same write, so the item
+ * leaves the index once and later writes (the marker clean-up) no longer rewrite an entry there.
+ */
+const KEEPS_EXPIRY: ReadonlySet<ItemStatus> = new Set([ImageStatus.Pending, ImageStatus.Draft, ImageStatus.Expired]);
 const RANK: Readonly<Record<ItemKind, Readonly<Record<string, number>>>> = {
   image: { pending: 0, draft: 1, expired: 2, failed: 3, uploaded: 4 },
   video: { pending: 0, error: 1, ready: 2 },
@@ -205,12 +213,13 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
     for (const eventId of toPublish) unpublished[eventId] = nowMs + options.leaseMs;
     set.unpublished = unpublished;
   }
+  const leavesExpiryIndex = item.expiresAt !== undefined && !KEEPS_EXPIRY.has(report.status);
   const next: Item = { ...item, ...set, id: item.id };
   return {
     type: 'write',
     outcome: changes ? 'transitioned' : 'refreshed',
     previousStatus,
-    write: { expectedVersion: item.version, set },
+    write: { expectedVersion: item.version, set, ...(leavesExpiryIndex && { remove: ['expiresAt'] }) },
     publish: eventsFor(next, nextHistory, toPublish),
   };
 }

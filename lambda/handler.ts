@@ -1,9 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
 import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from './errors.js';
 import { errorResponse, json } from './http.js';
+import { createLogger } from './log.js';
 import {
   DEFAULT_METRICS_NAMESPACE,
   METRICS_NAMESPACE_ENV,
@@ -21,7 +21,7 @@ import type { Route } from './verify.js';
 /** Entry: API Gateway HTTP API (payload v2) → the data path in `receive.ts`. */
 
 const config = readConfig(process.env);
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics({ namespace: process.env[METRICS_NAMESPACE_ENV] || DEFAULT_METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
 const ports: Ports = {
   secrets: new SecretsManagerSecrets(config.secretId),

@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { awsClientConfig } from './aws.js';
 import type { TransitionEvent } from './decide.js';
 import { DependencyError } from './errors.js';
 
@@ -17,7 +18,7 @@ export class EventBridgePublisher implements Publisher {
     private readonly eventBusName: string,
     client?: EventBridgeClient,
   ) {
-    this.client = client ?? new EventBridgeClient({});
+    this.client = client ?? new EventBridgeClient(awsClientConfig);
   }
 
   async publish(events: readonly TransitionEvent[]): Promise<void> {

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsClientConfig } from './aws.js';
 import { SecretKey, SecretRetiringKey } from './contract.js';
 import { DependencyError } from './errors.js';
 import type { SecretSet } from './verify.js';
@@ -32,7 +33,7 @@ export class SecretsManagerSecrets implements SecretSource {
     client?: SecretsManagerClient,
     options: Partial<SecretCacheOptions> = {},
   ) {
-    this.client = client ?? new SecretsManagerClient({});
+    this.client = client ?? new SecretsManagerClient(awsClientConfig);
     this.options = { ...DEFAULTS, ...options };
   }
 

@@ -1,8 +1,9 @@
 /**
- * Attribution variant: a stand-in for `@aws-lambda-powertools/logger` covering exactly what
- * lambda/handler.ts uses (`new Logger()`, `addContext`, `info`/`warn`/`error` with attributes),
- * writing the same JSON keys Powertools writes, so the bundle and cold-import difference is the
- * dependency's weight and not a change in what gets logged. A candidate for lambda/log.ts.
+ * Attribution variant of lambda/log.ts: a stand-in for `@aws-lambda-powertools/logger` with its
+ * lean formatter, covering exactly what the handlers use (`createLogger()`, `addContext`,
+ * `info`/`warn`/`error` with attributes) and writing the same JSON keys the shipped logger writes
+ * (no keys that are constant per log group), so the bundle and cold-import difference is the
+ * dependency's weight and not a change in what gets logged.
  */
 import type { Context } from 'aws-lambda';
 
@@ -11,20 +12,13 @@ const THRESHOLD: Record<string, number> = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 
 const RANK: Record<Level, number> = { DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20 };
 
 export class Logger {
-  private readonly service = process.env.POWERTOOLS_SERVICE_NAME || 'service_undefined';
   private readonly threshold =
     THRESHOLD[(process.env.AWS_LAMBDA_LOG_LEVEL || process.env.POWERTOOLS_LOG_LEVEL || 'INFO').toUpperCase()] ?? 12;
   private context: Record<string, unknown> = {};
   private coldStart = true;
 
   addContext(context: Context): void {
-    this.context = {
-      cold_start: this.coldStart,
-      function_arn: context.invokedFunctionArn,
-      function_memory_size: context.memoryLimitInMB,
-      function_name: context.functionName,
-      function_request_id: context.awsRequestId,
-    };
+    this.context = { cold_start: this.coldStart, function_request_id: context.awsRequestId };
     this.coldStart = false;
   }
 
@@ -48,7 +42,6 @@ export class Logger {
       level,
       message,
       timestamp: new Date().toISOString(),
-      service: this.service,
       ...this.context,
       ...(traceId ? { xray_trace_id: traceId } : {}),
       ...attributes,
@@ -57,7 +50,7 @@ export class Logger {
     try {
       line = JSON.stringify(record, errorsAsObjects);
     } catch {
-      line = JSON.stringify({ level, message, timestamp: record.timestamp, service: this.service, unserializable: true });
+      line = JSON.stringify({ level, message, timestamp: record.timestamp, unserializable: true });
     }
     process.stdout.write(`${line}\n`);
   }
@@ -66,4 +59,9 @@ export class Logger {
 function errorsAsObjects(_key: string, value: unknown): unknown {
   if (!(value instanceof Error)) return value;
   return { name: value.name, message: value.message, stack: value.stack, ...(value.cause !== undefined ? { cause: value.cause } : {}) };
+}
+
+/** What lambda/log.ts exports to the handlers. */
+export function createLogger(): Logger {
+  return new Logger();
 }

@@ -1,7 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { Defaults, SweepEnv, UploadDefaults } from '../contract.js';
 import { integer, required, type Env } from '../env.js';
+import { createLogger } from '../log.js';
 import { EventBridgePublisher } from '../publish.js';
 import { DynamoItemStore } from '../store.js';
 import { DynamoExpiryIndex } from './index-query.js';
@@ -16,7 +16,7 @@ const options: SweepOptions = {
   maxItems: integer(env, SweepEnv.MaxItemsPerRun, UploadDefaults.sweepMaxItemsPerRun, 1),
   leaseMs: integer(env, SweepEnv.PublishLeaseMs, Defaults.publishLeaseMs, 1),
 };
-const logger = new Logger();
+const logger = createLogger();
 const base = {
   index: new DynamoExpiryIndex(tableName),
   store: new DynamoItemStore(tableName),

@@ -1,21 +1,29 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { awsClientConfig } from '../aws.js';
 import { ImageStatus, TableDesign } from '../contract.js';
 import { DependencyError } from '../errors.js';
+import { fromAttributes, toAttributes } from '../store.js';
 import type { ExpiryIndex } from './sweep.js';
+
+interface ExpiryQuery {
+  readonly KeyConditionExpression: string;
+  readonly FilterExpression?: string;
+  readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
+  readonly ExpressionAttributeValues: Readonly<Record<string, unknown>>;
+}
 
 /**
  * The DynamoDB adapter for the `byExpiry` index: Queries only, oldest window first, so the
  * cost of a run follows the number of abandoned uploads, never the size of the table.
  */
 export class DynamoExpiryIndex implements ExpiryIndex {
-  private readonly client: DynamoDBDocumentClient;
+  private readonly client: DynamoDBClient;
 
   constructor(
     private readonly tableName: string,
-    client?: DynamoDBDocumentClient,
+    client?: DynamoDBClient,
   ) {
-    this.client = client ?? DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    this.client = client ?? new DynamoDBClient(awsClientConfig);
   }
 
   due(status: string, until: string, limit: number): Promise<string[]> {
@@ -35,10 +43,10 @@ export class DynamoExpiryIndex implements ExpiryIndex {
     });
   }
 
-  private async ids(limit: number, query: Pick<QueryCommandInput, 'KeyConditionExpression' | 'FilterExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>): Promise<string[]> {
+  private async ids(limit: number, query: ExpiryQuery): Promise<string[]> {
     const { byExpiry, partitionKey } = TableDesign;
     const ids: string[] = [];
-    let start: Record<string, unknown> | undefined;
+    let start: Record<string, AttributeValue> | undefined;
     while (ids.length < limit) {
       let page;
       try {
@@ -46,7 +54,9 @@ export class DynamoExpiryIndex implements ExpiryIndex {
           new QueryCommand({
             TableName: this.tableName,
             IndexName: byExpiry.indexName,
-            ...query,
+            KeyConditionExpression: query.KeyConditionExpression,
+            ...(query.FilterExpression !== undefined && { FilterExpression: query.FilterExpression }),
+            ExpressionAttributeValues: toAttributes(query.ExpressionAttributeValues),
             ExpressionAttributeNames: { '#status': byExpiry.partitionKey, '#expiresAt': byExpiry.sortKey, '#id': partitionKey, ...query.ExpressionAttributeNames },
             ProjectionExpression: '#id',
             ScanIndexForward: true,
@@ -58,7 +68,7 @@ export class DynamoExpiryIndex implements ExpiryIndex {
       } catch (error) {
         throw new DependencyError('dynamodb', `DynamoDB query of ${byExpiry.indexName} failed: ${(error as Error).name}`, { cause: error });
       }
-      for (const item of page.Items ?? []) ids.push(String(item[partitionKey]));
+      for (const item of page.Items ?? []) ids.push(String(fromAttributes(item)[partitionKey]));
       start = page.LastEvaluatedKey;
       if (!start) break;
     }

@@ -33,7 +33,8 @@ export async function createUpload(request: UploadRequest, ports: UploadPorts): 
 /**
  * The item a webhook will later move on. `pending` at the lowest precedence, like an item the
  * receiver records itself, so any report from Cloudflare applies to it; `expiresAt` puts it
- * in the `byExpiry` index the sweep reads.
+ * in the `byExpiry` index the sweep reads, until the first report that closes the upload
+ * removes it (`decide`).
  */
 export function pendingItem(request: UploadRequest, upload: DirectUpload, now: Date): Item {
   const at = now.toISOString();

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsClientConfig } from '../aws.js';
 import { ApiSecretKey } from '../contract.js';
 import { DependencyError } from '../errors.js';
 import type { ApiCredentials, CredentialSource } from './cloudflare.js';
@@ -18,7 +19,7 @@ export class SecretsManagerCredentials implements CredentialSource {
     private readonly ttlMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
   ) {
-    this.client = client ?? new SecretsManagerClient({});
+    this.client = client ?? new SecretsManagerClient(awsClientConfig);
   }
 
   async get(): Promise<ApiCredentials> {

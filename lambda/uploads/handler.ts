@@ -1,6 +1,6 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { json } from '../http.js';
+import { createLogger } from '../log.js';
 import { DynamoItemStore } from '../store.js';
 import { FetchDirectUploads } from './cloudflare.js';
 import { readUploadsConfig } from './config.js';
@@ -12,7 +12,7 @@ import { parseUploadRequest, type Caller } from './request.js';
 /** Entry: `POST /uploads` (HTTP API payload v2, IAM or JWT authorizer) → Cloudflare → the table. */
 
 const config = readUploadsConfig(process.env);
-const logger = new Logger();
+const logger = createLogger();
 const ports: UploadPorts = {
   cloudflare: new FetchDirectUploads({
     baseUrl: config.baseUrl,

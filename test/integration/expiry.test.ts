@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoExpiryIndex } from '../../lambda/sweep/index-query';
+import { expireItem } from '../../lambda/sweep/sweep';
+import { DynamoItemStore } from '../../lambda/store';
 import { localClientConfig } from '../../local/aws';
 import { payloads } from '../../local/payloads';
 import { events, readItem, send } from '../support/deliver';
@@ -27,6 +30,11 @@ async function windowEnded(stack: UploadsStack, id: string, agoMs: number): Prom
   const client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(stack.endpoint)));
   await client.send(new UpdateCommand({ TableName: stack.resources.tableName, Key: { id }, UpdateExpression: 'SET expiresAt = :e', ExpressionAttributeValues: { ':e': expiresAt } }));
   return expiresAt;
+}
+
+/** The sweep's own adapter on the `byExpiry` index: ids in `status` whose window ends before `until`. */
+function inByExpiry(stack: UploadsStack, status: string, until = iso(Date.now() + 86_400_000)): Promise<string[]> {
+  return new DynamoExpiryIndex(stack.resources.tableName, new DynamoDBClient(localClientConfig(stack.endpoint))).due(status, until, 1000);
 }
 
 /** Cloudflare's notification for an upload that completed at `uploaded`. */
@@ -136,5 +144,54 @@ describe('the expiry sweep', () => {
       assert.deepEqual([...mine].sort(), [...expected].sort(), `${id}: one event per recorded transition`);
       assert.ok(['pending>uploaded', 'pending>expired,expired>uploaded'].includes(item!.history!.map((h) => `${h.from}>${h.to}`).join(',')));
     }
+  });
+
+  it('an upload leaves byExpiry on its first transition out of pending/draft: expiresAt is removed in that write', async () => {
+    const id = await upload(stack);
+    assert.ok((await inByExpiry(stack, 'pending')).includes(id), 'a new upload is in byExpiry');
+
+    // pending → draft keeps the window: the sweep still expires drafts.
+    const draft = await send.notification(stack, payloads.notification({ id, draft: true, uploaded: iso(Date.now() - 120_000) }, nowSeconds()));
+    assert.equal(draft.body.status, 'draft');
+    const drafted = await readItem(stack.resources, id);
+    assert.equal(typeof drafted?.expiresAt, 'string');
+    assert.ok((await inByExpiry(stack, 'draft')).includes(id));
+
+    // draft → uploaded: gone from the item and from the index, under every status.
+    assert.equal((await send.notification(stack, uploadedNotification(id, iso(Date.now() - 5000)))).status, 200);
+    const item = await readItem(stack.resources, id);
+    assert.equal(item?.status, 'uploaded');
+    assert.equal('expiresAt' in item!, false, 'expiresAt removed by the transition');
+    assert.deepEqual(item?.unpublished, {}, 'the marker clean-up ran after it');
+    for (const status of ['pending', 'draft', 'uploaded']) assert.equal((await inByExpiry(stack, status)).includes(id), false, `not in byExpiry under ${status}`);
+    await events(stack, 2);
+  });
+
+  it('a sweep that crashed between its expiry write and PutEvents is finished by the next run, found through byExpiry', async () => {
+    const id = await upload(stack);
+    const expiresAt = await windowEnded(stack, id, 60_000);
+    const client = new DynamoDBClient(localClientConfig(stack.endpoint));
+    const died = new Error('function died');
+    // The crashed run: the real table, a publisher that dies at the precise moment, a lease that is already over.
+    await assert.rejects(
+      expireItem(id, { index: new DynamoExpiryIndex(stack.resources.tableName, client), store: new DynamoItemStore(stack.resources.tableName, client), publisher: { publish: () => Promise.reject(died) }, now: () => new Date() }, { leaseMs: 1 }),
+      died,
+    );
+    const left = await readItem(stack.resources, id);
+    assert.equal(left?.status, 'expired');
+    assert.equal(Object.keys(left?.unpublished ?? {}).length, 1, 'the expiry is written, its event unpublished');
+    assert.equal(left?.expiresAt, expiresAt, 'an expiry keeps expiresAt: the sweep must find it again');
+    assert.ok((await inByExpiry(stack, 'expired')).includes(id));
+    assert.equal((await events(stack, 0)).filter((e) => (e.detail as { id: string }).id === id).length, 0);
+
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const run = await stack.sweep();
+    assert.ok(run.republished >= 1 && run.failed === 0, JSON.stringify(run));
+    const item = await readItem(stack.resources, id);
+    assert.deepEqual(item?.unpublished, {});
+    const seen = (await events(stack, 1)).filter((e) => (e.detail as { id: string }).id === id);
+    assert.deepEqual(seen.map((e) => [e['detail-type'], (e.detail as { eventId: string }).eventId]), [['Image Expired', item!.history![0]!.eventId]]);
+    // Published: the next run has nothing to recover.
+    assert.equal((await stack.sweep()).republished, 0);
   });
 });

@@ -10,6 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { awsClientConfig } from '../../lambda/aws';
 import type { Item } from '../../lambda/decide';
 import type { WatchedEvent } from '../../local/provision';
 import { payloads } from '../../local/payloads';
@@ -22,6 +24,11 @@ import { drainEvents } from '../support/watch';
 const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
+/** What the functions' AWS clients allow one attempt (lambda/aws.ts), and an answer held longer. */
+const REQUEST_TIMEOUT_MS = awsClientConfig.requestHandler.requestTimeout;
+const HOLD_MS = REQUEST_TIMEOUT_MS + 1500;
+/** The webhook function's timeout (lib/): a hung call must end the delivery before it. */
+const FUNCTION_TIMEOUT_MS = 10_000;
 
 type Target = { readonly label: string; readonly matches: (call: AwsCall) => boolean };
 const op = (service: Service, operation: string, label = `${service === 'dynamodb' ? 'DynamoDB' : service === 'events' ? 'EventBridge' : 'Secrets Manager'} ${operation}`): Target => ({
@@ -29,10 +36,11 @@ const op = (service: Service, operation: string, label = `${service === 'dynamod
   matches: (call) => call.service === service && call.operation === operation,
 });
 const GET_ITEM = op('dynamodb', 'GetItem');
-/** The transition's conditional write (SET …), not the marker clean-up. */
-const WRITE_ITEM: Target = { label: 'DynamoDB UpdateItem (transition)', matches: (c) => c.operation === 'UpdateItem' && !c.body.includes('REMOVE') };
-/** The clean-up after PutEvents succeeded (REMOVE unpublished.…). */
-const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && c.body.includes('REMOVE') };
+const updateExpression = (c: AwsCall) => String((JSON.parse(c.body.toString('utf8')) as { UpdateExpression?: string }).UpdateExpression);
+/** The transition's conditional write (SET …, which may also REMOVE expiresAt), not the marker clean-up. */
+const WRITE_ITEM: Target = { label: 'DynamoDB UpdateItem (transition)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('SET ') };
+/** The clean-up after PutEvents succeeded (REMOVE unpublished.… SET version). */
+const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('REMOVE ') };
 const PUT_EVENTS = op('events', 'PutEvents');
 const GET_SECRET = op('secretsmanager', 'GetSecretValue');
 const ANY_AWS: Target = { label: 'DynamoDB and EventBridge', matches: (c) => c.service === 'dynamodb' || c.service === 'events' };
@@ -225,6 +233,74 @@ describe('faults between the function and AWS', () => {
     const seen = await drainEvents(warm);
     assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
     rows.push(`| EventBridge PutEvents | slow ${LEASE_MS * 2.5} ms (> lease ${LEASE_MS} ms) + redelivery | blip | — | — | — | 200 | 2 |`);
+  });
+
+  /** Until the proxy has let go of every answer it held: they must not land in the next test's tally. */
+  const heldReleased = async (count: number) => {
+    const deadline = Date.now() + HOLD_MS * 4;
+    while (proxy.calls.filter((c) => c.fault === 'slow').length < count) {
+      assert.ok(Date.now() < deadline, 'the proxy never released the answers it held');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  for (const target of [GET_ITEM, WRITE_ITEM]) {
+    it(`${target.label} held past the SDK's ${REQUEST_TIMEOUT_MS} ms request timeout: the attempt is abandoned and retried, 200 long before the held answer`, async () => {
+      const id = await seedPending(warm.resources, 'image');
+      proxy.reset();
+      proxy.setPolicy(scheduled(target, { type: 'slow', ms: HOLD_MS }, 'blip'));
+      const started = performance.now();
+      const answer = await send.toolkit(warm, payloads.imageUploaded(id, at(1)));
+      const elapsed = performance.now() - started;
+      proxy.setPolicy(() => undefined);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.outcome, 'transitioned');
+      // Gave up on the held attempt at the timeout, not before it and not when the answer came.
+      assert.ok(elapsed >= REQUEST_TIMEOUT_MS && elapsed < HOLD_MS, `answered in ${Math.round(elapsed)} ms`);
+      await heldReleased(1);
+      const held = proxy.calls.find((c) => c.fault === 'slow')!;
+      // The SDK's retry of the same call (same invocation id), not a new call by the function.
+      assert.deepEqual(
+        proxy.calls.filter((c) => c.invocationId === held.invocationId).map((c) => c.attempt).sort(),
+        [1, 2],
+      );
+      // A held write reaches the table after its retry did: the version check turns it away.
+      const item = (await readItem(warm.resources, id)) as Item;
+      assert.equal(item.status, 'uploaded');
+      assert.equal(item.history?.length, 1);
+      assert.deepEqual(item.unpublished, {});
+      assert.equal((await drainEvents(warm)).length, 1);
+      rows.push(`| ${target.label} | held ${HOLD_MS} ms (> request timeout ${REQUEST_TIMEOUT_MS} ms) | blip | — | — | — | 200 in ${Math.round(elapsed)} ms | 1 |`);
+    });
+  }
+
+  it('every DynamoDB GetItem held past the request timeout: the SDK gives up after its attempts and the delivery answers a clean 500 before the 10 s function timeout', async () => {
+    // DynamoDB's clients default to 4 attempts in this SDK (other services 3): ~8 s in all.
+    const attempts = await new DynamoDBClient(awsClientConfig).config.maxAttempts();
+    const id = await seedPending(warm.resources, 'image');
+    const payload = payloads.imageUploaded(id, at(1));
+    proxy.reset();
+    proxy.setPolicy(scheduled(GET_ITEM, { type: 'slow', ms: HOLD_MS }, 'outage'));
+    const started = performance.now();
+    const answer = await send.toolkit(warm, payload);
+    const elapsed = performance.now() - started;
+    proxy.setPolicy(() => undefined);
+    assert.equal(answer.status, 500, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body, { error: 'internal error', retryable: true });
+    // Each attempt abandoned at the timeout, plus backoff; without the timeout it would hang until the function dies.
+    assert.ok(elapsed >= attempts * REQUEST_TIMEOUT_MS && elapsed < FUNCTION_TIMEOUT_MS - 500, `answered in ${Math.round(elapsed)} ms`);
+    await heldReleased(attempts);
+    const reads = proxy.calls.filter((c) => c.operation === 'GetItem');
+    assert.deepEqual(reads.map((c) => c.attempt).sort(), Array.from({ length: attempts }, (_, i) => i + 1));
+    assert.ok(reads.every((c) => c.fault === 'slow'));
+    assert.equal(new Set(reads.map((c) => c.invocationId)).size, 1, 'one SDK call, retried by the SDK');
+    assert.equal((await readItem(warm.resources, id))?.status, 'pending');
+
+    const retried = await send.toolkit(warm, payload);
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.equal((await readItem(warm.resources, id))?.status, 'uploaded');
+    assert.equal((await drainEvents(warm)).length, 1);
+    rows.push(`| DynamoDB GetItem | held ${HOLD_MS} ms on every attempt | outage | ${attempts} | 0 | 1 | 500 in ${Math.round(elapsed)} ms | 1 |`);
   });
 
   it('bad input still gets its 4xx while DynamoDB and EventBridge are down, and never a 500', async () => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoItemStore } from '../../lambda/store';
 import { receive } from '../../lambda/receive';
 import { SecretsManagerSecrets } from '../../lambda/secrets';
@@ -68,7 +67,7 @@ describe('the function dies between the table write and PutEvents', () => {
         { route: 'images', headers: signedHeaders.toolkit(r.resources.secrets.toolkit[0]!, body), body: Buffer.from(body) },
         {
           secrets: new SecretsManagerSecrets(r.resources.secretArn, new SecretsManagerClient(config)),
-          store: new DynamoItemStore(r.resources.tableName, DynamoDBDocumentClient.from(new DynamoDBClient(config))),
+          store: new DynamoItemStore(r.resources.tableName, new DynamoDBClient(config)),
           publisher: { publish: () => Promise.reject(died) },
           now: () => new Date(),
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

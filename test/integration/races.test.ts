@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { REQUEST_TIMEOUT_ENV } from '../../lambda/aws';
 import { signedHeaders } from '../../local/payloads';
 import type { WatchedEvent } from '../../local/provision';
 import { post, readItem, seedPending, type Answer } from '../support/deliver';
@@ -75,7 +76,9 @@ describe('races and order', () => {
     // burst can delay it past the default 3 s, and a waiting delivery would then (rightly) take
     // over and publish again. A long lease keeps this suite about ordering, not about slowness
     // (fault-injection.test.ts shows the takeover).
-    r = await startReceiver({ emulator, overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: 20_000 } });
+    // For the same reason the SDK's 2 s attempt timeout is raised: a burst of 120 deliveries queues
+    // for seconds in the emulator, and the timeout would turn that queue into retries and 500s.
+    r = await startReceiver({ emulator, overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: 20_000, [REQUEST_TIMEOUT_ENV]: 60_000 } });
   });
 
   after(async () => {

@@ -8,7 +8,7 @@ import { captureLogs } from '../support/log-capture';
 import { startBrokenBusPair, startReceiver, type Receiver } from '../support/receiver';
 
 // What one delivery leaves in CloudWatch Logs, read from the bundle `cdk synth` builds: its one
-// Powertools log line and its EMF metric blobs, as they reach stdout.
+// Powertools log line (lean: lambda/log.ts) and its EMF metric blobs, as they reach stdout.
 
 const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 const NAMESPACE = 'CloudflareWebhookTelemetryTest';
@@ -111,9 +111,14 @@ describe('telemetry of a delivery', () => {
     const { line } = observed;
     assert.equal(line.level, 'INFO');
     assert.equal(line.message, 'delivery processed');
-    assert.equal(line.service, 'cloudflare-webhook');
+    assert.ok(Math.abs(Date.parse(String(line.timestamp)) - Date.now()) < 60_000, 'timestamped now');
     assert.equal(line.cold_start, true, 'the first invocation of a fresh instance is a cold start');
-    assert.equal(typeof line.function_request_id, 'string');
+    assert.equal('xray_trace_id' in line, false, 'no trace id without tracing');
+    assert.match(String(line.function_request_id), /^[0-9a-f-]{36}$/, "Lambda's request id");
+    // Nothing that is the same on every line of the log group: the group names the function.
+    for (const constant of ['service', 'function_name', 'function_arn', 'function_memory_size', 'sampling_rate']) {
+      assert.equal(constant in line, false, `${constant} is constant per log group and not logged`);
+    }
     assert.ok(observed.requestId.length > 0);
     assert.equal(line.requestId, observed.requestId, "API Gateway's request id, as the access log and the response header give it");
     assert.equal(line.route, 'POST /webhooks/images');
@@ -138,8 +143,16 @@ describe('telemetry of a delivery', () => {
   });
 
   it('a duplicate: no transition in the line, no Status dimension, and no longer a cold start', async () => {
-    const observed = await toolkit(r, payloads.imageUploaded(imageId, at(1)));
+    // Lambda sets the trace header per invocation when tracing is active; the line carries its root.
+    process.env._X_AMZN_TRACE_ID = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    let observed: Observed;
+    try {
+      observed = await toolkit(r, payloads.imageUploaded(imageId, at(1)));
+    } finally {
+      delete process.env._X_AMZN_TRACE_ID;
+    }
     assert.equal(observed.status, 200);
+    assert.equal(observed.line.xray_trace_id, '1-5759e988-bd862e3fe1be46a994272793');
     assert.equal(observed.line.cold_start, false);
     assert.equal(observed.line.outcome, 'duplicate');
     assert.equal(observed.line.published, 0);

@@ -152,3 +152,27 @@ describe('unpublished events', () => {
     assert.equal(decide(item, image('uploaded', '2024-01-01T12:00:00.000Z'), options).type, 'none');
   });
 });
+
+describe('the byExpiry index (expiresAt)', () => {
+  const upload = (status: Item['status'] = 'pending'): Item => ({ ...pending(), status, expiresAt: '2024-01-01T12:30:00.000Z', version: 1 });
+  const removes = (item: Item, report: StatusReport) => {
+    const decision = decide(item, report, options);
+    assert.equal(decision.type, 'write');
+    return (decision as Extract<Decision, { type: 'write' }>).write.remove;
+  };
+  const video = (status: StatusReport['status']): StatusReport => ({ kind: 'video', id: 'img', status, occurredAt: '2024-01-01T12:00:00.000Z', payload: 'stream', attributes: {} });
+
+  it('the first transition out of an open upload removes expiresAt in the same write', () => {
+    assert.deepEqual(removes(upload(), image('uploaded', '2024-01-01T12:00:00.000Z')), ['expiresAt']);
+    assert.deepEqual(removes(upload(), image('failed', '2024-01-01T12:00:00.000Z')), ['expiresAt']);
+    assert.deepEqual(removes(upload('draft'), image('uploaded', '2024-01-01T12:00:00.000Z')), ['expiresAt']);
+    assert.deepEqual(removes({ ...upload(), kind: 'video' }, video('ready')), ['expiresAt']);
+    assert.deepEqual(removes({ ...upload(), kind: 'video' }, video('error')), ['expiresAt']);
+  });
+
+  it('pending → draft and the sweep’s expired keep it; an item without one removes nothing', () => {
+    assert.equal(removes(upload(), image('draft', '2024-01-01T12:00:00.000Z')), undefined);
+    assert.equal(removes(upload('draft'), image('expired', '2024-01-01T12:30:00.000Z')), undefined);
+    assert.equal(removes(pending(), image('uploaded', '2024-01-01T12:00:00.000Z')), undefined);
+  });
+});

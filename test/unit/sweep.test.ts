@@ -22,7 +22,9 @@ class MemoryTable implements ItemStore, ExpiryIndex {
     this.beforeWrite?.(id);
     const item = this.items.get(id);
     if (!item || item.version !== write.expectedVersion) return false;
-    this.items.set(id, { ...item, ...structuredClone(write.set) } as Item);
+    const next: Record<string, unknown> = { ...item, ...structuredClone(write.set) };
+    for (const attribute of write.remove ?? []) delete next[attribute];
+    this.items.set(id, next as Item);
     return true;
   }
   async create(item: Item) {

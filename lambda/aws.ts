@@ -1,0 +1,22 @@
+import { integer } from './env.js';
+
+/**
+ * Options of every AWS client the functions create. Without timeouts a call to an endpoint
+ * that stops answering hangs until the function's own timeout (10 s) and the invocation dies
+ * without an answer. With them, an attempt gives up after ~2 s with a `TimeoutError`, which the
+ * SDK's standard retry treats as transient: the next attempt usually goes through, and when
+ * every attempt hangs the delivery still ends in a clean, retryable 500: after ~6 s for Secrets
+ * Manager and EventBridge (3 attempts), ~8 s for DynamoDB (4 attempts by default in this SDK).
+ *
+ * `throwOnRequestTimeout` is not optional: in this SDK's node-http-handler a breached
+ * `requestTimeout` only logs a warning unless it is set.
+ *
+ * `SDK_REQUEST_TIMEOUT_MS` is for the local emulator only (the stack never sets it): moto
+ * serializes requests, so a test that bursts a hundred concurrent deliveries at it queues calls
+ * for longer than any AWS answer takes, and raises the limit rather than measure the queue.
+ */
+export const REQUEST_TIMEOUT_ENV = 'SDK_REQUEST_TIMEOUT_MS';
+
+export const awsClientConfig = {
+  requestHandler: { connectionTimeout: 1000, requestTimeout: integer(process.env, REQUEST_TIMEOUT_ENV, 2000), throwOnRequestTimeout: true },
+};
