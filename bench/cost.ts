@@ -52,8 +52,6 @@ export interface Assumptions {
   readonly monthlyDeliveries: number;
   readonly warmInstances: number;
   readonly secretTtlMinutes: number;
-  /** Scenario override of the index write units per delivery (what-if rows only). */
-  readonly indexWritesOverride?: number;
 }
 
 export const ASSUMPTIONS: Assumptions = {
@@ -170,38 +168,21 @@ export function costModel(m: MeasuredInputs, stack: StackFacts, a: Assumptions =
 
 const sum = (lines: readonly CostLine[]) => lines.reduce((s, l) => s + l.perMillion, 0);
 
-/** Keys Powertools adds to every line that are the same for every line of a log group. */
-const CONSTANT_LOG_KEYS = ['service', 'function_arn', 'function_memory_size', 'function_name', 'sampling_rate'];
 
 function scenarios(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryMB: number) {
   const rows: { change: string; totalPerMillion: number }[] = [];
   let st = stack;
-  let me = m;
   let assume = a;
   let extra = 0;
-  const push = (change: string) => rows.push({ change, totalPerMillion: sum(costLines(me, st, assume, memoryMB)) + extra });
+  const push = (change: string) => rows.push({ change, totalPerMillion: sum(costLines(m, st, assume, memoryMB)) + extra });
   push('as configured');
-  if (st.globalSecondaryIndexes.length > 0) {
-    // E.g. byStatus keyed on an attribute only failed items carry, and the transition REMOVEs
-    // expiresAt: the item leaves byExpiry (one delete) and no other index sees the delivery.
-    assume = { ...assume, indexWritesOverride: 1 };
-    push('+ sparse indexes: a delivery touches one index entry (item leaves byExpiry; byStatus only for failures)');
+  if (st.globalSecondaryIndexes.some((gsi) => gsi.name === 'byStatus')) {
+    // The construct's `statusIndex: false`: every transition otherwise moves the item's byStatus entry.
+    st = { ...st, globalSecondaryIndexes: st.globalSecondaryIndexes.filter((gsi) => gsi.name !== 'byStatus') };
+    push('+ statusIndex: false (prop or context): no byStatus index, so a transition writes only the byExpiry delete');
   }
-  // The delivery's log line without the keys that are the same on every line of the log group.
-  let saved = 0;
-  if (m.appLogSample) {
-    try {
-      const line = JSON.parse(m.appLogSample) as Record<string, unknown>;
-      const before = utf8(JSON.stringify(line));
-      for (const key of CONSTANT_LOG_KEYS) delete line[key];
-      saved = before - utf8(JSON.stringify(line));
-    } catch {
-      // Not JSON: nothing to trim.
-    }
-  }
-  me = { ...me, appLogBytes: Math.max(0, m.appLogBytes - saved) };
   st = { ...st, logFormat: 'JSON', systemLogLevel: 'WARN' };
-  push('+ lean logs: JSON log format with system log level WARN (no START/END/REPORT lines), no per-function constants in the function line');
+  push('+ no platform lines: JSON log format, system log level WARN (not offered: the level filter would also drop EMF at WARN, see docs)');
   assume = { ...assume, writesPerDelivery: 1 };
   // A stream consumer (Lambda, batches of ~10) publishes instead: its requests and compute.
   extra = 0.2 / 10 + 0.01;
@@ -334,10 +315,6 @@ function dynamoFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions) {
     const writes = mean(perItem);
     indexWrites += writes;
     basis.push(`${gsi.name} (${gsi.projection}): ${fmt(writes)} WRU`);
-  }
-  if (a.indexWritesOverride !== undefined) {
-    indexWrites = a.indexWritesOverride;
-    basis.splice(0, basis.length, `${fmt(indexWrites)} WRU (scenario)`);
   }
   return {
     itemBytes,
