@@ -39,6 +39,22 @@ describe('Images: the seed\'s bare payloads', () => {
     assert.deepEqual(r.attributes.metadata, { order: '9007199254740994', huge: '1e+200', tiny: '1e-200', n: 42, f: 0.5, nested: { id: '9007199254740992' } });
   });
 
+  it('keeps metadata nested deeper than DynamoDB allows as JSON text below the limit', () => {
+    // DynamoDB refuses documents nested deeper than 32 levels; the item adds two (metadata and the item itself).
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 40; i++) deep = { next: deep };
+    const r = report(parse('images', payloads.imageUploaded('a', '2024-01-01T12:00:00Z', { metadata: deep })));
+    let node = r.attributes.metadata as Record<string, unknown>;
+    let levels = 0;
+    while (typeof node.next === 'object' && node.next !== null) {
+      node = node.next as Record<string, unknown>;
+      levels++;
+    }
+    assert.ok(levels < 32, `${levels} levels of maps remain`);
+    assert.equal(typeof node.next, 'string', 'the rest is kept, as JSON');
+    assert.match(node.next as string, /"leaf":1/);
+  });
+
   it('never copies unknown top-level fields onto the item', () => {
     const r = report(parse('images', { ...payloads.imageUploaded('a', '2024-01-01T12:00:00Z'), status: 'pending', version: 0, history: [] }));
     assert.deepEqual(Object.keys(r.attributes).sort(), ['metadata', 'requireSignedURLs', 'variants']);
