@@ -137,36 +137,27 @@ export async function connect(settings: ConnectSettings): Promise<ConnectReport>
   for (const change of pruned.dropped) {
     act('secret', 'dropped', `${dryRun ? 'would drop' : 'dropped'} ${change.key} value ${change.fingerprint} (accepted until ${change.notAfter})`);
   }
-  const save = async () => {
+  /** Makes `next` the secret (also in a dry run, so later steps see it) and writes it if its text changed. */
+  const save: Save = async (next = secret) => {
+    secret = next;
     const text = serializeWebhookSecret(secret);
     if (dryRun || text === written) return;
     await settings.secrets.write(settings.secretId, text);
     written = text;
   };
 
-  if (settings.only !== 'images') {
-    secret = await connectStream(cf, settings, secret, act, save, (next) => (secret = next));
-  }
-  if (settings.only !== 'stream') {
-    secret = await connectImages(cf, settings, secret, act, save, (next) => (secret = next));
-  }
+  if (settings.only !== 'images') await connectStream(cf, settings, secret, act, save);
+  if (settings.only !== 'stream') await connectImages(cf, settings, secret, act, save);
   await save();
   if (settings.uploads) await connectUploads(settings, settings.uploads, act);
   return { accountId, dryRun, actions };
 }
 
 type Act = (area: ConnectArea, result: ConnectAction['result'], message: string, id?: string) => void;
+type Save = (next?: WebhookSecret) => Promise<void>;
 
-async function connectStream(
-  cf: Cloudflare,
-  settings: ConnectSettings,
-  start: WebhookSecret,
-  act: Act,
-  save: () => Promise<void>,
-  set: (secret: WebhookSecret) => void,
-): Promise<WebhookSecret> {
+async function connectStream(cf: Cloudflare, settings: ConnectSettings, secret: WebhookSecret, act: Act, save: Save): Promise<void> {
   const { accountId, streamUrl, dryRun, now, graceMs } = settings;
-  let secret = start;
   const current = await call('read the Stream webhook', () => cf.stream.webhooks.get({ account_id: accountId }), { notFound: undefined });
   const currentUrl = urlOf(current);
 
@@ -178,38 +169,26 @@ async function connectStream(
       act('stream', 'unchanged', `Stream webhook already delivers to ${streamUrl}; its signing secret ${fingerprint(value)} is stored`);
     } else {
       const { secret: next, retired } = activate(secret, SecretKey.Stream, value, now(), graceMs);
-      secret = next;
-      set(secret);
-      await save();
+      await save(next);
       act('stream', 'stored', `Stream webhook already delivers to ${streamUrl}; stored its signing secret ${fingerprint(value)}${retiredText(retired)}`);
     }
-    return secret;
+    return;
   }
 
   const was = currentUrl ? ` (was ${currentUrl})` : '';
   if (dryRun) {
     act('stream', 'updated', `would register the Stream webhook ${streamUrl}${was}; Cloudflare issues a new signing secret, ${graceText(secret.values.stream.length, graceMs)}`);
-    return secret;
+    return;
   }
   const updated = await call('register the Stream webhook', () => cf.stream.webhooks.update({ account_id: accountId, notificationUrl: streamUrl }));
   if (!updated.secret) throw new CliError('Cloudflare registered the Stream webhook but returned no signing secret; run connect again');
   // Cloudflare signs with the new secret from now on: store it before anything else.
   const { secret: next, retired } = activate(secret, SecretKey.Stream, updated.secret, now(), graceMs);
-  secret = next;
-  set(secret);
-  await save();
+  await save(next);
   act('stream', currentUrl ? 'updated' : 'created', `registered the Stream webhook ${streamUrl}${was}; stored its new signing secret ${fingerprint(updated.secret)}${retiredText(retired)}`);
-  return secret;
 }
 
-async function connectImages(
-  cf: Cloudflare,
-  settings: ConnectSettings,
-  start: WebhookSecret,
-  act: Act,
-  save: () => Promise<void>,
-  set: (secret: WebhookSecret) => void,
-): Promise<WebhookSecret> {
+async function connectImages(cf: Cloudflare, settings: ConnectSettings, start: WebhookSecret, act: Act, save: Save): Promise<void> {
   const { accountId, imagesUrl, name, dryRun, now, graceMs } = settings;
   let secret = start;
   const destinations = await call('list webhook destinations', async () => {
@@ -235,8 +214,7 @@ async function connectImages(
       const fresh = randomBytes(32).toString('hex');
       // Accepted before Cloudflare has it: a delivery (or Cloudflare's test message) may follow at once.
       secret = accept(secret, SecretKey.Images, fresh);
-      set(secret);
-      await save();
+      await save(secret);
       const params = { account_id: accountId, name, url: imagesUrl, secret: fresh };
       try {
         const result = existing?.id
@@ -245,21 +223,16 @@ async function connectImages(
         destinationId = result.id ?? existing?.id;
       } catch (error) {
         // Cloudflare did not take it: forget the value rather than accept a secret nobody uses.
-        secret = { ...secret, values: { ...secret.values, images: secret.values.images.filter((v) => v !== fresh) } };
-        set(secret);
-        await save();
+        await save({ ...secret, values: { ...secret.values, images: secret.values.images.filter((v) => v !== fresh) } });
         throw error;
       }
       const { secret: next, retired } = activate(secret, SecretKey.Images, fresh, now(), graceMs);
-      secret = next;
-      set(secret);
-      await save();
+      await save(next);
       act('images', existing ? 'updated' : 'created', `${existing ? 'updated' : 'created'} webhook destination "${name}" → ${imagesUrl}${why}; stored its new secret ${fingerprint(fresh)}${retiredText(retired)}`, destinationId);
     }
   }
 
   await connectPolicy(cf, settings, destinationId, act);
-  return secret;
 }
 
 async function connectPolicy(cf: Cloudflare, settings: ConnectSettings, destinationId: string | undefined, act: Act): Promise<void> {
