@@ -17,3 +17,18 @@ export class UsageError extends CliError {
     super(message, 2);
   }
 }
+
+/** A failed AWS call, as one line: `could not <action>: <error name>: <message>`. */
+export function failure(action: string, error: unknown): CliError {
+  const { name, message } = error as Error;
+  return new CliError(`could not ${action}: ${name}: ${message}`, 1, { cause: error });
+}
+
+/** Runs one AWS call; a failure becomes {@link failure}'s line. */
+export async function step<T>(action: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw failure(action, error);
+  }
+}

@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lib/events';
 import { queuePolicy } from '../local/aws';
-import { CliError } from './errors';
+import { failure, step } from './errors';
 import { transition } from './format';
 import type { ClientConfig } from './target';
 
@@ -118,7 +118,7 @@ async function poll(sqs: SQSClient, queueUrl: string, options: TailOptions): Pro
       ));
     } catch (error) {
       if (options.signal.aborted) break;
-      throw new CliError(`could not read the tail queue: ${(error as Error).name}: ${(error as Error).message}`, 1, { cause: error });
+      throw failure('read the tail queue', error);
     }
     if (messages.length === 0) continue;
     for (const message of messages) {
@@ -148,14 +148,6 @@ async function unsubscribe(events: EventBridgeClient, sqs: SQSClient, eventBusNa
       if (error.name === 'ResourceNotFoundException') return;
       log(`could not delete ${what} (${error.name}); delete it by hand`);
     });
-  }
-}
-
-async function step<T>(action: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw new CliError(`could not ${action}: ${(error as Error).name}: ${(error as Error).message}`, 1, { cause: error });
   }
 }
 

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/contract';
 import type { HistoryEntry, Item } from '../lambda/decide';
-import { CliError } from './errors';
+import { CliError, failure, step } from './errors';
 import { table, transition } from './format';
 import type { ClientConfig } from './target';
 
@@ -15,7 +15,7 @@ export function documentClient(config: ClientConfig): DynamoDBDocumentClient {
 }
 
 export async function getItem(client: DynamoDBDocumentClient, tableName: string, id: string): Promise<Item> {
-  const { Item: item } = await call(`read ${id} from ${tableName}`, () =>
+  const { Item: item } = await step(`read ${id} from ${tableName}`, () =>
     client.send(new GetCommand({ TableName: tableName, Key: { [TableDesign.partitionKey]: id }, ConsistentRead: true })),
   );
   if (!item) throw new CliError(`no item ${id} in table ${tableName}`);
@@ -92,7 +92,7 @@ async function queryStatus(client: DynamoDBDocumentClient, tableName: string, st
   let startKey: Record<string, unknown> | undefined;
   // A filter applies after Limit, so a page can come back short with more behind it.
   do {
-    const page = await call(`query ${TableDesign.byStatus.indexName} of ${tableName}`, () =>
+    const page = await step(`query ${TableDesign.byStatus.indexName} of ${tableName}`, () =>
       client.send(new QueryCommand({ ...input, ...(startKey && { ExclusiveStartKey: startKey }) })),
     );
     items.push(...((page.Items ?? []) as Item[]));
@@ -159,17 +159,4 @@ function errorText(error: unknown): string {
   if (typeof error !== 'object' || error === null) return '';
   const { code, message } = error as { code?: string; message?: string };
   return [code, message].filter(Boolean).join(': ');
-}
-
-async function call<T>(action: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw failure(action, error);
-  }
-}
-
-function failure(action: string, error: unknown): CliError {
-  const { name, message } = error as Error;
-  return new CliError(`could not ${action}: ${name}: ${message}`, 1, { cause: error });
 }

@@ -7,7 +7,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { Defaults } from '../lambda/contract';
 import { localClientConfig } from '../local/aws';
 import { localStatePath, readLocalState } from '../local/state';
-import { CliError, UsageError } from './errors';
+import { CliError, failure, UsageError } from './errors';
 
 /** The stack's output ids, as `lib/webhook-stack.ts` declares them. */
 export const StackOutput = {
@@ -143,7 +143,7 @@ export const describeStack: DescribeStackOutputs = async (stackName, config) => 
       const region = await client.config.region().catch(() => 'the default region');
       throw new CliError(`stack ${stackName} does not exist in ${region} (pass --region?)`, 1, { cause: error });
     }
-    throw new CliError(`could not read stack ${stackName}: ${name}: ${message}`, 1, { cause: error });
+    throw failure(`read stack ${stackName}`, error);
   } finally {
     client.destroy();
   }
