@@ -24,7 +24,7 @@ import {
 import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lib/events';
 import { queuePolicy } from '../local/aws';
 import { failure, step } from './errors';
-import { transition } from './format';
+import { errorText, transition } from './format';
 import type { ClientConfig } from './target';
 
 /** Prefix of the temporary rule and queue, so leftovers of a killed tail are easy to find. */
@@ -156,6 +156,6 @@ const DETAIL_TYPE_WIDTH = Math.max(...DetailTypes.all.map((detailType) => detail
 /** One line per event: when, what, which item, the transition, and the id to deduplicate on. */
 export function formatEvent(event: WebhookEvent): string {
   const { detail } = event;
-  const error = detail.error ? `  error: ${[detail.error.code, detail.error.message].filter(Boolean).join(': ')}` : '';
+  const error = detail.error ? `  error: ${errorText(detail.error)}` : '';
   return `${event.time}  ${event['detail-type'].padEnd(DETAIL_TYPE_WIDTH)}  ${detail.kind} ${detail.id}  ${transition(detail.previousStatus, detail.status)}  ${detail.eventId}${error}`;
 }

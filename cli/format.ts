@@ -37,3 +37,10 @@ export function positiveInteger(name: string, text: string | undefined, fallback
 }
 
 export const transition = (from: string, to: string) => `${from} → ${to}`;
+
+/** `code: message` of a recorded error (either part may be missing); '' for anything else. */
+export function errorText(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '';
+  const { code, message } = error as { code?: string; message?: string };
+  return [code, message].filter(Boolean).join(': ');
+}

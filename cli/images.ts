@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type Quer
 import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/contract';
 import type { HistoryEntry, Item } from '../lambda/decide';
 import { CliError, failure, step } from './errors';
-import { table, transition } from './format';
+import { errorText, table, transition } from './format';
 import type { ClientConfig } from './target';
 
 export function documentClient(config: ClientConfig): DynamoDBDocumentClient {
@@ -153,10 +153,4 @@ export function formatHistory(item: Item): string {
   if (history.length === 0) return `${item.id} has no transitions yet (status ${item.status ?? 'unknown'})`;
   const rows = history.map((entry) => [entry.occurredAt, entry.recordedAt, transition(entry.from, entry.to), entry.eventId, errorText(entry.error)]);
   return table(['OCCURRED', 'RECORDED', 'TRANSITION', 'EVENT ID', 'ERROR'], rows);
-}
-
-function errorText(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return '';
-  const { code, message } = error as { code?: string; message?: string };
-  return [code, message].filter(Boolean).join(': ');
 }
