@@ -4,13 +4,12 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerSecrets } from '../lambda/secrets';
-import type { SecretSet } from '../lambda/verify';
+import type { Route, SecretSet } from '../lambda/verify';
 import { payloads, signedHeaders } from '../local/payloads';
 import { CliError, UsageError } from './errors';
 import { required, type Target } from './target';
 
 type Payload = Record<string, unknown>;
-type Route = 'images' | 'stream';
 
 /** How a delivery authenticates; the header names are what a user sees in Cloudflare's docs. */
 export const SendScheme = {
@@ -32,29 +31,19 @@ interface DeliveryDefinition {
   readonly payload: (id: string, at: string, nowSeconds: number, format: Format) => Payload;
 }
 
-const imageScheme = (format: Format) => (format === Format.Seed ? SendScheme.Toolkit : SendScheme.Notification);
+/** An Images delivery: the seed's payload, bare (X-Signature) or in a Notifications envelope with `text`. */
+const imageDelivery = (seed: (id: string, at: string) => Payload, text: string) =>
+  ({
+    route: 'images',
+    needsId: true,
+    formats: [Format.Notification, Format.Seed],
+    scheme: (format) => (format === Format.Seed ? SendScheme.Toolkit : SendScheme.Notification),
+    payload: (id, at, nowSeconds, format) => (format === Format.Seed ? seed(id, at) : payloads.notification(seed(id, at), nowSeconds, text)),
+  }) as const satisfies DeliveryDefinition;
 
 export const Deliveries = {
-  'image-uploaded': {
-    route: 'images',
-    needsId: true,
-    formats: [Format.Notification, Format.Seed],
-    scheme: imageScheme,
-    payload: (id, at, nowSeconds, format) =>
-      format === Format.Seed
-        ? payloads.imageUploaded(id, at)
-        : payloads.notification(payloads.imageUploaded(id, at), nowSeconds, 'Image upload complete'),
-  },
-  'image-failed': {
-    route: 'images',
-    needsId: true,
-    formats: [Format.Notification, Format.Seed],
-    scheme: imageScheme,
-    payload: (id, at, nowSeconds, format) =>
-      format === Format.Seed
-        ? payloads.imageFailed(id, at)
-        : payloads.notification(payloads.imageFailed(id, at), nowSeconds, 'Image upload failed'),
-  },
+  'image-uploaded': imageDelivery(payloads.imageUploaded, 'Image upload complete'),
+  'image-failed': imageDelivery(payloads.imageFailed, 'Image upload failed'),
   'video-ready': {
     route: 'stream',
     needsId: true,
