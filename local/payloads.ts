@@ -1,4 +1,4 @@
-import { sign } from '../lambda/verify';
+import { Scheme, sign } from '../lambda/verify';
 
 /**
  * Deliveries as Cloudflare (and the seed's toolkit) send them, for local tooling and tests.
@@ -84,12 +84,12 @@ export const payloads = {
   },
 } as const;
 
-/** Headers a sender attaches, per scheme. */
+/** Headers a sender attaches, per scheme; each scheme's value is the header the receiver reads. */
 export const signedHeaders = {
-  notification: (secret: string) => ({ 'content-type': 'application/json', 'cf-webhook-auth': secret }),
-  toolkit: (secret: string, body: string) => ({ 'content-type': 'application/json', 'x-signature': sign.toolkit(secret, body) }),
+  notification: (secret: string) => ({ 'content-type': 'application/json', [Scheme.NotificationSecret]: secret }),
+  toolkit: (secret: string, body: string) => ({ 'content-type': 'application/json', [Scheme.ToolkitSignature]: sign.toolkit(secret, body) }),
   stream: (secret: string, body: string, timeSeconds = Math.floor(Date.now() / 1000)) => ({
     'content-type': 'application/json',
-    'webhook-signature': sign.stream(secret, body, timeSeconds),
+    [Scheme.StreamSignature]: sign.stream(secret, body, timeSeconds),
   }),
 } as const;
