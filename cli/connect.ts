@@ -30,7 +30,7 @@ import {
   type SecretChange,
   type WebhookSecret,
 } from './secret-rotation';
-import { describeStack, required, resolveTarget, type ClientConfig, type TargetFlags } from './target';
+import { describeStack, required, resolveTarget, StackOutput, type ClientConfig, type TargetFlags } from './target';
 
 export const CONNECT_USAGE = `  connect --account-id ID       register this stack's webhooks with Cloudflare and store their secrets
       (API token in $CLOUDFLARE_API_TOKEN or --api-token; it needs Stream Write and Notifications Write)
@@ -396,10 +396,10 @@ export const connectCommand = {
       env: io.env,
       describeStackOutputs: async (stackName, config) => (outputs = await describeStack(stackName, config)),
     });
-    const uploadsSecretId = str('uploads-secret') ?? outputs.CloudflareApiSecretArn;
+    const uploadsSecretId = str('uploads-secret') ?? outputs[StackOutput.CloudflareApiSecretArn];
     const uploadsToken = str('uploads-token') ?? io.env.CLOUDFLARE_UPLOADS_API_TOKEN;
     if (uploadsToken !== undefined && !uploadsSecretId) {
-      throw new UsageError('--uploads-token: this stack has no upload route (no CloudflareApiSecretArn output); deploy with -c uploads=true or pass --uploads-secret');
+      throw new UsageError(`--uploads-token: this stack has no upload route (no ${StackOutput.CloudflareApiSecretArn} output); deploy with -c uploads=true or pass --uploads-secret`);
     }
     const stack = flags.stack as string | undefined;
     const report = await connect({

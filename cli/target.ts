@@ -16,6 +16,8 @@ export const StackOutput = {
   TableName: 'TableName',
   EventBusName: 'EventBusName',
   SecretArn: 'SecretArn',
+  /** Only with the upload route (`-c uploads=true`); read by `connect`. */
+  CloudflareApiSecretArn: 'CloudflareApiSecretArn',
 } as const;
 
 /** Settings for the SDK clients: empty in AWS, where the default chain finds region and credentials. */
