@@ -18,6 +18,7 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } fr
 import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
 import { ApiSecretKey, SecretKey } from '../lambda/contract';
 import { CliError, UsageError } from './errors';
+import { UNIT_MS } from './format';
 import type { CliIO } from './index';
 import {
   accept,
@@ -348,13 +349,12 @@ async function call<T, F = never>(action: string, run: () => Promise<T>, options
 export function parseDuration(text: string, flag: string): number {
   const match = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
   if (!match || (match[2] === undefined && match[1] !== '0')) throw new UsageError(`${flag} takes a duration such as 30m, 1h or 2d (or 0), got '${text}'`);
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
+  return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
 }
 
 function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${Math.round(ms / 1000)}s`;
+  for (const unit of ['d', 'h', 'm'] as const) if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  return `${Math.round(ms / UNIT_MS.s)}s`;
 }
 
 export function formatConnectReport(report: ConnectReport): string {

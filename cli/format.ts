@@ -12,7 +12,8 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Milliseconds per unit of the durations the flags take (`--since`, `--at`, `--grace`). */
+export const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
  * `--since` and `--at`: a duration back from now (`90s`, `15m`, `1h`, `7d`) or an ISO 8601 instant,
