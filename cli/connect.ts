@@ -19,7 +19,7 @@ import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
 import { ApiSecretKey, SecretKey } from '../lambda/contract';
 import { CliError, UsageError } from './errors';
 import { UNIT_MS } from './format';
-import type { CliIO } from './index';
+import type { Command } from './index';
 import {
   accept,
   activate,
@@ -374,13 +374,11 @@ export function secretsManagerStore(config: ClientConfig): SecretStore {
   };
 }
 
-type Flags = Record<string, string | boolean | string[] | undefined>;
-
 /** The command as `cli/index.ts` registers it. */
-export const connectCommand = {
+export const connectCommand: Command = {
   options: connectOptions,
-  positionals: [] as readonly string[],
-  run: async ({ flags, io }: { flags: Flags; positionals: string[]; io: Required<CliIO> }): Promise<void> => {
+  positionals: [],
+  run: async ({ flags, io }) => {
     const str = (name: string) => flags[name] as string | undefined;
     const accountId = str('account-id') ?? io.env.CLOUDFLARE_ACCOUNT_ID;
     if (!accountId) throw new UsageError('connect needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)');

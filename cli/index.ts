@@ -69,7 +69,8 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-interface Command {
+/** A command as `runCli` registers it; `connect` declares its own in `cli/connect.ts`. */
+export interface Command {
   readonly options: Options;
   /** Positional arguments after the command words. */
   readonly positionals: readonly string[];
