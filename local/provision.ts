@@ -147,6 +147,7 @@ export type WebhookEnvOverrides = { [K in WebhookEnvName]?: string | number | un
 
 /** The Lambda's environment, as the stack would set it, pointed at the emulator. */
 export function webhookEnvironment(resources: LocalResources, overrides: WebhookEnvOverrides = {}): Record<string, string> {
+  const { region, credentials } = localClientConfig(resources.endpoint);
   const env: Record<string, string | number | undefined> = {
     [WebhookEnv.TableName]: resources.tableName,
     [WebhookEnv.EventBusName]: resources.eventBusName,
@@ -157,9 +158,9 @@ export function webhookEnvironment(resources: LocalResources, overrides: Webhook
     [WebhookEnv.MaxBodyBytes]: Defaults.maxBodyBytes,
     [WebhookEnv.UnknownIdPolicy]: Defaults.unknownIdPolicy,
     AWS_ENDPOINT_URL: resources.endpoint,
-    AWS_REGION: localClientConfig(resources.endpoint).region,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
     ...overrides,
   };
