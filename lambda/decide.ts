@@ -130,10 +130,6 @@ export function precedenceOf(kind: ItemKind, status: ItemStatus, occurredAt: str
   return `${tier}#${occurredAt}#${RANK[kind][status] ?? 0}`;
 }
 
-export function isTerminal(status: ItemStatus): boolean {
-  return TERMINAL.has(status);
-}
-
 export function detailTypeOf(kind: ItemKind, status: ItemStatus): DetailType | undefined {
   return DETAIL_TYPES[kind][status];
 }
