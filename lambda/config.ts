@@ -11,7 +11,6 @@ export interface WebhookConfig extends ReceiveOptions {
   readonly streamPath: string;
 }
 
-
 export function readConfig(env: Env): WebhookConfig {
   return {
     tableName: required(env, WebhookEnv.TableName),
@@ -25,8 +24,6 @@ export function readConfig(env: Env): WebhookConfig {
     leaseMs: integer(env, WebhookEnv.PublishLeaseMs, Defaults.publishLeaseMs),
   };
 }
-
-
 
 function policy(raw: string | undefined): UnknownIdPolicy {
   if (raw === undefined || raw === '') return Defaults.unknownIdPolicy;

@@ -87,6 +87,8 @@ export type Decision =
       readonly previousStatus: ItemStatus;
       readonly write: ItemWrite;
       readonly publish: readonly TransitionEvent[];
+      /** Of `publish`, the events an earlier writer left unpublished (all but this report's own transition). */
+      readonly republished: number;
     }
   /** Another invocation holds the lease on an unpublished event: re-read after `untilMs`. */
   | { readonly type: 'wait'; readonly untilMs: number }
@@ -128,10 +130,6 @@ export function precedenceOf(kind: ItemKind, status: ItemStatus, occurredAt: str
   return `${tier}#${occurredAt}#${RANK[kind][status] ?? 0}`;
 }
 
-export function isTerminal(status: ItemStatus): boolean {
-  return TERMINAL.has(status);
-}
-
 export function detailTypeOf(kind: ItemKind, status: ItemStatus): DetailType | undefined {
   return DETAIL_TYPES[kind][status];
 }
@@ -170,12 +168,14 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
     // take over the ones whose writer is gone, wait for the ones still being published.
     if (expired.length > 0) {
       for (const eventId of expired) unpublished[eventId] = nowMs + options.leaseMs;
+      const publish = eventsFor(item, history, expired);
       return {
         type: 'write',
         outcome,
         previousStatus,
         write: { expectedVersion: item.version, set: { unpublished, version: (item.version ?? 0) + 1 } },
-        publish: eventsFor(item, history, expired),
+        publish,
+        republished: publish.length,
       };
     }
     if (leased.length > 0) return { type: 'wait', untilMs: Math.min(...leased.map((eventId) => unpublished[eventId]!)) };
@@ -195,6 +195,7 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
   if (report.error) set.lastError = { ...report.error, at: report.occurredAt };
 
   let nextHistory = history;
+  let own: string | undefined;
   const toPublish = [...expired];
   if (changes) {
     const entry: HistoryEntry = {
@@ -207,7 +208,8 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
     };
     nextHistory = [...history, entry].slice(-(options.historyLimit ?? 20));
     set.history = nextHistory;
-    toPublish.push(entry.eventId);
+    own = entry.eventId;
+    toPublish.push(own);
   }
   if (toPublish.length > 0 || item.unpublished !== undefined) {
     for (const eventId of toPublish) unpublished[eventId] = nowMs + options.leaseMs;
@@ -215,12 +217,14 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
   }
   const leavesExpiryIndex = item.expiresAt !== undefined && !KEEPS_EXPIRY.has(report.status);
   const next: Item = { ...item, ...set, id: item.id };
+  const publish = eventsFor(next, nextHistory, toPublish);
   return {
     type: 'write',
     outcome: changes ? 'transitioned' : 'refreshed',
     previousStatus,
     write: { expectedVersion: item.version, set, ...(leavesExpiryIndex && { remove: ['expiresAt'] }) },
-    publish: eventsFor(next, nextHistory, toPublish),
+    publish,
+    republished: publish.filter((event) => event.detail.eventId !== own).length,
   };
 }
 

@@ -1,5 +1,5 @@
 import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract.js';
-import { decide, eventIdOf, precedenceOf, recordedItem, type Outcome } from './decide.js';
+import { decide, recordedItem, type Outcome } from './decide.js';
 import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors.js';
 import { parseDelivery, type StatusReport } from './parse.js';
 import type { Publisher } from './publish.js';
@@ -90,7 +90,6 @@ async function apply(
   ports: Ports,
   options: ReceiveOptions,
 ): Promise<Pick<Receipt, 'outcome' | 'previousStatus' | 'published' | 'republished'>> {
-  let published = 0;
   let recorded = false;
   for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; ) {
     const item = await ports.store.get(report.id);
@@ -110,22 +109,18 @@ async function apply(
       await ports.sleep(Math.max(10, Math.min(decision.untilMs - ports.now().getTime(), 250)));
       continue;
     }
-    if (decision.type === 'none') return { outcome: decision.outcome, previousStatus: decision.previousStatus, published };
+    if (decision.type === 'none') return { outcome: decision.outcome, previousStatus: decision.previousStatus, published: 0 };
 
     if (!(await ports.store.write(report.id, decision.write))) {
       attempt += 1;
       continue;
     }
-    let republished = 0;
-    if (decision.publish.length > 0) {
-      await ports.publisher.publish(decision.publish);
-      published += decision.publish.length;
-      await ports.store.markPublished(report.id, decision.publish.map((event) => event.detail.eventId));
-      // The own transition's id is derived the way `decide` derives it; every other event is a takeover.
-      const own = decision.outcome === 'transitioned' ? eventIdOf(report.kind, report.id, precedenceOf(report.kind, report.status, report.occurredAt)) : undefined;
-      republished = decision.publish.filter((event) => event.detail.eventId !== own).length;
+    const { outcome, previousStatus, publish, republished } = decision;
+    if (publish.length > 0) {
+      await ports.publisher.publish(publish);
+      await ports.store.markPublished(report.id, publish.map((event) => event.detail.eventId));
     }
-    return { outcome: decision.outcome, previousStatus: decision.previousStatus, published, ...(republished > 0 && { republished }) };
+    return { outcome, previousStatus, published: publish.length, ...(republished > 0 && { republished }) };
   }
   throw new DependencyError('dynamodb', `item ${report.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
 }

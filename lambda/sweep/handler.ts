@@ -38,5 +38,3 @@ export const handler = async (event?: Partial<ScheduledEvent>, context?: Context
   logger.info('sweep done', line);
   return result;
 };
-
-

@@ -131,7 +131,7 @@ export function expiryReport(item: Item): StatusReport | undefined {
     id: item.id,
     status: ImageStatus.Expired,
     occurredAt: expiresAt,
-    // `decide` never reads `payload`; parse.ts's union has no member for a report the receiver makes itself.
+    // `decide` never reads `payload`; `sweep` marks a report the receiver makes itself.
     payload: 'sweep',
     attributes: {},
   };

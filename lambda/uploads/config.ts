@@ -11,7 +11,6 @@ export interface UploadsConfig {
   readonly cloudflareTimeoutMs: number;
 }
 
-
 export function readUploadsConfig(env: Env): UploadsConfig {
   const defaultExpirySeconds = integer(env, UploadsEnv.DefaultExpirySeconds, UploadDefaults.expirySeconds);
   if (defaultExpirySeconds < UploadDefaults.minExpirySeconds || defaultExpirySeconds > UploadDefaults.maxExpirySeconds) {
@@ -25,5 +24,3 @@ export function readUploadsConfig(env: Env): UploadsConfig {
     cloudflareTimeoutMs: integer(env, UploadsEnv.CloudflareTimeoutMs, UploadDefaults.cloudflareTimeoutMs),
   };
 }
-
-

@@ -1,5 +1,5 @@
-import { ImageStatus, ItemKind } from '../contract.js';
-import { precedenceOf, type Item } from '../decide.js';
+import { ItemKind } from '../contract.js';
+import { recordedItem, type Item } from '../decide.js';
 import type { ItemStore } from '../store.js';
 import type { DirectUpload, DirectUploadClient } from './cloudflare.js';
 import { UploadConflictError } from './errors.js';
@@ -31,22 +31,15 @@ export async function createUpload(request: UploadRequest, ports: UploadPorts): 
 }
 
 /**
- * The item a webhook will later move on. `pending` at the lowest precedence, like an item the
- * receiver records itself, so any report from Cloudflare applies to it; `expiresAt` puts it
+ * The item a webhook will later move on: the one the receiver records itself (`recordedItem`,
+ * `pending` at the lowest precedence), so any report from Cloudflare applies to it; `expiresAt` puts it
  * in the `byExpiry` index the sweep reads, until the first report that closes the upload
  * removes it (`decide`).
  */
 export function pendingItem(request: UploadRequest, upload: DirectUpload, now: Date): Item {
-  const at = now.toISOString();
   return {
-    id: upload.id,
-    kind: ItemKind.Image,
-    status: ImageStatus.Pending,
-    precedence: precedenceOf(ItemKind.Image, ImageStatus.Pending, ''),
-    createdAt: at,
-    updatedAt: at,
+    ...recordedItem(ItemKind.Image, upload.id, now),
     expiresAt: request.expiresAt,
-    version: 0,
     requireSignedURLs: request.requireSignedURLs,
     ...(request.metadata !== undefined && { metadata: request.metadata }),
     ...(request.creator !== undefined && { creator: request.creator }),
