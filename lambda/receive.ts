@@ -1,6 +1,7 @@
 import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract.js';
 import { decide, recordedItem, type Outcome } from './decide.js';
 import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors.js';
+import { MAX_WRITE_ATTEMPTS, writeThenPublish } from './outbox.js';
 import { parseDelivery, type StatusReport } from './parse.js';
 import type { Publisher } from './publish.js';
 import type { SecretSource } from './secrets.js';
@@ -49,9 +50,6 @@ export interface Receipt {
   readonly republished?: number;
   readonly reason?: string;
 }
-
-// Each conflict means another delivery for the same item won a write; a handful of rounds settles any burst.
-const MAX_WRITE_ATTEMPTS = 8;
 
 export async function receive(request: WebhookRequest, ports: Ports, options: ReceiveOptions): Promise<Receipt> {
   if (request.body.length > options.maxBodyBytes) throw new PayloadTooLargeError(options.maxBodyBytes);
@@ -111,15 +109,11 @@ async function apply(
     }
     if (decision.type === 'none') return { outcome: decision.outcome, previousStatus: decision.previousStatus, published: 0 };
 
-    if (!(await ports.store.write(report.id, decision.write))) {
+    if (!(await writeThenPublish(ports, report.id, decision))) {
       attempt += 1;
       continue;
     }
     const { outcome, previousStatus, publish, republished } = decision;
-    if (publish.length > 0) {
-      await ports.publisher.publish(publish);
-      await ports.store.markPublished(report.id, publish.map((event) => event.detail.eventId));
-    }
     return { outcome, previousStatus, published: publish.length, ...(republished > 0 && { republished }) };
   }
   throw new DependencyError('dynamodb', `item ${report.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);

@@ -1,6 +1,7 @@
 import { ImageStatus, ItemKind } from '../contract.js';
 import { decide, type Item } from '../decide.js';
 import { DependencyError } from '../errors.js';
+import { MAX_WRITE_ATTEMPTS, writeThenPublish } from '../outbox.js';
 import type { StatusReport } from '../parse.js';
 import type { Publisher } from '../publish.js';
 import type { ItemStore } from '../store.js';
@@ -58,7 +59,6 @@ export interface SweepResult {
 /** Statuses an upload can be stuck in. */
 export const EXPIRABLE: readonly string[] = [ImageStatus.Pending, ImageStatus.Draft];
 const RECOVERY_SECONDS = 24 * 60 * 60;
-const MAX_WRITE_ATTEMPTS = 8;
 /** Stop taking items when less than this is left of the invocation. */
 const SAFETY_MS = 5000;
 
@@ -102,13 +102,9 @@ export async function expireItem(id: string, ports: SweepPorts, options: Pick<Sw
     // Another invocation holds the lease on an unpublished event of this item: it publishes, or
     // once the lease ends the next run takes over. Waiting here would only hold this run up.
     if (decision.type === 'wait') return { outcome: 'skipped', published: 0 };
-    if (!(await ports.store.write(id, decision.write))) {
+    if (!(await writeThenPublish(ports, id, decision))) {
       attempt += 1;
       continue;
-    }
-    if (decision.publish.length > 0) {
-      await ports.publisher.publish(decision.publish);
-      await ports.store.markPublished(id, decision.publish.map((event) => event.detail.eventId));
     }
     return { outcome: decision.outcome === 'transitioned' ? 'expired' : decision.publish.length > 0 ? 'republished' : 'skipped', published: decision.publish.length };
   }
