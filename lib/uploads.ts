@@ -5,7 +5,7 @@ import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/contract.js';
@@ -111,19 +111,20 @@ export class CloudflareUploads extends Construct {
         },
       });
 
-    // 3. The function, with a role that starts empty (see the receiver for why).
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: props.logRetention });
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
-    });
+    // 3. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.uploadsFunction = receiverFunction(this, 'Function', 'uploads', {
+      roleDescription: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
+      logRetention: props.logRetention,
+      // Create the item (conditionally) and read the token.
+      permissions: (role) => {
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.apiSecret.secretArn] }));
+        this.apiSecret.encryptionKey?.grantDecrypt(role);
+      },
       architecture: lambda.Architecture.ARM_64,
       memorySize,
       // Cloudflare's call is cut at 8 s; HTTP API gives up at 30 s.
       timeout: Duration.seconds(15),
-      role,
-      logGroup,
       environment: {
         [UploadsEnv.TableName]: props.table.tableName,
         [UploadsEnv.ApiSecretId]: this.apiSecret.secretArn,
@@ -132,13 +133,7 @@ export class CloudflareUploads extends Construct {
       },
     });
 
-    // 4. Permissions, action by action: create the item (conditionally), read the token, log.
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.apiSecret.secretArn] }));
-    this.apiSecret.encryptionKey?.grantDecrypt(role);
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-
-    // 5. The route, never unauthenticated: IAM unless a JWT issuer is given.
+    // 4. The route, never unauthenticated: IAM unless a JWT issuer is given.
     const authorizer = props.jwt
       ? new authorizers.HttpJwtAuthorizer('UploadsJwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
       : new authorizers.HttpIamAuthorizer();

@@ -202,21 +202,27 @@ export class CloudflareWebhookReceiver extends Construct {
       },
     });
 
-    // 5. The function. Its role starts empty: the managed basic-execution policy would allow
-    //    writing to every log group in the account, so log access is granted to its own group.
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: config.logRetention });
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
-    });
+    // 5. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.webhookFunction = receiverFunction(this, 'Function', 'webhook', {
+      roleDescription: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
+      logRetention: config.logRetention,
+      // Its table (PutItem only to record unknown ids), its bus and its secret.
+      permissions: (role) => {
+        const tableActions = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
+        if (config.unknownIdPolicy === UnknownIdPolicy.Record) {
+          tableActions.push('dynamodb:PutItem');
+        }
+        role.addToPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
+        );
+      },
       architecture: lambda.Architecture.ARM_64,
       memorySize: config.memorySize,
       // Cloudflare gives up long before this; a hung downstream call should not hold concurrency.
       timeout: Duration.seconds(10),
       reservedConcurrentExecutions: config.reservedConcurrentExecutions,
-      role,
-      logGroup,
       environment: {
         [WebhookEnv.TableName]: this.table.tableName,
         [WebhookEnv.EventBusName]: this.eventBus.eventBusName,
@@ -232,25 +238,7 @@ export class CloudflareWebhookReceiver extends Construct {
       },
     });
 
-    // 6. Permissions, stated action by action: the grant* helpers add actions the handler never
-    //    uses (DescribeSecret, index ARNs, batch writes).
-    const tableActions = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
-    if (config.unknownIdPolicy === UnknownIdPolicy.Record) {
-      tableActions.push('dynamodb:PutItem');
-    }
-    role.addToPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
-    role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-
-    // 7. The HTTP API. HttpApiProps cannot configure the stage it creates itself (no throttle,
+    // 6. The HTTP API. HttpApiProps cannot configure the stage it creates itself (no throttle,
     //    no access logs), so it creates none and we add `$default` with both, instead of
     //    patching the CfnStage through an escape hatch.
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
@@ -276,7 +264,7 @@ export class CloudflareWebhookReceiver extends Construct {
     this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
     this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
 
-    // 8. Optional: the upload route and the sweep that expires what was never uploaded.
+    // 7. Optional: the upload route and the sweep that expires what was never uploaded.
     if (props.uploads) {
       this.uploads = new CloudflareUploads(this, 'Uploads', {
         ...props.uploads,
@@ -295,11 +283,11 @@ export class CloudflareWebhookReceiver extends Construct {
       });
     }
 
-    // 9. What an operator sees: alarms, a dashboard and, optionally, the event schemas.
+    // 8. What an operator sees: alarms, a dashboard and, optionally, the event schemas.
     this.observability = new WebhookObservability(this, 'Observability', {
       webhookFunction: this.webhookFunction,
       httpApi: this.httpApi,
-      logGroup,
+      logGroup: this.webhookFunction.logGroup,
       metricsNamespace,
       alarms: props.alarms,
       dashboard: props.dashboard,
