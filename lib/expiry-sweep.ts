@@ -10,6 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/contract.js';
 import { receiverFunction } from './bundling.js';
+import { requireNumber } from './validation.js';
 
 export interface ExpirySweepOptions {
   /**
@@ -62,7 +63,7 @@ export class ExpirySweep extends Construct {
     const graceSeconds = props.gracePeriod?.toSeconds() ?? UploadDefaults.sweepGraceSeconds;
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new Error(`expirySweep.gracePeriod must be whole seconds >= 0, got ${graceSeconds}`);
     const maxItems = props.maxItemsPerRun ?? UploadDefaults.sweepMaxItemsPerRun;
-    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 100_000) throw new Error(`expirySweep.maxItemsPerRun must be an integer between 1 and 100000, got ${maxItems}`);
+    requireNumber('expirySweep.maxItemsPerRun', maxItems, { min: 1, max: 100_000, integer: true });
 
     // 2. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.sweepFunction = receiverFunction(this, 'Function', 'sweep', {

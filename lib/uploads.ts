@@ -1,4 +1,4 @@
-import { Duration, SecretValue, Token } from 'aws-cdk-lib';
+import { Duration, SecretValue } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/contract.js';
 import { receiverFunction } from './bundling.js';
+import { requireNumber, requireRoutePath } from './validation.js';
 
 /** A JWT authorizer in front of the route, so a browser app can call it with its user's token. */
 export interface UploadsJwtOptions {
@@ -63,8 +64,6 @@ export interface CloudflareUploadsProps extends CloudflareUploadsOptions {
   readonly logRetention: logs.RetentionDays;
 }
 
-const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
-
 /**
  * `POST /uploads`: asks Cloudflare for a direct creator upload and records the pending image,
  * so the webhook that follows finds it. Its function alone can read the Cloudflare API token.
@@ -82,9 +81,7 @@ export class CloudflareUploads extends Construct {
 
     // 1. Settle the configuration: a bad value fails synth.
     this.path = props.path ?? UploadDefaults.path;
-    if (Token.isUnresolved(this.path) || !ROUTE_PATH.test(this.path) || this.path.includes('//')) {
-      throw new Error(`uploads.path must be a literal path starting with '/' (letters, digits, - . _ ~ /), got '${this.path}'`);
-    }
+    requireRoutePath('uploads.path', this.path);
     if (props.reservedPaths?.includes(this.path)) throw new Error(`uploads.path '${this.path}' is already a webhook route`);
     const expirySeconds = props.defaultExpiry?.toSeconds() ?? UploadDefaults.expirySeconds;
     if (!Number.isInteger(expirySeconds) || expirySeconds < UploadDefaults.minExpirySeconds || expirySeconds > UploadDefaults.maxExpirySeconds) {
@@ -95,9 +92,7 @@ export class CloudflareUploads extends Construct {
     }
     if (props.allowOrigins && props.allowOrigins.length === 0) throw new Error('uploads.allowOrigins: empty; leave it out for no CORS');
     const memorySize = props.memorySize ?? 256;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
-      throw new Error(`uploads.memorySize must be an integer between 128 and 10240, got ${memorySize}`);
-    }
+    requireNumber('uploads.memorySize', memorySize, { min: 128, max: 10240, integer: true });
 
     // 2. The token's home. Empty until an operator (or `connect --uploads-token`) fills it in:
     //    a generated value would only make Cloudflare answer 403 instead of a clear 503.

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -16,6 +16,7 @@ import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/metrics.js';
 import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
+import { requireNumber, requireRoutePath } from './validation.js';
 
 /** Log levels the Powertools logger understands. */
 export const WEBHOOK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -143,8 +144,6 @@ const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
 const DEFAULT_MEMORY_MB = 256;
 /** Lambda's synchronous invocation payload limit; a larger limit could never be reached. */
 const MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
-// Literal segments only: `{proxy+}` or `*` would widen what the function receives.
-const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 
 /**
  * Receives Cloudflare Images and Stream webhooks: HTTP API → Lambda → DynamoDB (state per
@@ -358,9 +357,7 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
 
   for (const [name, path] of [['imagesPath', config.imagesPath], ['streamPath', config.streamPath]] as const) {
     // The paths also go into the function's environment, where a token would not match a request.
-    if (Token.isUnresolved(path) || !ROUTE_PATH.test(path) || path.includes('//')) {
-      throw new Error(`${name} must be a literal path starting with '/' (letters, digits, - . _ ~ /), got '${path}'`);
-    }
+    requireRoutePath(name, path);
   }
   if (config.imagesPath === config.streamPath) {
     throw new Error(`imagesPath and streamPath must differ (both are '${config.imagesPath}')`);
@@ -387,23 +384,6 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
     throw new Error(`logRetention must be a logs.RetentionDays value, got ${config.logRetention}`);
   }
   return config;
-}
-
-function requireNumber(
-  name: string,
-  value: number,
-  limits: { readonly min: number; readonly max?: number; readonly integer?: boolean },
-): void {
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    value >= limits.min &&
-    (limits.max === undefined || value <= limits.max) &&
-    (!limits.integer || Number.isInteger(value));
-  if (!ok) {
-    const range = limits.max === undefined ? `>= ${limits.min}` : `between ${limits.min} and ${limits.max}`;
-    throw new Error(`${name} must be ${limits.integer ? 'an integer' : 'a number'} ${range}, got ${value}`);
-  }
 }
 
 /** One JSON object per request, so Logs Insights can query fields without parsing. */
