@@ -3,7 +3,7 @@ import { App, Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { UnknownIdPolicy } from '../lambda/contract.js';
 import type { WebhookAlarmOptions } from './observability.js';
-import type { CloudflareWebhookReceiverProps, WebhookLogLevel } from './webhook-receiver.js';
+import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
 
 /*
@@ -63,7 +63,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     throttle:
       rateLimit === undefined && burstLimit === undefined
         ? undefined
-        : { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 },
+        : { rateLimit: rateLimit ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_THROTTLE.burstLimit },
     maxBodyBytes: optionalNumber('maxBodyBytes', setting('maxBodyBytes')),
     signatureToleranceSeconds: optionalNumber('signatureToleranceSeconds', setting('signatureToleranceSeconds')),
     // The construct validates both against their allowed values.

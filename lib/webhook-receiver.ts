@@ -140,7 +140,7 @@ export interface CloudflareWebhookReceiverProps {
   readonly eventBus?: events.IEventBus;
 }
 
-const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
+export const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
 const DEFAULT_MEMORY_MB = 256;
 /** Lambda's synchronous invocation payload limit; a larger limit could never be reached. */
 const MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
