@@ -3,7 +3,7 @@ import { App, Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { UnknownIdPolicy } from '../lambda/contract.js';
 import type { WebhookAlarmOptions } from './observability.js';
-import type { CloudflareWebhookReceiverProps, WebhookLogLevel } from './webhook-receiver.js';
+import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
 
 /*
@@ -53,31 +53,31 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     outdir: options.outdir,
     context: { ...cdkJsonContext(), ...options.context },
   });
-  const setting = (key: string): unknown => app.node.tryGetContext(key);
+  const setting = contextSettings(app);
 
-  const rateLimit = optionalNumber('throttleRateLimit', setting('throttleRateLimit'));
-  const burstLimit = optionalNumber('throttleBurstLimit', setting('throttleBurstLimit'));
+  const rateLimit = setting.number('throttleRateLimit');
+  const burstLimit = setting.number('throttleBurstLimit');
   const receiver: CloudflareWebhookReceiverProps = {
-    imagesPath: optionalString(setting('imagesPath')),
-    streamPath: optionalString(setting('streamPath')),
+    imagesPath: setting.string('imagesPath'),
+    streamPath: setting.string('streamPath'),
     throttle:
       rateLimit === undefined && burstLimit === undefined
         ? undefined
-        : { rateLimit: rateLimit ?? 50, burstLimit: burstLimit ?? 100 },
-    maxBodyBytes: optionalNumber('maxBodyBytes', setting('maxBodyBytes')),
-    signatureToleranceSeconds: optionalNumber('signatureToleranceSeconds', setting('signatureToleranceSeconds')),
+        : { rateLimit: rateLimit ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_THROTTLE.burstLimit },
+    maxBodyBytes: setting.number('maxBodyBytes'),
+    signatureToleranceSeconds: setting.number('signatureToleranceSeconds'),
     // The construct validates both against their allowed values.
-    unknownIdPolicy: optionalString(setting('unknownIdPolicy')) as UnknownIdPolicy | undefined,
-    logLevel: optionalString(setting('logLevel'))?.toUpperCase() as WebhookLogLevel | undefined,
-    memorySize: optionalNumber('memorySize', setting('memorySize')),
-    logRetention: optionalNumber('logRetentionDays', setting('logRetentionDays')) as logs.RetentionDays | undefined,
-    reservedConcurrentExecutions: optionalNumber('reservedConcurrentExecutions', setting('reservedConcurrentExecutions')),
+    unknownIdPolicy: setting.string('unknownIdPolicy') as UnknownIdPolicy | undefined,
+    logLevel: setting.string('logLevel')?.toUpperCase() as WebhookLogLevel | undefined,
+    memorySize: setting.number('memorySize'),
+    logRetention: setting.number('logRetentionDays') as logs.RetentionDays | undefined,
+    reservedConcurrentExecutions: setting.number('reservedConcurrentExecutions'),
     ...uploadSettings(setting),
-    statusIndex: optionalBoolean('statusIndex', setting('statusIndex')),
+    statusIndex: setting.boolean('statusIndex'),
     ...observabilitySettings(setting),
   };
 
-  const stackName = optionalString(setting('stackName')) ?? DEFAULT_STACK_NAME;
+  const stackName = setting.string('stackName') ?? DEFAULT_STACK_NAME;
   const stack = new CloudflareWebhookStack(app, stackName, {
     stackName,
     description: 'Receives Cloudflare Images and Stream webhooks: HTTP API, Lambda, DynamoDB, EventBridge',
@@ -103,16 +103,15 @@ function cdkJsonContext(): Record<string, unknown> {
 }
 
 /** The upload route and the expiry sweep (issue 4); off unless asked for. */
-function uploadSettings(setting: (key: string) => unknown): Pick<CloudflareWebhookReceiverProps, 'uploads' | 'expirySweep'> {
-  const list = (key: string) => optionalString(setting(key))?.split(',').map((v) => v.trim()).filter(Boolean);
-  const issuer = optionalString(setting('uploadsJwtIssuer'));
-  const origins = list('uploadsAllowOrigins');
-  const enabled = optionalString(setting('uploads')) === 'true' || issuer !== undefined;
-  const minutes = optionalNumber('expirySweepMinutes', setting('expirySweepMinutes'));
+function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'uploads' | 'expirySweep'> {
+  const issuer = setting.string('uploadsJwtIssuer');
+  const origins = setting.list('uploadsAllowOrigins');
+  const enabled = setting.string('uploads') === 'true' || issuer !== undefined;
+  const minutes = setting.number('expirySweepMinutes');
   return {
     ...(enabled && {
       uploads: {
-        ...(issuer !== undefined && { jwt: { issuer, audience: list('uploadsJwtAudience') ?? [] } }),
+        ...(issuer !== undefined && { jwt: { issuer, audience: setting.list('uploadsJwtAudience') ?? [] } }),
         ...(origins && { allowOrigins: origins }),
       },
     }),
@@ -122,48 +121,57 @@ function uploadSettings(setting: (key: string) => unknown): Pick<CloudflareWebho
 
 /** Alarms, dashboard, schema registry and metrics namespace (issue 7). */
 function observabilitySettings(
-  setting: (key: string) => unknown,
+  setting: ContextSettings,
 ): Pick<CloudflareWebhookReceiverProps, 'alarms' | 'dashboard' | 'eventSchemas' | 'metricsNamespace'> {
-  const topicArn = optionalString(setting('alarmTopicArn'));
-  const newTopic = optionalBoolean('alarmTopic', setting('alarmTopic'));
+  const topicArn = setting.string('alarmTopicArn');
+  const newTopic = setting.boolean('alarmTopic');
   if (topicArn !== undefined && newTopic) throw new Error('Context alarmTopicArn and alarmTopic=true exclude each other');
   const alarms: WebhookAlarmOptions = {
     ...(topicArn !== undefined && { topic: topicArn }),
     ...(newTopic && { topic: true as const }),
-    api5xxRatePercent: optionalNumber('api5xxRatePercent', setting('api5xxRatePercent')),
-    signatureRejectionsPerFiveMinutes: optionalNumber('signatureRejections', setting('signatureRejections')),
-    noDeliveryHours: optionalNumber('noDeliveryHours', setting('noDeliveryHours')),
+    api5xxRatePercent: setting.number('api5xxRatePercent'),
+    signatureRejectionsPerFiveMinutes: setting.number('signatureRejections'),
+    noDeliveryHours: setting.number('noDeliveryHours'),
   };
-  const alarmsOn = optionalBoolean('alarms', setting('alarms'));
+  const alarmsOn = setting.boolean('alarms');
   if (alarmsOn === false && Object.values(alarms).some((value) => value !== undefined)) {
     throw new Error('Context alarms=false leaves nothing for the other alarm settings to configure');
   }
   return {
     alarms: alarmsOn === false ? false : alarms,
-    dashboard: optionalBoolean('dashboard', setting('dashboard')),
-    eventSchemas: optionalBoolean('eventSchemas', setting('eventSchemas')),
-    metricsNamespace: optionalString(setting('metricsNamespace')),
+    dashboard: setting.boolean('dashboard'),
+    eventSchemas: setting.boolean('eventSchemas'),
+    metricsNamespace: setting.string('metricsNamespace'),
   };
 }
 
-function optionalBoolean(key: string, value: unknown): boolean | undefined {
-  const text = optionalString(value)?.toLowerCase();
-  if (text === undefined) return undefined;
-  if (text !== 'true' && text !== 'false') throw new Error(`Context ${key} must be true or false, got '${text}'`);
-  return text === 'true';
-}
+type ContextSettings = ReturnType<typeof contextSettings>;
 
-function optionalString(value: unknown): string | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  return String(value);
-}
-
-function optionalNumber(key: string, value: unknown): number | undefined {
-  const text = optionalString(value);
-  if (text === undefined) return undefined;
-  const parsed = Number(text);
-  if (!Number.isFinite(parsed)) {
-    throw new Error(`Context ${key} must be a number, got '${text}'`);
-  }
-  return parsed;
+/** The context keys above, parsed; an unset, null or empty key reads as undefined. */
+function contextSettings(app: App) {
+  const string = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    return String(value);
+  };
+  return {
+    string,
+    number(key: string): number | undefined {
+      const text = string(key);
+      if (text === undefined) return undefined;
+      const parsed = Number(text);
+      if (!Number.isFinite(parsed)) {
+        throw new Error(`Context ${key} must be a number, got '${text}'`);
+      }
+      return parsed;
+    },
+    boolean(key: string): boolean | undefined {
+      const text = string(key)?.toLowerCase();
+      if (text === undefined) return undefined;
+      if (text !== 'true' && text !== 'false') throw new Error(`Context ${key} must be true or false, got '${text}'`);
+      return text === 'true';
+    },
+    /** Comma-separated, trimmed, empty items dropped. */
+    list: (key: string): string[] | undefined => string(key)?.split(',').map((v) => v.trim()).filter(Boolean),
+  };
 }

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 
 /**
@@ -53,6 +55,36 @@ export type FunctionName = keyof typeof FunctionSources;
 /** Where the packaged construct keeps each function's pre-built bundle, next to its own code. */
 export const PREBUILT_DIR = 'functions';
 
+export interface ReceiverFunctionOptions extends Omit<lambda.FunctionOptions, 'runtime' | 'role' | 'logGroup'> {
+  /** What the function's role may touch, as IAM shows it. */
+  readonly roleDescription: string;
+  /** Retention of the function's own log group. */
+  readonly logRetention: logs.RetentionDays;
+  /**
+   * States the function's permissions on its role, action by action (the grant* helpers add
+   * actions the handlers never use). Log access to its own group is added after them.
+   */
+  readonly permissions: (role: iam.Role) => void;
+}
+
+/**
+ * A function of the construct (`<id>`) with its own log group (`<id>Logs`) and a role
+ * (`<id>Role`) that starts empty: the managed basic-execution policy would allow writing to
+ * every log group in the account, so log access is granted to the function's own group only.
+ */
+export function receiverFunction(scope: Construct, id: string, name: FunctionName, options: ReceiverFunctionOptions): lambda.Function {
+  const { roleDescription, logRetention, permissions, ...functionOptions } = options;
+  const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logRetention });
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: roleDescription,
+  });
+  const fn = functionFromCode(scope, id, name, { ...functionOptions, role, logGroup });
+  permissions(role);
+  role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+  return fn;
+}
+
 /**
  * A function of the construct, from whichever code is there:
  *
@@ -64,7 +96,7 @@ export const PREBUILT_DIR = 'functions';
  *
  * Both give a ZIP asset with `index.mjs` and its map, and the same asset hash for the same bytes.
  */
-export function receiverFunction(
+function functionFromCode(
   scope: Construct,
   id: string,
   name: FunctionName,

@@ -7,13 +7,10 @@
  * (the function imports nothing from lib/).
  */
 import * as z from 'zod';
-import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../lambda/contract.js';
-import { detailTypeOf, type TransitionDetail } from '../lambda/decide.js';
+import { DetailType, EVENT_SOURCE, ItemKind, type ItemStatus } from '../lambda/contract.js';
+import type { TransitionDetail } from '../lambda/decide.js';
+import { PUBLISHED, STATUSES } from './events.js';
 
-const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
-  image: Object.values(ImageStatus),
-  video: Object.values(VideoStatus),
-};
 const ALL_STATUSES = [...new Set([...STATUSES.image, ...STATUSES.video])] as [ItemStatus, ...ItemStatus[]];
 
 /** ISO 8601 in UTC (`…Z`), as `Date.prototype.toISOString` writes it. */
@@ -39,13 +36,14 @@ const detailShape = {
 /** `detail` of any event the receiver publishes. Loose: consumers must tolerate fields added later. */
 export const transitionDetailSchema = z.looseObject(detailShape);
 
-/** The (kind, status) pairs each detail-type is published for, from the same table `decide` uses. */
+/** The (kind, status) pairs each detail-type is published for: `PUBLISHED`, grouped by detail-type. */
 export const PUBLISHED_TRANSITIONS: Readonly<Record<DetailType, { readonly kind: ItemKind; readonly statuses: readonly ItemStatus[] }>> =
   Object.fromEntries(
     Object.values(DetailType).map((detailType) => {
-      const [kind] = Object.values(ItemKind).filter((k) => STATUSES[k].some((s) => detailTypeOf(k, s) === detailType));
+      const published = PUBLISHED.filter((event) => event.detailType === detailType);
+      const kind = published[0]?.kind;
       if (!kind) throw new Error(`no (kind, status) is published as '${detailType}'`);
-      return [detailType, { kind, statuses: STATUSES[kind].filter((s) => detailTypeOf(kind, s) === detailType) }];
+      return [detailType, { kind, statuses: published.filter((event) => event.kind === kind).map((event) => event.status) }];
     }),
   ) as Record<DetailType, { kind: ItemKind; statuses: ItemStatus[] }>;
 

@@ -57,14 +57,19 @@ export interface EventBridgePattern {
   readonly detail?: { readonly kind?: readonly ItemKind[]; readonly status?: readonly ItemStatus[] };
 }
 
-/** Every (kind, status, detail-type) the receiver can publish; `pending` never is. */
-const PUBLISHED = Object.values(ItemKind).flatMap((kind) => {
-  const statuses: readonly ItemStatus[] = Object.values(kind === ItemKind.Image ? ImageStatus : VideoStatus);
-  return statuses.flatMap((status) => {
+/** Every status an item of each kind can have. */
+export const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
+  image: Object.values(ImageStatus),
+  video: Object.values(VideoStatus),
+};
+
+/** Every (kind, status, detail-type) the receiver can publish, from the table `decide` uses; `pending` never is. */
+export const PUBLISHED = Object.values(ItemKind).flatMap((kind) =>
+  STATUSES[kind].flatMap((status) => {
     const detailType = detailTypeOf(kind, status);
     return detailType ? [{ kind, status, detailType }] : [];
-  });
-});
+  }),
+);
 
 /** A CDK `EventPattern` matching this receiver's events, narrowed by the options. */
 export function eventPattern(options: EventPatternOptions = {}): events.EventPattern {

@@ -5,11 +5,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/contract.js';
 import { receiverFunction } from './bundling.js';
+import { requireNumber } from './validation.js';
 
 export interface ExpirySweepOptions {
   /**
@@ -62,20 +63,23 @@ export class ExpirySweep extends Construct {
     const graceSeconds = props.gracePeriod?.toSeconds() ?? UploadDefaults.sweepGraceSeconds;
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new Error(`expirySweep.gracePeriod must be whole seconds >= 0, got ${graceSeconds}`);
     const maxItems = props.maxItemsPerRun ?? UploadDefaults.sweepMaxItemsPerRun;
-    if (!Number.isInteger(maxItems) || maxItems < 1 || maxItems > 100_000) throw new Error(`expirySweep.maxItemsPerRun must be an integer between 1 and 100000, got ${maxItems}`);
+    requireNumber('expirySweep.maxItemsPerRun', maxItems, { min: 1, max: 100_000, integer: true });
 
-    // 2. The function.
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: props.logRetention });
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Cloudflare upload expiry sweep: Query byExpiry, its table items, its bus, its log group',
-    });
+    // 2. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.sweepFunction = receiverFunction(this, 'Function', 'sweep', {
+      roleDescription: 'Cloudflare upload expiry sweep: Query byExpiry, its table items, its bus, its log group',
+      logRetention: props.logRetention,
+      // Query on the one index, the item calls of the shared write path, the bus.
+      permissions: (role) => {
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TableDesign.byExpiry.indexName}`] }),
+        );
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.eventBus.eventBusArn] }));
+      },
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.minutes(2),
-      role,
-      logGroup,
       environment: {
         [SweepEnv.TableName]: props.table.tableName,
         [SweepEnv.EventBusName]: props.eventBus.eventBusName,
@@ -86,15 +90,7 @@ export class ExpirySweep extends Construct {
       },
     });
 
-    // 3. Permissions: Query on the one index, the item calls of the shared write path, the bus, logs.
-    role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TableDesign.byExpiry.indexName}`] }),
-    );
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.eventBus.eventBusArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-
-    // 4. The schedule. No retries, by EventBridge or by Lambda's async queue: the next run repeats
+    // 3. The schedule. No retries, by EventBridge or by Lambda's async queue: the next run repeats
     //    the work (the sweep is idempotent) and overlapping runs would only contend on the same items.
     //    A run that could not even start lands in a dead-letter queue, so a broken sweep is visible.
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {

@@ -105,6 +105,8 @@ export interface WebhookObservabilityProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+/** The options of an AWS metric counted per 5 minutes. */
+const FIVE_MINUTE_SUM: cloudwatch.MetricOptions = { period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM };
 const DEFAULT_API_5XX_RATE_PERCENT = 5;
 const DEFAULT_SIGNATURE_REJECTIONS = 20;
 /** CloudWatch's limit on an alarm's range for periods of an hour: 7 days. */
@@ -241,18 +243,24 @@ export class WebhookObservability extends Construct {
     const ratePercent = positive('alarms.api5xxRatePercent', options.api5xxRatePercent ?? DEFAULT_API_5XX_RATE_PERCENT, 100);
     const signatureRejections = positive('alarms.signatureRejectionsPerFiveMinutes', options.signatureRejectionsPerFiveMinutes ?? DEFAULT_SIGNATURE_REJECTIONS);
     const { webhookFunction: fn, httpApi } = props;
-    const notBreaching = cloudwatch.TreatMissingData.NOT_BREACHING;
-    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
-    const describe = (name: WebhookAlarm, text: string) => `${text} Runbook: ${RUNBOOK}#${name.toLowerCase()}`;
+    /** An alarm with the id it has in the runbook, whose description ends with a link to its section. */
+    const alarm = (name: WebhookAlarm, text: string, alarmProps: Omit<cloudwatch.AlarmProps, 'alarmDescription'>) =>
+      new cloudwatch.Alarm(this, name, { alarmDescription: `${text} Runbook: ${RUNBOOK}#${name.toLowerCase()}`, ...alarmProps });
+    /** Fires on one 5-minute period at or above the threshold; no data is no trouble. */
+    const inAnyPeriod = (threshold: number) => ({
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 
     const alarms: Partial<Record<WebhookAlarm, cloudwatch.Alarm>> = {
-      [WebhookAlarm.Api5xxRate]: new cloudwatch.Alarm(this, WebhookAlarm.Api5xxRate, {
-        alarmDescription: describe(WebhookAlarm.Api5xxRate, `More than ${ratePercent}% of webhook requests were answered 5xx in 2 of the last 3 5-minute periods; their transitions reach consumers late, if at all.`),
+      [WebhookAlarm.Api5xxRate]: alarm(WebhookAlarm.Api5xxRate, `More than ${ratePercent}% of webhook requests were answered 5xx in 2 of the last 3 5-minute periods; their transitions reach consumers late, if at all.`, {
         metric: new cloudwatch.MathExpression({
           expression: '100 * FILL(errors, 0) / requests',
           usingMetrics: {
-            errors: httpApi.metricServerError({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-            requests: httpApi.metricCount({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+            errors: httpApi.metricServerError(FIVE_MINUTE_SUM),
+            requests: httpApi.metricCount(FIVE_MINUTE_SUM),
           },
           label: '5xx %',
           period: FIVE_MINUTES,
@@ -261,39 +269,23 @@ export class WebhookObservability extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
-        treatMissingData: notBreaching,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      [WebhookAlarm.FunctionErrors]: new cloudwatch.Alarm(this, WebhookAlarm.FunctionErrors, {
-        alarmDescription: describe(WebhookAlarm.FunctionErrors, 'The webhook function crashed, timed out or failed to start (its handled failures are 5xx answers, not errors).'),
-        metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-        threshold: 1,
-        comparisonOperator: atLeast,
-        evaluationPeriods: 1,
-        treatMissingData: notBreaching,
+      [WebhookAlarm.FunctionErrors]: alarm(WebhookAlarm.FunctionErrors, 'The webhook function crashed, timed out or failed to start (its handled failures are 5xx answers, not errors).', {
+        metric: fn.metricErrors(FIVE_MINUTE_SUM),
+        ...inAnyPeriod(1),
       }),
-      [WebhookAlarm.FunctionThrottles]: new cloudwatch.Alarm(this, WebhookAlarm.FunctionThrottles, {
-        alarmDescription: describe(WebhookAlarm.FunctionThrottles, 'Invocations of the webhook function were throttled: deliveries were answered 5xx without running.'),
-        metric: fn.metricThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
-        threshold: 1,
-        comparisonOperator: atLeast,
-        evaluationPeriods: 1,
-        treatMissingData: notBreaching,
+      [WebhookAlarm.FunctionThrottles]: alarm(WebhookAlarm.FunctionThrottles, 'Invocations of the webhook function were throttled: deliveries were answered 5xx without running.', {
+        metric: fn.metricThrottles(FIVE_MINUTE_SUM),
+        ...inAnyPeriod(1),
       }),
-      [WebhookAlarm.PublishFailures]: new cloudwatch.Alarm(this, WebhookAlarm.PublishFailures, {
-        alarmDescription: describe(WebhookAlarm.PublishFailures, 'EventBridge failed or dropped an event; the transition is stored and waits for the next delivery for its item to publish it.'),
+      [WebhookAlarm.PublishFailures]: alarm(WebhookAlarm.PublishFailures, 'EventBridge failed or dropped an event; the transition is stored and waits for the next delivery for its item to publish it.', {
         metric: this.metrics.publishFailures(),
-        threshold: 1,
-        comparisonOperator: atLeast,
-        evaluationPeriods: 1,
-        treatMissingData: notBreaching,
+        ...inAnyPeriod(1),
       }),
-      [WebhookAlarm.SignatureRejections]: new cloudwatch.Alarm(this, WebhookAlarm.SignatureRejections, {
-        alarmDescription: describe(WebhookAlarm.SignatureRejections, `At least ${signatureRejections} deliveries failed the signature check in 5 minutes: a probe, or a secret that no longer matches Cloudflare's.`),
+      [WebhookAlarm.SignatureRejections]: alarm(WebhookAlarm.SignatureRejections, `At least ${signatureRejections} deliveries failed the signature check in 5 minutes: a probe, or a secret that no longer matches Cloudflare's.`, {
         metric: this.metrics.signatureRejections(),
-        threshold: signatureRejections,
-        comparisonOperator: atLeast,
-        evaluationPeriods: 1,
-        treatMissingData: notBreaching,
+        ...inAnyPeriod(signatureRejections),
       }),
     };
 
@@ -302,8 +294,7 @@ export class WebhookObservability extends Construct {
       if (!Number.isInteger(hours) || hours < 1 || hours > MAX_NO_DELIVERY_HOURS) {
         throw new Error(`alarms.noDeliveryHours must be an integer between 1 and ${MAX_NO_DELIVERY_HOURS}, got ${hours}`);
       }
-      alarms[WebhookAlarm.NoSuccessfulDelivery] = new cloudwatch.Alarm(this, WebhookAlarm.NoSuccessfulDelivery, {
-        alarmDescription: describe(WebhookAlarm.NoSuccessfulDelivery, `No delivery was accepted in ${hours} hour(s): Cloudflare stopped sending, or every delivery is rejected.`),
+      alarms[WebhookAlarm.NoSuccessfulDelivery] = alarm(WebhookAlarm.NoSuccessfulDelivery, `No delivery was accepted in ${hours} hour(s): Cloudflare stopped sending, or every delivery is rejected.`, {
         metric: this.metrics.deliveriesByResult(DeliveryResult.Accepted, { period: Duration.hours(1) }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -328,7 +319,6 @@ export class WebhookObservability extends Construct {
   private createDashboard(props: WebhookObservabilityProps): cloudwatch.Dashboard {
     const m = this.metrics;
     const { webhookFunction: fn, httpApi } = props;
-    const fiveMinutes = { period: FIVE_MINUTES };
     const kinds = Object.values(ItemKind);
     const rejectionWidgetHeight = 6;
 
@@ -352,9 +342,9 @@ export class WebhookObservability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'API requests and errors',
         left: [
-          httpApi.metricCount({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'requests' }),
-          httpApi.metricClientError({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: '4xx' }),
-          httpApi.metricServerError({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: '5xx' }),
+          httpApi.metricCount({ ...FIVE_MINUTE_SUM, label: 'requests' }),
+          httpApi.metricClientError({ ...FIVE_MINUTE_SUM, label: '4xx' }),
+          httpApi.metricServerError({ ...FIVE_MINUTE_SUM, label: '5xx' }),
         ],
         width: 8,
       }),
@@ -397,18 +387,18 @@ export class WebhookObservability extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Function',
         left: [
-          fn.metricInvocations({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'invocations' }),
-          fn.metricErrors({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'errors' }),
-          fn.metricThrottles({ ...fiveMinutes, statistic: cloudwatch.Stats.SUM, label: 'throttles' }),
+          fn.metricInvocations({ ...FIVE_MINUTE_SUM, label: 'invocations' }),
+          fn.metricErrors({ ...FIVE_MINUTE_SUM, label: 'errors' }),
+          fn.metricThrottles({ ...FIVE_MINUTE_SUM, label: 'throttles' }),
         ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Latency (ms)',
         left: [
-          fn.metricDuration({ ...fiveMinutes, statistic: cloudwatch.Stats.p(50), label: 'function p50' }),
-          fn.metricDuration({ ...fiveMinutes, statistic: cloudwatch.Stats.p(99), label: 'function p99' }),
-          httpApi.metricLatency({ ...fiveMinutes, statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
+          fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(50), label: 'function p50' }),
+          fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'function p99' }),
+          httpApi.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
         ],
         width: 8,
       }),

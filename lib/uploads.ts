@@ -1,15 +1,16 @@
-import { Duration, SecretValue, Token } from 'aws-cdk-lib';
+import { Duration, SecretValue } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/contract.js';
 import { receiverFunction } from './bundling.js';
+import { requireNumber, requireRoutePath } from './validation.js';
 
 /** A JWT authorizer in front of the route, so a browser app can call it with its user's token. */
 export interface UploadsJwtOptions {
@@ -63,8 +64,6 @@ export interface CloudflareUploadsProps extends CloudflareUploadsOptions {
   readonly logRetention: logs.RetentionDays;
 }
 
-const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
-
 /**
  * `POST /uploads`: asks Cloudflare for a direct creator upload and records the pending image,
  * so the webhook that follows finds it. Its function alone can read the Cloudflare API token.
@@ -82,9 +81,7 @@ export class CloudflareUploads extends Construct {
 
     // 1. Settle the configuration: a bad value fails synth.
     this.path = props.path ?? UploadDefaults.path;
-    if (Token.isUnresolved(this.path) || !ROUTE_PATH.test(this.path) || this.path.includes('//')) {
-      throw new Error(`uploads.path must be a literal path starting with '/' (letters, digits, - . _ ~ /), got '${this.path}'`);
-    }
+    requireRoutePath('uploads.path', this.path);
     if (props.reservedPaths?.includes(this.path)) throw new Error(`uploads.path '${this.path}' is already a webhook route`);
     const expirySeconds = props.defaultExpiry?.toSeconds() ?? UploadDefaults.expirySeconds;
     if (!Number.isInteger(expirySeconds) || expirySeconds < UploadDefaults.minExpirySeconds || expirySeconds > UploadDefaults.maxExpirySeconds) {
@@ -95,9 +92,7 @@ export class CloudflareUploads extends Construct {
     }
     if (props.allowOrigins && props.allowOrigins.length === 0) throw new Error('uploads.allowOrigins: empty; leave it out for no CORS');
     const memorySize = props.memorySize ?? 256;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
-      throw new Error(`uploads.memorySize must be an integer between 128 and 10240, got ${memorySize}`);
-    }
+    requireNumber('uploads.memorySize', memorySize, { min: 128, max: 10240, integer: true });
 
     // 2. The token's home. Empty until an operator (or `connect --uploads-token`) fills it in:
     //    a generated value would only make Cloudflare answer 403 instead of a clear 503.
@@ -111,19 +106,20 @@ export class CloudflareUploads extends Construct {
         },
       });
 
-    // 3. The function, with a role that starts empty (see the receiver for why).
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: props.logRetention });
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
-    });
+    // 3. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.uploadsFunction = receiverFunction(this, 'Function', 'uploads', {
+      roleDescription: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
+      logRetention: props.logRetention,
+      // Create the item (conditionally) and read the token.
+      permissions: (role) => {
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.apiSecret.secretArn] }));
+        this.apiSecret.encryptionKey?.grantDecrypt(role);
+      },
       architecture: lambda.Architecture.ARM_64,
       memorySize,
       // Cloudflare's call is cut at 8 s; HTTP API gives up at 30 s.
       timeout: Duration.seconds(15),
-      role,
-      logGroup,
       environment: {
         [UploadsEnv.TableName]: props.table.tableName,
         [UploadsEnv.ApiSecretId]: this.apiSecret.secretArn,
@@ -132,13 +128,7 @@ export class CloudflareUploads extends Construct {
       },
     });
 
-    // 4. Permissions, action by action: create the item (conditionally), read the token, log.
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.apiSecret.secretArn] }));
-    this.apiSecret.encryptionKey?.grantDecrypt(role);
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
-
-    // 5. The route, never unauthenticated: IAM unless a JWT issuer is given.
+    // 4. The route, never unauthenticated: IAM unless a JWT issuer is given.
     const authorizer = props.jwt
       ? new authorizers.HttpJwtAuthorizer('UploadsJwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
       : new authorizers.HttpIamAuthorizer();

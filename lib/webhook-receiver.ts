@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -16,6 +16,7 @@ import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/metrics.js';
 import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
+import { requireNumber, requireRoutePath } from './validation.js';
 
 /** Log levels the Powertools logger understands. */
 export const WEBHOOK_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
@@ -139,12 +140,10 @@ export interface CloudflareWebhookReceiverProps {
   readonly eventBus?: events.IEventBus;
 }
 
-const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
+export const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
 const DEFAULT_MEMORY_MB = 256;
 /** Lambda's synchronous invocation payload limit; a larger limit could never be reached. */
 const MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
-// Literal segments only: `{proxy+}` or `*` would widen what the function receives.
-const ROUTE_PATH = /^\/[A-Za-z0-9._~\-/]*$/;
 
 /**
  * Receives Cloudflare Images and Stream webhooks: HTTP API → Lambda → DynamoDB (state per
@@ -202,21 +201,27 @@ export class CloudflareWebhookReceiver extends Construct {
       },
     });
 
-    // 5. The function. Its role starts empty: the managed basic-execution policy would allow
-    //    writing to every log group in the account, so log access is granted to its own group.
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', { retention: config.logRetention });
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
-    });
+    // 5. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.webhookFunction = receiverFunction(this, 'Function', 'webhook', {
+      roleDescription: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
+      logRetention: config.logRetention,
+      // Its table (PutItem only to record unknown ids), its bus and its secret.
+      permissions: (role) => {
+        const tableActions = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
+        if (config.unknownIdPolicy === UnknownIdPolicy.Record) {
+          tableActions.push('dynamodb:PutItem');
+        }
+        role.addToPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
+        );
+      },
       architecture: lambda.Architecture.ARM_64,
       memorySize: config.memorySize,
       // Cloudflare gives up long before this; a hung downstream call should not hold concurrency.
       timeout: Duration.seconds(10),
       reservedConcurrentExecutions: config.reservedConcurrentExecutions,
-      role,
-      logGroup,
       environment: {
         [WebhookEnv.TableName]: this.table.tableName,
         [WebhookEnv.EventBusName]: this.eventBus.eventBusName,
@@ -232,25 +237,7 @@ export class CloudflareWebhookReceiver extends Construct {
       },
     });
 
-    // 6. Permissions, stated action by action: the grant* helpers add actions the handler never
-    //    uses (DescribeSecret, index ARNs, batch writes).
-    const tableActions = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
-    if (config.unknownIdPolicy === UnknownIdPolicy.Record) {
-      tableActions.push('dynamodb:PutItem');
-    }
-    role.addToPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
-    role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
-
-    // 7. The HTTP API. HttpApiProps cannot configure the stage it creates itself (no throttle,
+    // 6. The HTTP API. HttpApiProps cannot configure the stage it creates itself (no throttle,
     //    no access logs), so it creates none and we add `$default` with both, instead of
     //    patching the CfnStage through an escape hatch.
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
@@ -276,7 +263,7 @@ export class CloudflareWebhookReceiver extends Construct {
     this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
     this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
 
-    // 8. Optional: the upload route and the sweep that expires what was never uploaded.
+    // 7. Optional: the upload route and the sweep that expires what was never uploaded.
     if (props.uploads) {
       this.uploads = new CloudflareUploads(this, 'Uploads', {
         ...props.uploads,
@@ -295,11 +282,11 @@ export class CloudflareWebhookReceiver extends Construct {
       });
     }
 
-    // 9. What an operator sees: alarms, a dashboard and, optionally, the event schemas.
+    // 8. What an operator sees: alarms, a dashboard and, optionally, the event schemas.
     this.observability = new WebhookObservability(this, 'Observability', {
       webhookFunction: this.webhookFunction,
       httpApi: this.httpApi,
-      logGroup,
+      logGroup: this.webhookFunction.logGroup,
       metricsNamespace,
       alarms: props.alarms,
       dashboard: props.dashboard,
@@ -370,9 +357,7 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
 
   for (const [name, path] of [['imagesPath', config.imagesPath], ['streamPath', config.streamPath]] as const) {
     // The paths also go into the function's environment, where a token would not match a request.
-    if (Token.isUnresolved(path) || !ROUTE_PATH.test(path) || path.includes('//')) {
-      throw new Error(`${name} must be a literal path starting with '/' (letters, digits, - . _ ~ /), got '${path}'`);
-    }
+    requireRoutePath(name, path);
   }
   if (config.imagesPath === config.streamPath) {
     throw new Error(`imagesPath and streamPath must differ (both are '${config.imagesPath}')`);
@@ -399,23 +384,6 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
     throw new Error(`logRetention must be a logs.RetentionDays value, got ${config.logRetention}`);
   }
   return config;
-}
-
-function requireNumber(
-  name: string,
-  value: number,
-  limits: { readonly min: number; readonly max?: number; readonly integer?: boolean },
-): void {
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    value >= limits.min &&
-    (limits.max === undefined || value <= limits.max) &&
-    (!limits.integer || Number.isInteger(value));
-  if (!ok) {
-    const range = limits.max === undefined ? `>= ${limits.min}` : `between ${limits.min} and ${limits.max}`;
-    throw new Error(`${name} must be ${limits.integer ? 'an integer' : 'a number'} ${range}, got ${value}`);
-  }
 }
 
 /** One JSON object per request, so Logs Insights can query fields without parsing. */

@@ -14,7 +14,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { createApp } from '../lib/app.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const buildDir = join(repoRoot, '.build');
+/** Where `npm run build`, `npm test` and `npm start` put `cdk.out/` and `assets.json`. */
+export const buildDir = join(repoRoot, '.build');
 
 export interface FunctionBundle {
   /** Absolute path of the unzipped asset directory. */

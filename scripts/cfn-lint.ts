@@ -36,9 +36,6 @@ export async function cfnLint(templates: readonly string[]): Promise<LintMatch[]
   return JSON.parse(stdout || '[]') as LintMatch[];
 }
 
-
-
-
 function capture(command: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });

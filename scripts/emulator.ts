@@ -114,10 +114,6 @@ function freePort(): Promise<number> {
   });
 }
 
-
-
-
-
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 async function main(command: string | undefined): Promise<void> {

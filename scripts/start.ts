@@ -8,13 +8,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { devLoopLines } from '../cli/dev-loop';
 import { WebhookEnv } from '../lambda/contract';
 import { provisionLocal, webhookEnvironment } from '../local/provision';
 import { startLocalServer, type LocalHandler, type LocalServer } from '../local/server';
 import { localStatePath, removeLocalState, writeLocalState } from '../local/state';
-import { buildAssets, type BuiltAssets } from './build';
+import { buildAssets, buildDir, type BuiltAssets } from './build';
 import { ensureEmulator, startEmulator } from './emulator';
 
 const DEFAULT_PORT = 8787;
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
 
 /** What the last `npm run build` (or `npm test`) produced. */
 async function lastBuild(): Promise<BuiltAssets> {
-  const file = join(fileURLToPath(new URL('..', import.meta.url)), '.build', 'assets.json');
+  const file = join(buildDir, 'assets.json');
   const text = await readFile(file, 'utf8').catch(() => {
     throw new Error(`--no-build: nothing built yet (${file} is missing); run npm start without it once`);
   });
