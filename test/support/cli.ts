@@ -21,11 +21,13 @@ export interface CliRun {
 export interface InProcessOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
+  /** The CLI's clock (e.g. `connect`'s grace periods). @default the real one */
+  readonly now?: () => Date;
   /** Called with every stderr line as it is written, e.g. to wait for `events tail` to listen. */
   readonly onErr?: (line: string) => void;
 }
 
-export async function cli(argv: readonly string[], { env, signal, onErr }: InProcessOptions): Promise<CliRun> {
+export async function cli(argv: readonly string[], { env, signal, now, onErr }: InProcessOptions): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, {
@@ -36,6 +38,7 @@ export async function cli(argv: readonly string[], { env, signal, onErr }: InPro
     },
     env,
     ...(signal && { signal }),
+    ...(now && { now }),
   });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
