@@ -52,8 +52,11 @@ export function backgroundTail(argv: readonly string[], env: InProcessOptions['e
   return { listening: Promise.race([listening, done.then((run) => Promise.reject(new Error(`tail ended: ${run.err}`)))]), done };
 }
 
-/** A state file for a test receiver, as `npm start` writes one for its own. */
-export async function stateFor(r: Receiver, path: string): Promise<Record<string, string>> {
+/**
+ * A state file for a test receiver (or an uploads stack), as `npm start` writes one for its
+ * own, so the CLI's `--local` finds it.
+ */
+export async function stateFor(r: Pick<Receiver, 'endpoint' | 'imagesUrl' | 'streamUrl' | 'resources'>, path: string): Promise<Record<string, string>> {
   await writeLocalState(path, {
     version: 1,
     pid: process.pid,

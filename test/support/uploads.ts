@@ -222,22 +222,3 @@ function sweepContext(): Context {
     succeed: unsupported,
   };
 }
-
-/** A state file naming this stack, as `npm start` writes one, so the CLI (`--local`) finds it. */
-export async function localStateFor(stack: UploadsStack, path: string): Promise<Record<string, string>> {
-  const { writeLocalState, LOCAL_STATE_ENV } = await import('../../local/state');
-  await writeLocalState(path, {
-    version: 1,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    endpoint: stack.endpoint,
-    imagesUrl: stack.imagesUrl,
-    streamUrl: stack.streamUrl,
-    tableName: stack.resources.tableName,
-    eventBusName: stack.resources.eventBusName,
-    eventBusArn: stack.resources.eventBusArn,
-    secretId: stack.resources.secretArn,
-    watchQueueUrl: stack.resources.watchQueueUrl,
-  });
-  return { [LOCAL_STATE_ENV]: path };
-}
