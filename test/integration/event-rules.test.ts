@@ -8,7 +8,6 @@ import { createApp } from '../../lib/app.js';
 import { eventBridgePattern, type EventBridgePattern } from '../../lib/events.js';
 import { localClientConfig } from '../../local/aws.js';
 import { payloads } from '../../local/payloads.js';
-import { receiveEvents, type WatchedEvent } from '../../local/provision.js';
 import { events, seedPending, send } from '../support/deliver.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 
@@ -39,11 +38,9 @@ async function subscribe(r: Receiver, name: string, pattern: unknown | EventBrid
   return QueueUrl!;
 }
 
-/** Waits for `expect` events, then a little longer, so an extra one would be caught. */
+/** What reached a rule's queue, as `<detail-type> <id>`: waits for `expect`, then a little longer, so an extra one would be caught. */
 async function arrived(r: Receiver, queueUrl: string, expect: number): Promise<string[]> {
-  const first = await receiveEvents(r.endpoint, queueUrl, { max: expect, waitSeconds: 5 });
-  const extra = await receiveEvents(r.endpoint, queueUrl, { max: 10, waitSeconds: 1 });
-  return [...first, ...extra].map((event: WatchedEvent) => `${event['detail-type']} ${(event.detail as { id: string }).id}`).sort();
+  return (await events(r, expect, queueUrl)).map((event) => `${event['detail-type']} ${(event.detail as { id: string }).id}`).sort();
 }
 
 describe('rule patterns on the bus', () => {

@@ -56,11 +56,12 @@ export async function readItem(resources: LocalResources, id: string): Promise<I
 }
 
 /**
- * Events the bus delivered to the watch queue through a real rule: waits for `expect` of
- * them, then one more second for any extra, so a test can assert the exact count.
+ * Events the bus delivered to the watch queue (or another rule's queue) through a real rule:
+ * waits for `expect` of them, then one more second for any extra, so a test can assert the
+ * exact count.
  */
-export async function events(r: Receiver, expect: number): Promise<WatchedEvent[]> {
-  const poll = (max: number, waitSeconds: number) => receiveEvents(r.endpoint, r.resources.watchQueueUrl, { max, waitSeconds });
+export async function events(r: Receiver, expect: number, queueUrl = r.resources.watchQueueUrl): Promise<WatchedEvent[]> {
+  const poll = (max: number, waitSeconds: number) => receiveEvents(r.endpoint, queueUrl, { max, waitSeconds });
   const expected = expect > 0 ? await poll(expect, 5) : [];
   return [...expected, ...(await poll(10, 1))];
 }
