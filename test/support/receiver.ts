@@ -137,11 +137,17 @@ export async function builtBundles(): Promise<Bundles> {
   };
 }
 
+export interface BrokenBusPair {
+  readonly broken: Receiver;
+  readonly healthy: Receiver;
+  stop(): Promise<void>;
+}
+
 /**
  * Two receivers on one table: `broken` publishes to a bus that does not exist, `healthy` works
  * (a retry of Cloudflare's landing on a healthy instance) and takes over unpublished events fast.
  */
-export async function startBrokenBusPair(): Promise<{ broken: Receiver; healthy: Receiver; stop(): Promise<void> }> {
+export async function startBrokenBusPair(): Promise<BrokenBusPair> {
   const broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus' } });
   const healthy = await startReceiver({ overrides: { TABLE_NAME: broken.resources.tableName, PUBLISH_LEASE_MS: 200 }, secrets: broken.resources.secrets });
   return {
