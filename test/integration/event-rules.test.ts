@@ -8,13 +8,11 @@ import { createApp } from '../../lib/app.js';
 import { eventBridgePattern, type EventBridgePattern } from '../../lib/events.js';
 import { localClientConfig } from '../../local/aws.js';
 import { payloads } from '../../local/payloads.js';
-import { events, seedPending, send } from '../support/deliver.js';
+import { at, events, seedPending, send } from '../support/deliver.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 
 // The patterns a consumer deploys, evaluated by a real rule engine: the emulator's bus, with
 // the receiver publishing real transitions into it.
-
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 
 /** The EventPattern of each rule exactly as CDK synthesizes it for the example consumer. */
 function examplePatterns(): { uploaded: unknown; failures: unknown } {

@@ -15,13 +15,12 @@ import { awsClientConfig } from '../../lambda/aws';
 import type { Item } from '../../lambda/decide';
 import type { WatchedEvent } from '../../local/provision';
 import { payloads } from '../../local/payloads';
-import { readItem, seedPending, send } from '../support/deliver';
+import { at, readItem, seedPending, send } from '../support/deliver';
 import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
 import { drainEvents } from '../support/watch';
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
 /** What the functions' AWS clients allow one attempt (lambda/aws.ts), and an answer held longer. */

@@ -7,14 +7,12 @@ import { receive } from '../../lambda/receive';
 import { SecretsManagerSecrets } from '../../lambda/secrets';
 import { localClientConfig } from '../../local/aws';
 import { payloads, signedHeaders } from '../../local/payloads';
-import { events, post, readItem, seedPending, send } from '../support/deliver';
+import { at, events, post, readItem, seedPending, send } from '../support/deliver';
 import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver';
 
 // Real faults where the emulator can produce them (a bus or table that is not there, a rotated
 // secret); a stand-in publisher only for the one moment nothing real can hit: dying between the
 // table write and PutEvents.
-
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 
 describe('the bus is unavailable after the table write', () => {
   let pair: BrokenBusPair;

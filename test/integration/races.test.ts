@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { REQUEST_TIMEOUT_ENV } from '../../lambda/aws';
 import type { WatchedEvent } from '../../local/provision';
-import { readItem, seedPending, send, type Answer } from '../support/deliver';
+import { at, readItem, seedPending, send, type Answer } from '../support/deliver';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
 import { apply, assertItemConsistent, bodyOf, checkEvents, pendingItem, type Kind, type Report, type Scheme } from '../support/model';
@@ -18,7 +18,6 @@ import { startReceiver, type Receiver } from '../support/receiver';
 import { inPool } from '../support/sender';
 import { drainEvents } from '../support/watch';
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 const ROUNDS = 15;
 /** Each permutation raced this many times. */
 const REPEATS = 1;

@@ -9,6 +9,9 @@ import type { Receiver } from './receiver';
 
 /** Small helpers shared by the integration suites: send, seed, read back. */
 
+/** Second `s` after 2024-01-01T12:00:00Z, in ISO 8601: the fixed clock of the suites' reports. */
+export const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
+
 export interface Answer {
   readonly status: number;
   readonly body: Record<string, unknown>;
