@@ -37,7 +37,8 @@ export const send = {
 } as const;
 
 const documents = new Map<string, DynamoDBDocumentClient>();
-function documentClient(endpoint: string): DynamoDBDocumentClient {
+/** One document client per emulator endpoint, shared by the helpers that read and seed the table. */
+export function documentClient(endpoint: string): DynamoDBDocumentClient {
   let client = documents.get(endpoint);
   if (!client) {
     client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(endpoint)));
