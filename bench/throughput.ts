@@ -18,6 +18,7 @@ import { localClientConfig } from '../local/aws';
 import { provisionLocal, webhookEnvironment } from '../local/provision';
 import { startLocalServer, type LocalHandler } from '../local/server';
 import { startEmulator } from '../scripts/emulator';
+import { inPool } from '../test/support/sender';
 import { benchDir, repoRoot } from './build';
 import { benchSecrets, makeDeliveries, pendingItem, type Delivery } from './deliveries';
 
@@ -86,13 +87,8 @@ export async function measureThroughput(files: { handler: string; floor: string 
     const ceilingRound = async (label: string, count: number) => {
       const ids = Array.from({ length: count }, (_, i) => ({ id: `img-tp-${label}-${i}`, kind: 'image' as const }));
       await seed(ids);
-      let next = 0;
       const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
-          while (next < ids.length) await floor.handler(ids[next++]!.id);
-        }),
-      );
+      await inPool(ids.map(({ id }) => () => floor.handler(id)), options.concurrency);
       return performance.now() - t0;
     };
 

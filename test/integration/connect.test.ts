@@ -8,19 +8,14 @@ import { runCli } from '../../cli/index';
 import { fingerprint } from '../../cli/secret-rotation';
 import { localClientConfig } from '../../local/aws';
 import { payloads, signedHeaders } from '../../local/payloads';
+import { cli, stateFor, type CliRun } from '../support/cli';
 import { post, seedPending } from '../support/deliver';
 import { ALL_PERMISSIONS, startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
-import { localStateFor, startUploadsStack, type UploadsStack } from '../support/uploads';
+import { startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // `npm run cli -- connect`, in-process, against the fake Cloudflare and a local stack whose
 // webhook function is the built bundle: what it registers, what it stores, and that the
 // receiver then accepts what Cloudflare sends.
-
-interface Run {
-  readonly code: number;
-  readonly out: string;
-  readonly err: string;
-}
 
 async function readSecret(stack: UploadsStack, secretId = stack.resources.secretArn): Promise<Record<string, any>> {
   const client = new SecretsManagerClient(localClientConfig(stack.endpoint));
@@ -29,17 +24,12 @@ async function readSecret(stack: UploadsStack, secretId = stack.resources.secret
 
 function connector(stack: UploadsStack, fake: FakeCloudflare, dir: string) {
   let env: Record<string, string> | undefined;
-  return async (args: readonly string[] = [], options: { now?: Date; token?: string } = {}): Promise<Run> => {
-    env ??= await localStateFor(stack, join(dir, `${stack.resources.tableName}.json`));
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, ...args], {
-      out: (t) => out.push(t),
-      err: (t) => err.push(t),
+  return async (args: readonly string[] = [], options: { now?: Date; token?: string } = {}): Promise<CliRun> => {
+    env ??= await stateFor(stack, join(dir, `${stack.resources.tableName}.json`));
+    return cli(['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, ...args], {
       env: { ...env, CLOUDFLARE_API_TOKEN: options.token ?? fake.token },
       ...(options.now && { now: () => options.now! }),
     });
-    return { code, out: out.join('\n'), err: err.join('\n') };
   };
 }
 

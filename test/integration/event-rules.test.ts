@@ -8,14 +8,11 @@ import { createApp } from '../../lib/app.js';
 import { eventBridgePattern, type EventBridgePattern } from '../../lib/events.js';
 import { localClientConfig } from '../../local/aws.js';
 import { payloads } from '../../local/payloads.js';
-import { receiveEvents, type WatchedEvent } from '../../local/provision.js';
-import { events, seedPending, send } from '../support/deliver.js';
+import { at, events, seedPending, send } from '../support/deliver.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 
 // The patterns a consumer deploys, evaluated by a real rule engine: the emulator's bus, with
 // the receiver publishing real transitions into it.
-
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 
 /** The EventPattern of each rule exactly as CDK synthesizes it for the example consumer. */
 function examplePatterns(): { uploaded: unknown; failures: unknown } {
@@ -39,11 +36,9 @@ async function subscribe(r: Receiver, name: string, pattern: unknown | EventBrid
   return QueueUrl!;
 }
 
-/** Waits for `expect` events, then a little longer, so an extra one would be caught. */
+/** What reached a rule's queue, as `<detail-type> <id>`: waits for `expect`, then a little longer, so an extra one would be caught. */
 async function arrived(r: Receiver, queueUrl: string, expect: number): Promise<string[]> {
-  const first = await receiveEvents(r.endpoint, queueUrl, { max: expect, waitSeconds: 5 });
-  const extra = await receiveEvents(r.endpoint, queueUrl, { max: 10, waitSeconds: 1 });
-  return [...first, ...extra].map((event: WatchedEvent) => `${event['detail-type']} ${(event.detail as { id: string }).id}`).sort();
+  return (await events(r, expect, queueUrl)).map((event) => `${event['detail-type']} ${(event.detail as { id: string }).id}`).sort();
 }
 
 describe('rule patterns on the bus', () => {

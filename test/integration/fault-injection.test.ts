@@ -15,13 +15,12 @@ import { awsClientConfig } from '../../lambda/aws';
 import type { Item } from '../../lambda/decide';
 import type { WatchedEvent } from '../../local/provision';
 import { payloads } from '../../local/payloads';
-import { readItem, seedPending, send } from '../support/deliver';
+import { at, readItem, seedPending, send } from '../support/deliver';
 import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
 import { drainEvents } from '../support/watch';
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
 /** What the functions' AWS clients allow one attempt (lambda/aws.ts), and an answer held longer. */
@@ -121,6 +120,18 @@ describe('faults between the function and AWS', () => {
   const sensitive = new Set<string>();
   const rows: string[] = [];
 
+  /** One delivery to `r` while `policy` decides the faults, healed once it is answered; and how long the answer took. */
+  const deliverUnder = async (policy: FaultPolicy, r: Receiver, payload: unknown) => {
+    proxy.setPolicy(policy);
+    try {
+      const started = performance.now();
+      const answer = await send.toolkit(r, payload);
+      return { answer, elapsed: performance.now() - started };
+    } finally {
+      proxy.setPolicy(() => undefined);
+    }
+  };
+
   const receiver = async () => {
     const r = await startReceiver({ overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS } });
     for (const values of Object.values(r.resources.secrets)) values.forEach((v) => sensitive.add(v));
@@ -154,9 +165,7 @@ describe('faults between the function and AWS', () => {
         const id = await seedPending(r.resources, 'image');
         const payload = payloads.imageUploaded(id, at(1));
         proxy.reset();
-        proxy.setPolicy(scheduled(c.target, c.fault, c.mode));
-        const first = await send.toolkit(r, payload);
-        proxy.setPolicy(() => undefined);
+        const { answer: first } = await deliverUnder(scheduled(c.target, c.fault, c.mode), r, payload);
         const faults = tally(proxy.calls);
 
         assert.equal(first.status, c.status, JSON.stringify(first.body));
@@ -195,11 +204,7 @@ describe('faults between the function and AWS', () => {
   it('a slow DynamoDB or EventBridge delays the answer and changes nothing else', async () => {
     for (const target of [GET_ITEM, PUT_EVENTS]) {
       const id = await seedPending(warm.resources, 'image');
-      proxy.setPolicy(scheduled(target, { type: 'slow', ms: 400 }, 'outage'));
-      const started = performance.now();
-      const answer = await send.toolkit(warm, payloads.imageUploaded(id, at(1)));
-      const elapsed = performance.now() - started;
-      proxy.setPolicy(() => undefined);
+      const { answer, elapsed } = await deliverUnder(scheduled(target, { type: 'slow', ms: 400 }, 'outage'), warm, payloads.imageUploaded(id, at(1)));
       assert.equal(answer.status, 200);
       assert.ok(elapsed >= 400, `${target.label}: took ${Math.round(elapsed)} ms`);
       assert.equal((await drainEvents(warm)).length, 1);
@@ -248,11 +253,7 @@ describe('faults between the function and AWS', () => {
     it(`${target.label} held past the SDK's ${REQUEST_TIMEOUT_MS} ms request timeout: the attempt is abandoned and retried, 200 long before the held answer`, async () => {
       const id = await seedPending(warm.resources, 'image');
       proxy.reset();
-      proxy.setPolicy(scheduled(target, { type: 'slow', ms: HOLD_MS }, 'blip'));
-      const started = performance.now();
-      const answer = await send.toolkit(warm, payloads.imageUploaded(id, at(1)));
-      const elapsed = performance.now() - started;
-      proxy.setPolicy(() => undefined);
+      const { answer, elapsed } = await deliverUnder(scheduled(target, { type: 'slow', ms: HOLD_MS }, 'blip'), warm, payloads.imageUploaded(id, at(1)));
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(answer.body.outcome, 'transitioned');
       // Gave up on the held attempt at the timeout, not before it and not when the answer came.
@@ -281,11 +282,7 @@ describe('faults between the function and AWS', () => {
     const id = await seedPending(warm.resources, 'image');
     const payload = payloads.imageUploaded(id, at(1));
     proxy.reset();
-    proxy.setPolicy(scheduled(GET_ITEM, { type: 'slow', ms: HOLD_MS }, 'outage'));
-    const started = performance.now();
-    const answer = await send.toolkit(warm, payload);
-    const elapsed = performance.now() - started;
-    proxy.setPolicy(() => undefined);
+    const { answer, elapsed } = await deliverUnder(scheduled(GET_ITEM, { type: 'slow', ms: HOLD_MS }, 'outage'), warm, payload);
     assert.equal(answer.status, 500, JSON.stringify(answer.body));
     assert.deepEqual(answer.body, { error: 'internal error', retryable: true });
     // Each attempt abandoned at the timeout, plus backoff; without the timeout it would hang until the function dies.

@@ -7,26 +7,22 @@ import { receive } from '../../lambda/receive';
 import { SecretsManagerSecrets } from '../../lambda/secrets';
 import { localClientConfig } from '../../local/aws';
 import { payloads, signedHeaders } from '../../local/payloads';
-import { events, post, readItem, seedPending, send } from '../support/deliver';
-import { startBrokenBusPair, startReceiver, type Receiver } from '../support/receiver';
+import { at, events, post, readItem, seedPending, send } from '../support/deliver';
+import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver';
 
 // Real faults where the emulator can produce them (a bus or table that is not there, a rotated
 // secret); a stand-in publisher only for the one moment nothing real can hit: dying between the
 // table write and PutEvents.
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
-
 describe('the bus is unavailable after the table write', () => {
-  let broken: Receiver;
-  let healthy: Receiver;
-  let pair: Awaited<ReturnType<typeof startBrokenBusPair>>;
+  let pair: BrokenBusPair;
   before(async () => {
     pair = await startBrokenBusPair();
-    ({ broken, healthy } = pair);
   });
   after(() => pair.stop());
 
   it('answers 500 (retryable), keeps the transition, and the redelivery publishes it with the same event id', async () => {
+    const { broken, healthy } = pair;
     const id = await seedPending(broken.resources, 'image');
     const failed = await send.toolkit(broken, payloads.imageUploaded(id, at(1)));
     assert.equal(failed.status, 500);

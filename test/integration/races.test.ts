@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { REQUEST_TIMEOUT_ENV } from '../../lambda/aws';
-import { signedHeaders } from '../../local/payloads';
 import type { WatchedEvent } from '../../local/provision';
-import { post, readItem, seedPending, type Answer } from '../support/deliver';
+import { at, readItem, seedPending, send, type Answer } from '../support/deliver';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
 import { apply, assertItemConsistent, bodyOf, checkEvents, pendingItem, type Kind, type Report, type Scheme } from '../support/model';
@@ -19,7 +18,6 @@ import { startReceiver, type Receiver } from '../support/receiver';
 import { inPool } from '../support/sender';
 import { drainEvents } from '../support/watch';
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 const ROUNDS = 15;
 /** Each permutation raced this many times. */
 const REPEATS = 1;
@@ -38,17 +36,7 @@ describe('races and order', () => {
   let logs: LogCapture;
   const figures: string[] = [];
 
-  const deliver = (report: Report): Promise<Answer> => {
-    const body = JSON.stringify(bodyOf(report));
-    const secrets = r.resources.secrets;
-    const headers =
-      report.scheme === 'toolkit'
-        ? signedHeaders.toolkit(secrets.toolkit[0]!, body)
-        : report.scheme === 'notification'
-          ? signedHeaders.notification(secrets.images[0]!)
-          : signedHeaders.stream(secrets.stream[0]!, body);
-    return post(report.scheme === 'stream' ? r.streamUrl : r.imagesUrl, body, headers);
-  };
+  const deliver = (report: Report): Promise<Answer> => send[report.scheme](r, bodyOf(report));
   const report = (kind: Kind, id: string, status: Report['status'], second: number, scheme: Scheme): Report => ({
     kind,
     id,

@@ -4,13 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { EVENT_SOURCE } from '../../lambda/contract';
 import { sign } from '../../lambda/verify';
 import { payloads, signedHeaders } from '../../local/payloads';
-import { events, post, readItem, seedPending, send } from '../support/deliver';
+import { at, events, post, readItem, seedPending, send } from '../support/deliver';
 import { startReceiver, type Receiver } from '../support/receiver';
 
 // The bundle `cdk synth` builds, invoked through the local HTTP API with payload v2 events,
 // against DynamoDB, EventBridge (rule → SQS) and Secrets Manager in the emulator.
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 describe('the response matrix', () => {

@@ -3,14 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/metrics';
 import { payloads, signedHeaders } from '../../local/payloads';
-import { events, seedPending } from '../support/deliver';
+import { at, events, seedPending } from '../support/deliver';
 import { captureLogs } from '../support/log-capture';
-import { startBrokenBusPair, startReceiver, type Receiver } from '../support/receiver';
+import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver';
 
 // What one delivery leaves in CloudWatch Logs, read from the bundle `cdk synth` builds: its one
 // Powertools log line (lean: lambda/log.ts) and its EMF metric blobs, as they reach stdout.
 
-const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
 const NAMESPACE = 'CloudflareWebhookTelemetryTest';
 
 interface LogLine {
@@ -216,16 +215,14 @@ describe('telemetry of a delivery', () => {
 });
 
 describe('telemetry of a publish failure and of the redelivery that republishes it', () => {
-  let broken: Receiver;
-  let healthy: Receiver;
-  let pair: Awaited<ReturnType<typeof startBrokenBusPair>>;
+  let pair: BrokenBusPair;
   before(async () => {
     pair = await startBrokenBusPair();
-    ({ broken, healthy } = pair);
   });
   after(() => pair.stop());
 
   it('500: an ERROR line and PublishFailures; then a duplicate that republishes: RepublishedEvents', async () => {
+    const { broken, healthy } = pair;
     const id = await seedPending(broken.resources, 'image');
     const failed = await toolkit(broken, payloads.imageUploaded(id, at(1)));
     assert.equal(failed.status, 500);

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../cli/index';
+import { stateFor } from '../support/cli';
 import { events, readItem, seedPending } from '../support/deliver';
 import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
-import { localJwt, localStateFor, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
+import { localJwt, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // POST /uploads as the stack ships it (the built bundle behind the local HTTP API, DynamoDB in
 // the emulator) against the fake Cloudflare, then the rest of an upload's life: the browser
@@ -41,7 +42,7 @@ describe('POST /uploads (IAM), end to end', () => {
 
   it('route → Cloudflare → pending item → upload → webhook → uploaded → Image Uploaded', async () => {
     // Cloudflare learns where to deliver the way an operator would set it up.
-    const env = await localStateFor(stack, join(dir, 'local.json'));
+    const env = await stateFor(stack, join(dir, 'local.json'));
     const out: string[] = [];
     const code = await runCli(['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, '--only', 'images'], {
       out: (t) => out.push(t),

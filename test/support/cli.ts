@@ -21,11 +21,13 @@ export interface CliRun {
 export interface InProcessOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
+  /** The CLI's clock (e.g. `connect`'s grace periods). @default the real one */
+  readonly now?: () => Date;
   /** Called with every stderr line as it is written, e.g. to wait for `events tail` to listen. */
   readonly onErr?: (line: string) => void;
 }
 
-export async function cli(argv: readonly string[], { env, signal, onErr }: InProcessOptions): Promise<CliRun> {
+export async function cli(argv: readonly string[], { env, signal, now, onErr }: InProcessOptions): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, {
@@ -36,6 +38,7 @@ export async function cli(argv: readonly string[], { env, signal, onErr }: InPro
     },
     env,
     ...(signal && { signal }),
+    ...(now && { now }),
   });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -49,8 +52,11 @@ export function backgroundTail(argv: readonly string[], env: InProcessOptions['e
   return { listening: Promise.race([listening, done.then((run) => Promise.reject(new Error(`tail ended: ${run.err}`)))]), done };
 }
 
-/** A state file for a test receiver, as `npm start` writes one for its own. */
-export async function stateFor(r: Receiver, path: string): Promise<Record<string, string>> {
+/**
+ * A state file for a test receiver (or an uploads stack), as `npm start` writes one for its
+ * own, so the CLI's `--local` finds it.
+ */
+export async function stateFor(r: Pick<Receiver, 'endpoint' | 'imagesUrl' | 'streamUrl' | 'resources'>, path: string): Promise<Record<string, string>> {
   await writeLocalState(path, {
     version: 1,
     pid: process.pid,

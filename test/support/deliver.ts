@@ -9,6 +9,9 @@ import type { Receiver } from './receiver';
 
 /** Small helpers shared by the integration suites: send, seed, read back. */
 
+/** Second `s` after 2024-01-01T12:00:00Z, in ISO 8601: the fixed clock of the suites' reports. */
+export const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 12, 0, s)).toISOString();
+
 export interface Answer {
   readonly status: number;
   readonly body: Record<string, unknown>;
@@ -34,7 +37,8 @@ export const send = {
 } as const;
 
 const documents = new Map<string, DynamoDBDocumentClient>();
-function documentClient(endpoint: string): DynamoDBDocumentClient {
+/** One document client per emulator endpoint, shared by the helpers that read and seed the table. */
+export function documentClient(endpoint: string): DynamoDBDocumentClient {
   let client = documents.get(endpoint);
   if (!client) {
     client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(endpoint)));
@@ -56,11 +60,12 @@ export async function readItem(resources: LocalResources, id: string): Promise<I
 }
 
 /**
- * Events the bus delivered to the watch queue through a real rule: waits for `expect` of
- * them, then one more second for any extra, so a test can assert the exact count.
+ * Events the bus delivered to the watch queue (or another rule's queue) through a real rule:
+ * waits for `expect` of them, then one more second for any extra, so a test can assert the
+ * exact count.
  */
-export async function events(r: Receiver, expect: number): Promise<WatchedEvent[]> {
-  const poll = (max: number, waitSeconds: number) => receiveEvents(r.endpoint, r.resources.watchQueueUrl, { max, waitSeconds });
+export async function events(r: Receiver, expect: number, queueUrl = r.resources.watchQueueUrl): Promise<WatchedEvent[]> {
+  const poll = (max: number, waitSeconds: number) => receiveEvents(r.endpoint, queueUrl, { max, waitSeconds });
   const expected = expect > 0 ? await poll(expect, 5) : [];
   return [...expected, ...(await poll(10, 1))];
 }

@@ -15,6 +15,7 @@ import {
   type WebhookEnvOverrides,
 } from '../../local/provision';
 import { startLocalServer, type LocalHandler } from '../../local/server';
+import type { BuiltAssets } from '../../scripts/build';
 import { startEmulator, type Emulator } from '../../scripts/emulator';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -73,7 +74,7 @@ export async function startReceiver({ overrides, secrets, emulator: own }: Recei
     const prefix = `t${process.pid}-${++instances}-${randomBytes(3).toString('hex')}`;
     const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, ...(secrets && { secrets }) });
     const env = webhookEnvironment(resources, overrides);
-    const handler = await loadHandler(env);
+    const handler = await loadBundle<LocalHandler>(async () => (await builtBundles()).webhook.entry, env);
     const imagesPath = env[WebhookEnv.ImagesPath]!;
     const streamPath = env[WebhookEnv.StreamPath]!;
     const server = await startLocalServer({ handler, routes: [`POST ${imagesPath}`, `POST ${streamPath}`] });
@@ -95,41 +96,58 @@ export async function startReceiver({ overrides, secrets, emulator: own }: Recei
 }
 
 /**
- * The bundle reads its configuration from process.env while it loads, so each receiver
- * imports its own module instance with the environment set just before; loads run one at a
- * time so concurrent receivers cannot see each other's variables.
+ * Bundles read their configuration from process.env while they load, so each load imports a
+ * module instance of its own with `env` set just before; loads run one at a time, for every
+ * receiver and uploads stack of the process, so none sees another's variables. `entry` may be
+ * looked up inside the queue, so two loads never build the bundles at once.
  */
-function loadHandler(env: Record<string, string>): Promise<LocalHandler> {
+export function loadBundle<T>(entry: string | (() => Promise<string>), env: Record<string, string>): Promise<T> {
   const load = loading.then(async () => {
-    const entry = await bundleEntry();
-    // Drop what an earlier receiver set, so an override of `undefined` really unsets it.
+    const file = typeof entry === 'string' ? entry : await entry();
+    // Drop what an earlier load set, so an override of `undefined` really unsets it.
     for (const name of applied) delete process.env[name];
     Object.assign(process.env, env);
     applied = Object.keys(env);
-    const module = (await import(`${pathToFileURL(entry).href}?instance=${++instances}`)) as { handler: LocalHandler };
+    const module = (await import(`${pathToFileURL(file).href}?instance=${++instances}`)) as { handler: T };
     return module.handler;
   });
   loading = load.catch(() => {});
   return load;
 }
 
-async function bundleEntry(): Promise<string> {
-  let entry: string;
+type Bundles = Required<Pick<BuiltAssets, 'webhook' | 'uploads' | 'sweep'>>;
+
+/** The bundles `npm test` built (.build/assets.json), or built now when a test file runs alone. */
+export async function builtBundles(): Promise<Bundles> {
+  let assets: BuiltAssets | undefined;
   try {
-    entry = JSON.parse(await readFile(join(repoRoot, '.build', 'assets.json'), 'utf8')).webhook.entry;
+    assets = JSON.parse(await readFile(join(repoRoot, '.build', 'assets.json'), 'utf8')) as BuiltAssets;
   } catch {
-    // Run without `npm test`, nothing has built the bundle yet.
-    const { buildAssets } = await import('../../scripts/build');
-    entry = (await buildAssets()).webhook.entry;
+    // Run without `npm test`: nothing has built the bundles yet.
   }
-  return isAbsolute(entry) ? entry : resolve(repoRoot, entry);
+  if (!assets?.uploads || !assets.sweep) {
+    const { buildAssets } = await import('../../scripts/build');
+    assets = await buildAssets();
+  }
+  const abs = (entry: string) => (isAbsolute(entry) ? entry : resolve(repoRoot, entry));
+  return {
+    webhook: { ...assets.webhook, entry: abs(assets.webhook.entry) },
+    uploads: { ...assets.uploads!, entry: abs(assets.uploads!.entry) },
+    sweep: { ...assets.sweep!, entry: abs(assets.sweep!.entry) },
+  };
+}
+
+export interface BrokenBusPair {
+  readonly broken: Receiver;
+  readonly healthy: Receiver;
+  stop(): Promise<void>;
 }
 
 /**
  * Two receivers on one table: `broken` publishes to a bus that does not exist, `healthy` works
  * (a retry of Cloudflare's landing on a healthy instance) and takes over unpublished events fast.
  */
-export async function startBrokenBusPair(): Promise<{ broken: Receiver; healthy: Receiver; stop(): Promise<void> }> {
+export async function startBrokenBusPair(): Promise<BrokenBusPair> {
   const broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus' } });
   const healthy = await startReceiver({ overrides: { TABLE_NAME: broken.resources.tableName, PUBLISH_LEASE_MS: 200 }, secrets: broken.resources.secrets });
   return {

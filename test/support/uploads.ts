@@ -4,9 +4,6 @@
  * their own resources in the emulator and a Cloudflare API of the test's choosing (the fake).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { ApiSecretKey, Defaults, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../../lambda/contract';
@@ -14,10 +11,7 @@ import type { SweepResult } from '../../lambda/sweep/sweep';
 import { localClientConfig } from '../../local/aws';
 import { provisionLocal, webhookEnvironment, type LocalResources, type LocalSecrets, type WebhookEnvOverrides } from '../../local/provision';
 import { startLocalServer, type LocalHandler } from '../../local/server';
-import type { BuiltAssets } from '../../scripts/build';
-import { connectEmulator } from './receiver';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+import { builtBundles, connectEmulator, loadBundle } from './receiver';
 
 /** How the local API stands in for the route's authorizer. */
 export type LocalAuth =
@@ -60,8 +54,6 @@ export interface UploadsStack {
 export type SweepSummary = Omit<SweepResult, 'firstError'>;
 
 let instances = 0;
-let loading: Promise<unknown> = Promise.resolve();
-let applied: string[] = [];
 
 export async function startUploadsStack(options: UploadsStackOptions): Promise<UploadsStack> {
   const emulator = await connectEmulator();
@@ -69,7 +61,7 @@ export async function startUploadsStack(options: UploadsStackOptions): Promise<U
     const prefix = `u${process.pid}-${++instances}-${randomBytes(3).toString('hex')}`;
     const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, ...(options.secrets && { secrets: options.secrets }) });
     const apiSecretArn = await createApiSecret(resources.endpoint, `${prefix}/cloudflare-api`, options.apiSecret);
-    const assets = await bundles();
+    const assets = await builtBundles();
     const aws = {
       AWS_ENDPOINT_URL: resources.endpoint,
       AWS_REGION: localClientConfig(resources.endpoint).region,
@@ -78,8 +70,8 @@ export async function startUploadsStack(options: UploadsStackOptions): Promise<U
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
     };
     const webhookEnv = webhookEnvironment(resources, { POWERTOOLS_LOG_LEVEL: aws.POWERTOOLS_LOG_LEVEL, ...options.webhookOverrides });
-    let webhook = await load<LocalHandler>(assets.webhook.entry, webhookEnv);
-    const uploads = await load<LocalHandler>(assets.uploads.entry, {
+    let webhook = await loadBundle<LocalHandler>(assets.webhook.entry, webhookEnv);
+    const uploads = await loadBundle<LocalHandler>(assets.uploads.entry, {
       ...aws,
       [UploadsEnv.TableName]: resources.tableName,
       [UploadsEnv.ApiSecretId]: apiSecretArn,
@@ -88,7 +80,7 @@ export async function startUploadsStack(options: UploadsStackOptions): Promise<U
       ...(options.cloudflareTimeoutMs !== undefined && { [UploadsEnv.CloudflareTimeoutMs]: String(options.cloudflareTimeoutMs) }),
       POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
     });
-    const sweep = await load<(event: unknown, context: Context) => Promise<SweepSummary>>(assets.sweep.entry, {
+    const sweep = await loadBundle<(event: unknown, context: Context) => Promise<SweepSummary>>(assets.sweep.entry, {
       ...aws,
       [SweepEnv.TableName]: resources.tableName,
       [SweepEnv.EventBusName]: resources.eventBusName,
@@ -112,7 +104,7 @@ export async function startUploadsStack(options: UploadsStackOptions): Promise<U
       apiSecretArn,
       endpoint: emulator.endpoint,
       coldStartWebhook: async () => {
-        webhook = await load<LocalHandler>(assets.webhook.entry, webhookEnv);
+        webhook = await loadBundle<LocalHandler>(assets.webhook.entry, webhookEnv);
       },
       sweep: () => sweep({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() }, sweepContext()),
       stop: async () => {
@@ -168,40 +160,6 @@ async function createApiSecret(endpoint: string, name: string, given: UploadsSta
   return out.ARN!;
 }
 
-type Bundles = Required<Pick<BuiltAssets, 'webhook' | 'uploads' | 'sweep'>>;
-
-async function bundles(): Promise<Bundles> {
-  let assets: BuiltAssets | undefined;
-  try {
-    assets = JSON.parse(await readFile(join(repoRoot, '.build', 'assets.json'), 'utf8')) as BuiltAssets;
-  } catch {
-    // Run without `npm test`: nothing has built the bundles yet.
-  }
-  if (!assets?.uploads || !assets.sweep) {
-    const { buildAssets } = await import('../../scripts/build');
-    assets = await buildAssets();
-  }
-  const abs = (entry: string) => (isAbsolute(entry) ? entry : resolve(repoRoot, entry));
-  return {
-    webhook: { ...assets.webhook, entry: abs(assets.webhook.entry) },
-    uploads: { ...assets.uploads!, entry: abs(assets.uploads!.entry) },
-    sweep: { ...assets.sweep!, entry: abs(assets.sweep!.entry) },
-  };
-}
-
-/** Bundles read their configuration from process.env while they load: one load at a time, each with its own instance. */
-function load<T>(entry: string, env: Record<string, string>): Promise<T> {
-  const next = loading.then(async () => {
-    for (const name of applied) delete process.env[name];
-    Object.assign(process.env, env);
-    applied = Object.keys(env);
-    const module = (await import(`${pathToFileURL(entry).href}?uploads=${++instances}-${randomUUID()}`)) as { handler: T };
-    return module.handler;
-  });
-  loading = next.catch(() => {});
-  return next;
-}
-
 function sweepContext(): Context {
   const deadline = Date.now() + 120_000;
   const unsupported = () => {
@@ -221,23 +179,4 @@ function sweepContext(): Context {
     fail: unsupported,
     succeed: unsupported,
   };
-}
-
-/** A state file naming this stack, as `npm start` writes one, so the CLI (`--local`) finds it. */
-export async function localStateFor(stack: UploadsStack, path: string): Promise<Record<string, string>> {
-  const { writeLocalState, LOCAL_STATE_ENV } = await import('../../local/state');
-  await writeLocalState(path, {
-    version: 1,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    endpoint: stack.endpoint,
-    imagesUrl: stack.imagesUrl,
-    streamUrl: stack.streamUrl,
-    tableName: stack.resources.tableName,
-    eventBusName: stack.resources.eventBusName,
-    eventBusArn: stack.resources.eventBusArn,
-    secretId: stack.resources.secretArn,
-    watchQueueUrl: stack.resources.watchQueueUrl,
-  });
-  return { [LOCAL_STATE_ENV]: path };
 }

@@ -1,13 +1,12 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { Item } from '../../lambda/decide';
 import { localClientConfig } from '../../local/aws';
 import type { WatchedEvent } from '../../local/provision';
+import { documentClient } from './deliver';
 import type { Receiver } from './receiver';
 
 const sqsClients = new Map<string, SQSClient>();
-const documentClients = new Map<string, DynamoDBDocumentClient>();
 
 function sqsFor(endpoint: string): SQSClient {
   let client = sqsClients.get(endpoint);
@@ -46,10 +45,8 @@ export async function drainEvents(r: Receiver, quietPolls = 3): Promise<WatchedE
 
 /** Every item of the receiver's table, read straight from the emulator (not through any proxy). */
 export async function scanItems(r: Receiver): Promise<Item[]> {
-  let client = documentClients.get(r.endpoint);
-  if (!client) documentClients.set(r.endpoint, (client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(r.endpoint)))));
   const items: Item[] = [];
-  for await (const page of paginateScan({ client }, { TableName: r.resources.tableName, ConsistentRead: true })) {
+  for await (const page of paginateScan({ client: documentClient(r.endpoint) }, { TableName: r.resources.tableName, ConsistentRead: true })) {
     items.push(...((page.Items ?? []) as Item[]));
   }
   return items.sort((a, b) => a.id.localeCompare(b.id));

@@ -9,7 +9,6 @@ import { CliError, UsageError } from '../../cli/errors';
 import { formatEvent } from '../../cli/events';
 import { parseSince, table } from '../../cli/format';
 import { formatHistory, formatItems, listInput, statusesOf } from '../../cli/images';
-import { runCli } from '../../cli/index';
 import { Fault, formatAnswer, prepareDelivery, secretNeeded, STALE_SECONDS, type SendRequest } from '../../cli/send';
 import { required, resolveTarget, StackOutput, targetFromOutputs } from '../../cli/target';
 import { TableDesign } from '../../lambda/contract';
@@ -18,6 +17,7 @@ import { parseDelivery } from '../../lambda/parse';
 import { RejectReason, verifyRequest, type SecretSet } from '../../lambda/verify';
 import type { WebhookEvent } from '../../lib/events';
 import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state';
+import { cli } from '../support/cli';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 const SECRETS: SecretSet = { images: ['images-secret'], stream: ['stream-secret'], toolkit: ['toolkit-secret'] };
@@ -313,12 +313,7 @@ describe('finding the receiver', () => {
 });
 
 describe('the command line', () => {
-  const run = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t), env: { [LOCAL_STATE_ENV]: '/nonexistent/local.json' } });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
+  const run = (...argv: string[]) => cli(argv, { env: { [LOCAL_STATE_ENV]: '/nonexistent/local.json' } });
 
   it('accepts every command npm start suggests', async () => {
     for (const [command] of DEV_LOOP) {
