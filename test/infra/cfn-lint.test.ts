@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../lib/app.js';
 import { cfnLint, type LintMatch } from '../../scripts/cfn-lint.js';
+import { NO_BUNDLING } from '../support/template.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 // The webhook function, and the upload and sweep functions when those options are on.
 const ANY_FUNCTION = /^Receiver(Uploads|ExpirySweep)?Function[0-9A-F]{8}$/;
 

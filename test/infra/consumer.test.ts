@@ -3,9 +3,7 @@ import { before, describe, test } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import { WebhookConsumerStack } from '../../examples/consumer-stack.js';
 import { createApp } from '../../lib/app.js';
-
-/** Skips esbuild: the receiver's bundle plays no part in the consumer's template. */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+import { NO_BUNDLING } from '../support/template.js';
 
 type Resource = { Type: string; Properties: any };
 

@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createApp } from '../../lib/app.js';
+import { asArray, NO_BUNDLING } from '../support/template.js';
 
 type Resource = { Type: string; Properties?: Record<string, any> };
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 /** DynamoDB actions that change data. */
 const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems|PartiQLInsert|PartiQLUpdate|PartiQLDelete|ImportTable|RestoreTable.*|\*)$/;
 

@@ -13,9 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { createApp } from '../../lib/app.js';
-
-/** Template checks only: bundling changes the code asset, not what the packs inspect. */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+import { NO_BUNDLING } from '../support/template.js';
 
 interface Violation {
   readonly ruleName: string;

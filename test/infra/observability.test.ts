@@ -22,23 +22,18 @@ import { createApp } from '../../lib/app.js';
 import { WebhookAlarm } from '../../lib/observability.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
-
-type Resource = { Type: string; Properties?: any };
+import { NO_BUNDLING, resourcesOf, type TemplateResource as Resource } from '../support/template.js';
 
 /** Skips esbuild: enough for template checks. */
 function synth(receiver?: CloudflareWebhookReceiverProps): Template {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: NO_BUNDLING });
   return Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver }));
-}
-
-function resources(template: Template, type: string): [string, Resource][] {
-  return Object.entries(template.findResources(type) as Record<string, Resource>);
 }
 
 /** Alarms by their construct id (`…Observability<Name><hash>`). */
 function alarmsByName(template: Template): Record<string, any> {
   const byName: Record<string, any> = {};
-  for (const [logicalId, alarm] of resources(template, 'AWS::CloudWatch::Alarm')) {
+  for (const [logicalId, alarm] of resourcesOf(template, 'AWS::CloudWatch::Alarm')) {
     const name = Object.values(WebhookAlarm).find((n) => logicalId.startsWith(`ReceiverObservability${n}`));
     assert.ok(name, `alarm ${logicalId} is one of WebhookAlarm`);
     byName[name] = alarm.Properties;
@@ -47,14 +42,14 @@ function alarmsByName(template: Template): Record<string, any> {
 }
 
 function logicalIdOf(template: Template, type: string): string {
-  const found = resources(template, type);
+  const found = resourcesOf(template, type);
   assert.equal(found.length, 1, `one ${type}`);
   return found[0]![0];
 }
 
 /** The dashboard body with every token (region, ids) replaced by `TOKEN`, parsed. */
 function dashboardBody(template: Template): { widgets: any[] } {
-  const [[, dashboard]] = resources(template, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+  const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
   const body = dashboard.Properties.DashboardBody;
   const text = typeof body === 'string' ? body : (body['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
   return JSON.parse(text);
@@ -76,7 +71,7 @@ describe('alarms, by default', () => {
       assert.equal(alarm.OKActions, undefined);
       assert.equal(alarm.TreatMissingData, 'notBreaching', 'a quiet period is not a failure');
     }
-    assert.equal(resources(template, 'AWS::SNS::Topic').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::SNS::Topic').length, 0);
   });
 
   test('Api5xxRate: more than 5% of the API requests answered 5xx in 2 of 3 five-minute periods', () => {
@@ -142,8 +137,8 @@ describe('alarms, by default', () => {
   });
 
   test('no schema registry unless asked for', () => {
-    assert.equal(resources(template, 'AWS::EventSchemas::Registry').length, 0);
-    assert.equal(resources(template, 'AWS::EventSchemas::Schema').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::EventSchemas::Registry').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::EventSchemas::Schema').length, 0);
   });
 });
 
@@ -162,10 +157,10 @@ describe('alarm options', () => {
 
   test('an existing topic is used as it is, and none is created', () => {
     const arn = 'arn:aws:sns:eu-west-1:123456789012:oncall';
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ context: NO_BUNDLING });
     const topic = sns.Topic.fromTopicArn(new Stack(app, 'Shared'), 'OnCall', arn);
     const template = Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver: { alarms: { topic } } }));
-    assert.equal(resources(template, 'AWS::SNS::Topic').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::SNS::Topic').length, 0);
     const alarms = Object.values(alarmsByName(template));
     assert.equal(alarms.length, MAIN_ALARMS.length);
     for (const alarm of alarms) assert.deepEqual(alarm.AlarmActions, [arn]);
@@ -234,7 +229,7 @@ describe('the dashboard', () => {
     });
 
   test('exists, one per receiver', () => {
-    assert.equal(resources(template, 'AWS::CloudWatch::Dashboard').length, 1);
+    assert.equal(resourcesOf(template, 'AWS::CloudWatch::Dashboard').length, 1);
   });
 
   test('shows deliveries by result, by kind and outcome, rejections by reason and transitions by status', () => {
@@ -275,7 +270,7 @@ describe('the dashboard', () => {
     assert.match(widget.properties.query, /SOURCE 'TOKEN'/);
     assert.match(widget.properties.query, /filter statusCode >= 400/);
     const functionLogs = template.toJSON().Resources[logicalIdOf(template, 'AWS::Lambda::Function')].Properties.LoggingConfig.LogGroup;
-    const [[, dashboard]] = resources(template, 'AWS::CloudWatch::Dashboard');
+    const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard');
     assert.ok(JSON.stringify(dashboard!.Properties.DashboardBody).includes(JSON.stringify(functionLogs)), "the query reads the function's log group");
   });
 
@@ -311,7 +306,7 @@ describe('the dashboard', () => {
 describe('log settings', () => {
   test("the function's and the API's log groups keep a month by default, and the log level is INFO", () => {
     const template = synth();
-    const groups = resources(template, 'AWS::Logs::LogGroup');
+    const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
     assert.equal(groups.length, 2);
     for (const [, group] of groups) assert.equal(group.Properties.RetentionInDays, 30);
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -331,7 +326,7 @@ describe('event schemas', () => {
   test('one JSONSchemaDraft4 schema per detail-type in a registry of their own', () => {
     const template = synth({ eventSchemas: true });
     const registry = logicalIdOf(template, 'AWS::EventSchemas::Registry');
-    const schemas = resources(template, 'AWS::EventSchemas::Schema').map(([, s]) => s.Properties);
+    const schemas = resourcesOf(template, 'AWS::EventSchemas::Schema').map(([, s]) => s.Properties);
     assert.equal(schemas.length, Object.values(DetailType).length);
     for (const schema of schemas) {
       assert.equal(schema.Type, 'JSONSchemaDraft4');
@@ -354,7 +349,7 @@ describe('everything off', () => {
   test('no alarms, dashboard, topic or registry', () => {
     const template = synth({ alarms: false, dashboard: false, eventSchemas: false });
     for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::SNS::Topic', 'AWS::EventSchemas::Registry', 'AWS::EventSchemas::Schema']) {
-      assert.equal(resources(template, type).length, 0, type);
+      assert.equal(resourcesOf(template, type).length, 0, type);
     }
   });
 
@@ -369,7 +364,7 @@ describe('cdk-nag', () => {
   test('the topic, alarms, dashboard and registry add no unacknowledged finding', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'observability-nag-'));
     try {
-      const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+      const app = new App({ outdir, context: NO_BUNDLING });
       new CloudflareWebhookStack(app, 'Test', { receiver: { alarms: { topic: true, noDeliveryHours: 3 }, eventSchemas: true } });
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ServerlessChecks(app, { verbose: true }));
       try {
@@ -392,7 +387,7 @@ describe('cdk-nag', () => {
 
 describe('alarm, dashboard and schema settings from CDK context', () => {
   const synthContext = (context: Record<string, string>) => {
-    const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+    const { app, stack } = createApp({ context: { ...NO_BUNDLING, ...context } });
     return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
   };
 
@@ -414,12 +409,12 @@ describe('alarm, dashboard and schema settings from CDK context', () => {
     assert.equal(alarms.SignatureRejections.Threshold, 7);
     assert.equal(alarms.NoSuccessfulDelivery.EvaluationPeriods, 6);
     assert.equal(alarms.PublishFailures.Namespace, 'Shop/Webhooks');
-    assert.equal(resources(template, 'AWS::CloudWatch::Dashboard').length, 0);
-    assert.equal(resources(template, 'AWS::EventSchemas::Schema').length, Object.keys(DetailType).length);
+    assert.equal(resourcesOf(template, 'AWS::CloudWatch::Dashboard').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::EventSchemas::Schema').length, Object.keys(DetailType).length);
   });
 
   test('alarms=false creates none; alarmTopic=true creates the topic they notify', () => {
-    assert.equal(resources(synthContext({ alarms: 'false' }), 'AWS::CloudWatch::Alarm').length, 0);
+    assert.equal(resourcesOf(synthContext({ alarms: 'false' }), 'AWS::CloudWatch::Alarm').length, 0);
     const withTopic = synthContext({ alarmTopic: 'true' });
     const topic = logicalIdOf(withTopic, 'AWS::SNS::Topic');
     for (const alarm of Object.values(alarmsByName(withTopic))) assert.deepEqual(alarm.AlarmActions, [{ Ref: topic }]);

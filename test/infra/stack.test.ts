@@ -15,25 +15,7 @@ import { webhookBundling } from '../../lib/bundling.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import { type FunctionBundle, locateFunctionBundle } from '../../scripts/build.js';
-
-type Resources = Record<string, { Type: string; Properties?: any; DeletionPolicy?: string; Metadata?: any }>;
-
-/** Skips esbuild: enough for template checks, and far faster than a bundled synth. */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
-
-function resourcesOf(template: Template, type: string): [string, Resources[string]][] {
-  return Object.entries(template.findResources(type) as Resources);
-}
-
-function onlyResource(template: Template, type: string): [string, Resources[string]] {
-  const found = resourcesOf(template, type);
-  assert.equal(found.length, 1, `expected exactly one ${type}`);
-  return found[0]!;
-}
-
-function asArray<T>(value: T | T[] | undefined): T[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
+import { asArray, NO_BUNDLING, onlyResource, resourcesOf, type TemplateResources } from '../support/template.js';
 
 /** Logical id behind `{Ref}` or `{Fn::GetAtt: [id, 'Arn']}`; anything else (a string, `*`) is not ours. */
 function referencedLogicalId(value: unknown): string | undefined {
@@ -51,7 +33,7 @@ function functionRoleStatements(template: Template): any[] {
   const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
   const roleId = referencedLogicalId(fn.Properties.Role);
   assert.ok(roleId, 'function role is a resource of this stack');
-  const role = (template.toJSON().Resources as Resources)[roleId];
+  const role = (template.toJSON().Resources as TemplateResources)[roleId];
   assert.deepEqual(role?.Properties.ManagedPolicyArns ?? [], [], 'no managed policies on the function role');
   assert.deepEqual(role?.Properties.Policies ?? [], [], 'no inline policies on the role resource itself');
   for (const [id, managed] of resourcesOf(template, 'AWS::IAM::ManagedPolicy')) {

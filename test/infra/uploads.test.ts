@@ -11,12 +11,7 @@ import { createApp } from '../../lib/app.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import type { BuiltAssets } from '../../scripts/build.js';
-
-type Resource = { Type: string; Properties?: any };
-type Resources = Record<string, Resource>;
-
-/** Skips esbuild: enough for template checks. */
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+import { asArray, NO_BUNDLING, onlyResource, resourcesOf, type TemplateResource as Resource, type TemplateResources as Resources } from '../support/template.js';
 
 function synth(receiver?: CloudflareWebhookReceiverProps): { template: Template; stack: CloudflareWebhookStack } {
   const app = new App({ context: NO_BUNDLING });
@@ -24,18 +19,11 @@ function synth(receiver?: CloudflareWebhookReceiverProps): { template: Template;
   return { template: Template.fromStack(stack), stack };
 }
 
-const resources = (template: Template, type: string) => Object.entries(template.findResources(type) as Resources);
-const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 const refOf = (value: any): string | undefined => value?.Ref ?? (Array.isArray(value?.['Fn::GetAtt']) ? value['Fn::GetAtt'][0] : undefined);
-const only = (template: Template, type: string) => {
-  const found = resources(template, type);
-  assert.equal(found.length, 1, `exactly one ${type}`);
-  return found[0]!;
-};
 
 /** The one function with this environment variable (and value). */
 function functionFor(template: Template, envKey: string, envValue?: string): [string, Resource] {
-  const found = resources(template, 'AWS::Lambda::Function').filter(([, fn]) => {
+  const found = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) => {
     const vars = fn.Properties.Environment?.Variables ?? {};
     return envKey in vars && (envValue === undefined || vars[envKey] === envValue);
   });
@@ -52,7 +40,7 @@ function grants(template: Template, fn: Resource): Record<string, string[]> {
   const role = (template.toJSON().Resources as Resources)[roleId]!;
   assert.deepEqual(role.Properties.ManagedPolicyArns ?? [], [], 'no managed policies');
   const allowed: Record<string, string[]> = {};
-  for (const [, policy] of resources(template, 'AWS::IAM::Policy')) {
+  for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
     if (!asArray(policy.Properties.Roles).some((r) => refOf(r) === roleId)) continue;
     for (const statement of asArray<any>(policy.Properties.PolicyDocument.Statement)) {
       assert.equal(statement.Effect, 'Allow');
@@ -68,20 +56,20 @@ function grants(template: Template, fn: Resource): Record<string, string[]> {
 }
 
 const ids = (template: Template) => ({
-  table: only(template, 'AWS::DynamoDB::Table')[0],
-  bus: only(template, 'AWS::Events::EventBus')[0],
-  webhookSecret: resources(template, 'AWS::SecretsManager::Secret').find(([, s]) => s.Properties.GenerateSecretString)![0],
-  apiSecret: resources(template, 'AWS::SecretsManager::Secret').find(([, s]) => !s.Properties.GenerateSecretString)?.[0],
+  table: onlyResource(template, 'AWS::DynamoDB::Table')[0],
+  bus: onlyResource(template, 'AWS::Events::EventBus')[0],
+  webhookSecret: resourcesOf(template, 'AWS::SecretsManager::Secret').find(([, s]) => s.Properties.GenerateSecretString)![0],
+  apiSecret: resourcesOf(template, 'AWS::SecretsManager::Secret').find(([, s]) => !s.Properties.GenerateSecretString)?.[0],
 });
 const logGroupOf = (fn: Resource) => refOf(fn.Properties.LoggingConfig.LogGroup)!;
 
 describe('the upload route and the expiry sweep in the template', () => {
   it('are not there by default: the default stack is unchanged', () => {
     const { template } = synth();
-    assert.equal(resources(template, 'AWS::Lambda::Function').length, 1);
-    assert.equal(resources(template, 'AWS::Events::Rule').length, 0);
-    assert.equal(resources(template, 'AWS::SecretsManager::Secret').length, 1);
-    const [, table] = only(template, 'AWS::DynamoDB::Table');
+    assert.equal(resourcesOf(template, 'AWS::Lambda::Function').length, 1);
+    assert.equal(resourcesOf(template, 'AWS::Events::Rule').length, 0);
+    assert.equal(resourcesOf(template, 'AWS::SecretsManager::Secret').length, 1);
+    const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
     assert.deepEqual(table.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName), [TableDesign.byStatus.indexName]);
     template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads' }, 0);
     assert.equal(Object.keys(template.findOutputs('UploadsUrl')).length, 0);
@@ -93,7 +81,7 @@ describe('the upload route and the expiry sweep in the template', () => {
 
     it('adds POST /uploads to the same API behind IAM authorization', () => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads', AuthorizationType: 'AWS_IAM' });
-      const apis = resources(template, 'AWS::ApiGatewayV2::Api');
+      const apis = resourcesOf(template, 'AWS::ApiGatewayV2::Api');
       assert.equal(apis.length, 1, 'one HTTP API');
       for (const path of ['/webhooks/images', '/webhooks/stream']) {
         template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `POST ${path}`, AuthorizationType: 'NONE' });
@@ -133,7 +121,7 @@ describe('the upload route and the expiry sweep in the template', () => {
     });
 
     it('adds the sparse byExpiry index (status, expiresAt) projecting only the unpublished markers', () => {
-      const [, table] = only(template, 'AWS::DynamoDB::Table');
+      const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
       const index = table.Properties.GlobalSecondaryIndexes.find((i: any) => i.IndexName === TableDesign.byExpiry.indexName);
       assert.deepEqual(index, {
         IndexName: 'byExpiry',
@@ -148,12 +136,12 @@ describe('the upload route and the expiry sweep in the template', () => {
 
     it('runs the sweep every 5 minutes with Query on that index only: no Scan anywhere', () => {
       const [sweepId, sweep] = sweepFunction(template);
-      const rule = only(template, 'AWS::Events::Rule')[1];
+      const rule = onlyResource(template, 'AWS::Events::Rule')[1];
       assert.equal(rule.Properties.ScheduleExpression, 'rate(5 minutes)');
       assert.equal(rule.Properties.Targets.length, 1);
       assert.equal(refOf(rule.Properties.Targets[0].Arn), sweepId);
       assert.equal(rule.Properties.Targets[0].RetryPolicy.MaximumRetryAttempts, 0);
-      const [dlqId] = only(template, 'AWS::SQS::Queue');
+      const [dlqId] = onlyResource(template, 'AWS::SQS::Queue');
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: sweepId },
         MaximumRetryAttempts: 0,
@@ -178,7 +166,7 @@ describe('the upload route and the expiry sweep in the template', () => {
       assert.deepEqual(allowed['sqs:SendMessage'], [dlqId]);
       assert.deepEqual(allowed['dynamodb:Query'], [JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [own.table, 'Arn'] }, '/index/byExpiry']] })]);
       assert.deepEqual([allowed['dynamodb:GetItem'], allowed['dynamodb:UpdateItem'], allowed['events:PutEvents']], [[own.table], [own.table], [own.bus]]);
-      const everything = resources(template, 'AWS::IAM::Policy').flatMap(([, p]) => asArray<any>(p.Properties.PolicyDocument.Statement).flatMap((s) => asArray<string>(s.Action)));
+      const everything = resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => asArray<any>(p.Properties.PolicyDocument.Statement).flatMap((s) => asArray<string>(s.Action)));
       assert.ok(!everything.some((action) => action === 'dynamodb:Scan' || action === 'dynamodb:*'), 'nobody can Scan');
     });
 
@@ -190,7 +178,7 @@ describe('the upload route and the expiry sweep in the template', () => {
 
   it('uses a JWT authorizer with the given issuer and audience, and CORS for the browser origins', () => {
     const { template } = synth({ uploads: { jwt: { issuer: 'https://issuer.example.com/pool', audience: ['app-client'] }, allowOrigins: ['https://app.example.com'] } });
-    const [authorizerId, authorizer] = only(template, 'AWS::ApiGatewayV2::Authorizer');
+    const [authorizerId, authorizer] = onlyResource(template, 'AWS::ApiGatewayV2::Authorizer');
     assert.deepEqual(
       { type: authorizer.Properties.AuthorizerType, jwt: authorizer.Properties.JwtConfiguration, source: authorizer.Properties.IdentitySource },
       { type: 'JWT', jwt: { Issuer: 'https://issuer.example.com/pool', Audience: ['app-client'] }, source: ['$request.header.Authorization'] },
@@ -206,19 +194,19 @@ describe('the upload route and the expiry sweep in the template', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cloudflare/api-AbCdEf';
     const existing = secretsmanager.Secret.fromSecretCompleteArn(new CloudflareWebhookStack(app, 'Other'), 'Existing', arn);
     const template = Template.fromStack(new CloudflareWebhookStack(app, 'WithExisting', { receiver: { uploads: { apiSecret: existing } } }));
-    assert.equal(resources(template, 'AWS::SecretsManager::Secret').length, 1, 'only the webhook secret');
+    assert.equal(resourcesOf(template, 'AWS::SecretsManager::Secret').length, 1, 'only the webhook secret');
     assert.deepEqual(grants(template, uploadsFunction(template)[1])['secretsmanager:GetSecretValue'], [JSON.stringify(arn)]);
     assert.equal(uploadsFunction(template)[1].Properties.Environment.Variables[UploadsEnv.ApiSecretId], arn);
   });
 
   it('sweeps without an upload route when asked (items given an expiresAt by your own code), and not at all with false', () => {
     const sweepOnly = synth({ expirySweep: { schedule: Duration.minutes(15), gracePeriod: Duration.minutes(1), maxItemsPerRun: 50 } }).template;
-    assert.equal(resources(sweepOnly, 'AWS::Lambda::Function').length, 2);
-    assert.equal(only(sweepOnly, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(15 minutes)');
+    assert.equal(resourcesOf(sweepOnly, 'AWS::Lambda::Function').length, 2);
+    assert.equal(onlyResource(sweepOnly, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(15 minutes)');
     assert.equal(sweepFunction(sweepOnly)[1].Properties.Environment.Variables[SweepEnv.GraceSeconds], '60');
     const off = synth({ uploads: {}, expirySweep: false }).template;
-    assert.equal(resources(off, 'AWS::Events::Rule').length, 0);
-    assert.equal(only(off, 'AWS::DynamoDB::Table')[1].Properties.GlobalSecondaryIndexes.length, 1);
+    assert.equal(resourcesOf(off, 'AWS::Events::Rule').length, 0);
+    assert.equal(onlyResource(off, 'AWS::DynamoDB::Table')[1].Properties.GlobalSecondaryIndexes.length, 1);
   });
 
   it('refuses props that would synthesize a broken or useless route or sweep', () => {
@@ -240,7 +228,7 @@ describe('the upload route and the expiry sweep in the template', () => {
     const { stack } = createApp({ context: { ...NO_BUNDLING, uploads: 'true', uploadsJwtIssuer: 'https://issuer.example.com', uploadsJwtAudience: 'a, b', expirySweepMinutes: '10' } });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['a', 'b'] } });
-    assert.equal(only(template, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(10 minutes)');
+    assert.equal(onlyResource(template, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(10 minutes)');
   });
 });
 

@@ -10,13 +10,14 @@ import { localClientConfig } from '../../local/aws.js';
 import { payloads } from '../../local/payloads.js';
 import { at, events, seedPending, send } from '../support/deliver.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
+import { NO_BUNDLING } from '../support/template.js';
 
 // The patterns a consumer deploys, evaluated by a real rule engine: the emulator's bus, with
 // the receiver publishing real transitions into it.
 
 /** The EventPattern of each rule exactly as CDK synthesizes it for the example consumer. */
 function examplePatterns(): { uploaded: unknown; failures: unknown } {
-  const { app, stack } = createApp({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const { app, stack } = createApp({ context: NO_BUNDLING });
   const consumer = new WebhookConsumerStack(app, 'Consumer', { eventBus: stack.receiver.eventBus });
   const rules = Object.values(Template.fromStack(consumer).findResources('AWS::Events::Rule')) as { Properties: { Description: string; EventPattern: unknown } }[];
   const pattern = (description: RegExp) => rules.find((rule) => description.test(rule.Properties.Description))!.Properties.EventPattern;
