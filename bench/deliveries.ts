@@ -7,7 +7,7 @@
  *   Stream, video ready, Webhook-Signature (HMAC of time.body)
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { Defaults, SecretKey, WebhookEnv } from '../lambda/contract';
+import { Defaults, SecretKey, WebhookEnv } from '../lambda/core/contract';
 import { payloads, signedHeaders } from '../local/payloads';
 import { toApiGatewayV2Event } from '../local/server';
 

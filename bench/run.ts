@@ -32,31 +32,31 @@ const SETTINGS = quick
   : { coldRounds: 21, warmMeasured: 2000, warmup: 200, block: 20, throughput: { perRound: 50, rounds: 4, concurrency: 8 }, soak: 1000 };
 
 /** Attribution: the shipped entry with one choice changed each, built with the same settings. */
-const LOGGER = { 'lambda/log': 'bench/variants/console-logger.ts' };
+const LOGGER = { 'lambda/adapters/log': 'bench/variants/console-logger.ts' };
 const METRICS = { '@aws-lambda-powertools/metrics': 'bench/variants/emf-metrics.ts' };
 const allVariants = process.argv.includes('--all-variants');
 /** `extra`: only with --all-variants (each adds ~20 s of cold-start pairs). */
 const VARIANT_LIST: readonly (VariantSpec & { readonly label: string; readonly warm: boolean; readonly extra?: boolean })[] = [
-  { name: 'no-pt-logger', label: 'Powertools Logger → 70-line JSON logger', entry: 'lambda/handler.ts', swap: LOGGER, warm: false, extra: true },
-  { name: 'no-pt-metrics', label: 'Powertools Metrics → 60-line EMF writer', entry: 'lambda/handler.ts', swap: METRICS, warm: false, extra: true },
-  // The bare DynamoDB client (the other measured lever) ships in lambda/store.ts: what is left is
+  { name: 'no-pt-logger', label: 'Powertools Logger → 70-line JSON logger', entry: 'lambda/webhook/handler.ts', swap: LOGGER, warm: false, extra: true },
+  { name: 'no-pt-metrics', label: 'Powertools Metrics → 60-line EMF writer', entry: 'lambda/webhook/handler.ts', swap: METRICS, warm: false, extra: true },
+  // The bare DynamoDB client (the other measured lever) ships in lambda/adapters/store.ts: what is left is
   // Powertools, kept on purpose (issue 7); this row is what it costs, measured with the warm side too.
   {
     name: 'no-powertools',
     label: 'without Powertools: both packages → console-logger.ts + emf-metrics.ts (not shipped)',
-    entry: 'lambda/handler.ts',
+    entry: 'lambda/webhook/handler.ts',
     swap: { ...LOGGER, ...METRICS },
     warm: true,
   },
-  { name: 'zod-classic', label: "zod/mini → import * as z from 'zod'", entry: 'lambda/handler.ts', swap: { 'zod/mini': 'bench/variants/zod-classic.ts' }, warm: false },
-  { name: 'zod-named', label: "zod/mini → import { z } from 'zod'", entry: 'lambda/handler.ts', swap: { 'zod/mini': 'bench/variants/zod-named.ts' }, warm: false },
-  { name: 'no-en-locale', label: 'without zod English messages (en locale)', entry: 'lambda/handler.ts', swap: { 'zod/v4/locales/en.js': 'bench/variants/zod-no-locale.ts' }, warm: false, extra: true },
-  { name: 'parse-lazy', label: 'zod and schemas evaluated on first delivery, not at load', entry: 'lambda/handler.ts', swap: { 'lambda/parse': 'bench/variants/parse-lazy.ts' }, warm: false },
+  { name: 'zod-classic', label: "zod/mini → import * as z from 'zod'", entry: 'lambda/webhook/handler.ts', swap: { 'zod/mini': 'bench/variants/zod-classic.ts' }, warm: false },
+  { name: 'zod-named', label: "zod/mini → import { z } from 'zod'", entry: 'lambda/webhook/handler.ts', swap: { 'zod/mini': 'bench/variants/zod-named.ts' }, warm: false },
+  { name: 'no-en-locale', label: 'without zod English messages (en locale)', entry: 'lambda/webhook/handler.ts', swap: { 'zod/v4/locales/en.js': 'bench/variants/zod-no-locale.ts' }, warm: false, extra: true },
+  { name: 'parse-lazy', label: 'zod and schemas evaluated on first delivery, not at load', entry: 'lambda/webhook/handler.ts', swap: { 'lambda/webhook/parse': 'bench/variants/parse-lazy.ts' }, warm: false },
   {
     name: 'no-powertools-lazy',
     label: 'without Powertools + zod and schemas on first delivery',
-    entry: 'lambda/handler.ts',
-    swap: { ...LOGGER, ...METRICS, 'lambda/parse': 'bench/variants/parse-lazy.ts' },
+    entry: 'lambda/webhook/handler.ts',
+    swap: { ...LOGGER, ...METRICS, 'lambda/webhook/parse': 'bench/variants/parse-lazy.ts' },
     warm: false,
     extra: true,
   },

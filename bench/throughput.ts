@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TableDesign, WebhookEnv } from '../lambda/contract';
+import { TableDesign, WebhookEnv } from '../lambda/core/contract';
 import { localClientConfig } from '../local/aws';
 import { provisionLocal, webhookEnvironment } from '../local/provision';
 import { startLocalServer, type LocalHandler } from '../local/server';

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
-import { ApiSecretKey, SecretKey } from '../lambda/contract';
+import { ApiSecretKey, SecretKey } from '../lambda/core/contract';
 import { CliError, UsageError } from './errors';
 import { UNIT_MS } from './format';
 import type { Command } from './index';

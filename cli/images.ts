@@ -4,8 +4,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/contract';
-import type { HistoryEntry, Item } from '../lambda/decide';
+import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/core/contract';
+import type { HistoryEntry, Item } from '../lambda/core/decide';
 import { CliError, failure, step } from './errors';
 import { errorText, table, transition } from './format';
 import type { ClientConfig } from './target';

@@ -10,7 +10,7 @@
  * does not know are kept as they are.
  */
 import { createHash } from 'node:crypto';
-import { SecretKey, SecretRetiringKey } from '../lambda/contract';
+import { SecretKey, SecretRetiringKey } from '../lambda/core/contract';
 
 export type RotatedKey = typeof SecretKey.Images | typeof SecretKey.Stream;
 

@@ -3,8 +3,8 @@
  * receiver. Options break the signature in the ways the gate must catch.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSecrets } from '../lambda/secrets';
-import type { Route, SecretSet } from '../lambda/verify';
+import { SecretsManagerSecrets } from '../lambda/adapters/secrets';
+import type { Route, SecretSet } from '../lambda/webhook/verify';
 import { payloads, signedHeaders } from '../local/payloads';
 import { CliError, UsageError } from './errors';
 import { required, type Target } from './target';

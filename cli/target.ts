@@ -4,7 +4,7 @@
  * explicitly. Every command works the same way on each.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { Defaults } from '../lambda/contract';
+import { Defaults } from '../lambda/core/contract';
 import { localClientConfig } from '../local/aws';
 import { localStatePath, readLocalState } from '../local/state';
 import { CliError, failure, UsageError } from './errors';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App, Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { UnknownIdPolicy } from '../lambda/contract.js';
+import type { UnknownIdPolicy } from '../lambda/core/contract.js';
 import type { WebhookAlarmOptions } from './observability.js';
 import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';

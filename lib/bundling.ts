@@ -46,7 +46,7 @@ export const webhookBundling: nodejs.BundlingOptions = {
 
 /** The three Lambda functions of the construct and their source entries (from the repository root). */
 export const FunctionSources = {
-  webhook: 'lambda/handler.ts',
+  webhook: 'lambda/webhook/handler.ts',
   uploads: 'lambda/uploads/handler.ts',
   sweep: 'lambda/sweep/handler.ts',
 } as const;

@@ -7,8 +7,8 @@
  * (the function imports nothing from lib/).
  */
 import * as z from 'zod';
-import { DetailType, EVENT_SOURCE, ItemKind, type ItemStatus } from '../lambda/contract.js';
-import type { TransitionDetail } from '../lambda/decide.js';
+import { DetailType, EVENT_SOURCE, ItemKind, type ItemStatus } from '../lambda/core/contract.js';
+import type { TransitionDetail } from '../lambda/core/decide.js';
 import { PUBLISHED, STATUSES } from './events.js';
 
 const ALL_STATUSES = [...new Set([...STATUSES.image, ...STATUSES.video])] as [ItemStatus, ...ItemStatus[]];

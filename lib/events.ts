@@ -8,12 +8,12 @@
  *   });
  */
 import type * as events from 'aws-cdk-lib/aws-events';
-import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../lambda/contract.js';
-import { detailTypeOf, type TransitionDetail } from '../lambda/decide.js';
+import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../lambda/core/contract.js';
+import { detailTypeOf, type TransitionDetail } from '../lambda/core/decide.js';
 
 export { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus };
 export type { ItemStatus, TransitionDetail };
-export type { ErrorInfo } from '../lambda/parse.js';
+export type { ErrorInfo } from '../lambda/webhook/parse.js';
 
 /** Detail-types grouped the way consumers tend to subscribe. */
 export const DetailTypes = {

@@ -8,7 +8,7 @@ import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/contract.js';
+import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { requireNumber } from './validation.js';
 

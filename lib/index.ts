@@ -42,5 +42,5 @@ export {
   UnknownIdPolicy,
   VideoStatus,
   type ItemStatus,
-} from '../lambda/contract.js';
-export { DEFAULT_METRICS_NAMESPACE, MetricName } from '../lambda/metrics.js';
+} from '../lambda/core/contract.js';
+export { DEFAULT_METRICS_NAMESPACE, MetricName } from '../lambda/core/metrics.js';

@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DetailType, ItemKind } from '../lambda/contract.js';
+import { DetailType, ItemKind } from '../lambda/core/contract.js';
 import {
   DEFAULT_METRICS_NAMESPACE,
   DeliveryOutcome,
@@ -18,13 +18,13 @@ import {
   Rejection,
   SIGNATURE_REJECTIONS,
   type KindDimension,
-} from '../lambda/metrics.js';
+} from '../lambda/core/metrics.js';
 import { eventJsonSchema, eventSchemaName, PUBLISHED_TRANSITIONS } from './event-schemas.js';
 
 /**
  * What an operator sees of the receiver: alarms (optionally sent to an SNS topic), a dashboard,
  * and the event contract in an EventBridge Schema Registry. Every custom metric comes from
- * `WebhookMetrics`, which reads its names from `lambda/metrics.ts`, the file the function
+ * `WebhookMetrics`, which reads its names from `lambda/core/metrics.ts`, the file the function
  * emits them from. What each alarm means and what to do: docs/RUNBOOK.md.
  */
 

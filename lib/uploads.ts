@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/contract.js';
+import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 

@@ -9,12 +9,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { Defaults, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/contract.js';
+import { Defaults, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
-import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/metrics.js';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
 import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 

@@ -1,4 +1,4 @@
-import { Scheme, sign } from '../lambda/verify';
+import { Scheme, sign } from '../lambda/webhook/verify';
 
 /**
  * Deliveries as Cloudflare (and the seed's toolkit) send them, for local tooling and tests.

@@ -15,7 +15,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { Defaults, EVENT_SOURCE, SecretKey, TableDesign, WebhookEnv } from '../lambda/contract';
+import { Defaults, EVENT_SOURCE, SecretKey, TableDesign, WebhookEnv } from '../lambda/core/contract';
 import { localClientConfig, queuePolicy } from './aws';
 
 type SecretName = (typeof SecretKey)[keyof typeof SecretKey];

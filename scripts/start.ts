@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { devLoopLines } from '../cli/dev-loop';
-import { WebhookEnv } from '../lambda/contract';
+import { WebhookEnv } from '../lambda/core/contract';
 import { provisionLocal, webhookEnvironment } from '../local/provision';
 import { startLocalServer, type LocalHandler, type LocalServer } from '../local/server';
 import { localStatePath, removeLocalState, writeLocalState } from '../local/state';

@@ -5,7 +5,7 @@
  * at module load versus first use" for the validation layer: the import gets cheaper by what the
  * first delivery then pays.
  */
-import type * as Parse from '../../lambda/parse';
+import type * as Parse from '../../lambda/webhook/parse';
 
 declare const require: (id: string) => unknown;
 let parse: typeof Parse | undefined;

@@ -1,9 +1,9 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { Defaults, SweepEnv, UploadDefaults } from '../contract.js';
-import { integer, required, type Env } from '../env.js';
-import { createLogger } from '../log.js';
-import { EventBridgePublisher } from '../publish.js';
-import { DynamoItemStore } from '../store.js';
+import { Defaults, SweepEnv, UploadDefaults } from '../core/contract.js';
+import { integer, required, type Env } from '../core/env.js';
+import { createLogger } from '../adapters/log.js';
+import { EventBridgePublisher } from '../adapters/publish.js';
+import { DynamoItemStore } from '../adapters/store.js';
 import { DynamoExpiryIndex } from './index-query.js';
 import { sweep, type SweepOptions, type SweepPorts, type SweepResult } from './sweep.js';
 

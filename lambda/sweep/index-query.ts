@@ -1,8 +1,8 @@
 import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../aws.js';
-import { ImageStatus, TableDesign } from '../contract.js';
-import { DependencyError } from '../errors.js';
-import { fromAttributes, toAttributes } from '../store.js';
+import { awsClientConfig } from '../adapters/aws.js';
+import { ImageStatus, TableDesign } from '../core/contract.js';
+import { DependencyError } from '../core/errors.js';
+import { fromAttributes, toAttributes } from '../adapters/store.js';
 import type { ExpiryIndex } from './sweep.js';
 
 interface ExpiryQuery {

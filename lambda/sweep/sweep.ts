@@ -1,10 +1,10 @@
-import { ImageStatus, ItemKind } from '../contract.js';
-import { decide, type Item } from '../decide.js';
-import { DependencyError } from '../errors.js';
-import { MAX_WRITE_ATTEMPTS, writeThenPublish } from '../outbox.js';
-import type { StatusReport } from '../parse.js';
-import type { Publisher } from '../publish.js';
-import type { ItemStore } from '../store.js';
+import { ImageStatus, ItemKind } from '../core/contract.js';
+import { decide, type Item } from '../core/decide.js';
+import { DependencyError } from '../core/errors.js';
+import { MAX_WRITE_ATTEMPTS, writeThenPublish } from '../core/outbox.js';
+import type { StatusReport } from '../webhook/parse.js';
+import type { Publisher } from '../adapters/publish.js';
+import type { ItemStore } from '../adapters/store.js';
 
 /**
  * The expiry sweep: an upload window that ended without Cloudflare reporting the upload is

@@ -1,5 +1,5 @@
-import { UploadDefaults, UploadsEnv } from '../contract.js';
-import { integer, required, type Env } from '../env.js';
+import { UploadDefaults, UploadsEnv } from '../core/contract.js';
+import { integer, required, type Env } from '../core/env.js';
 import { CLOUDFLARE_API } from './cloudflare.js';
 
 /** The upload function's settings, read once at cold start; a bad value names its variable. */

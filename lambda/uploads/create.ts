@@ -1,6 +1,6 @@
-import { ItemKind } from '../contract.js';
-import { recordedItem, type Item } from '../decide.js';
-import type { ItemStore } from '../store.js';
+import { ItemKind } from '../core/contract.js';
+import { recordedItem, type Item } from '../core/decide.js';
+import type { ItemStore } from '../adapters/store.js';
 import type { DirectUpload, DirectUploadClient } from './cloudflare.js';
 import { UploadConflictError } from './errors.js';
 import { directUploadFields, type UploadRequest } from './request.js';

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsClientConfig } from '../aws.js';
-import { ApiSecretKey } from '../contract.js';
-import { DependencyError } from '../errors.js';
+import { awsClientConfig } from '../adapters/aws.js';
+import { ApiSecretKey } from '../core/contract.js';
+import { DependencyError } from '../core/errors.js';
 import type { ApiCredentials, CredentialSource } from './cloudflare.js';
 import { UploadsNotConfiguredError } from './errors.js';
 

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { json } from '../http.js';
-import { createLogger } from '../log.js';
-import { DynamoItemStore } from '../store.js';
+import { json } from '../core/http.js';
+import { createLogger } from '../adapters/log.js';
+import { DynamoItemStore } from '../adapters/store.js';
 import { FetchDirectUploads } from './cloudflare.js';
 import { readUploadsConfig } from './config.js';
 import { createUpload, type UploadPorts } from './create.js';

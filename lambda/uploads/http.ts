@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DependencyError } from '../errors.js';
-import { json } from '../http.js';
+import { DependencyError } from '../core/errors.js';
+import { json } from '../core/http.js';
 import { CloudflareApiError, UploadConflictError, UploadForbiddenError, UploadRequestError, UploadsNotConfiguredError } from './errors.js';
 
 /** The one place the upload route's errors become status codes. A 500 says nothing about internals. */

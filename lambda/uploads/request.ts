@@ -1,4 +1,4 @@
-import { UploadDefaults } from '../contract.js';
+import { UploadDefaults } from '../core/contract.js';
 import { UploadForbiddenError, UploadRequestError } from './errors.js';
 
 /**

@@ -8,7 +8,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { DetailType } from '../../lambda/contract.js';
+import { DetailType } from '../../lambda/core/contract.js';
 import {
   DEFAULT_METRICS_NAMESPACE,
   DELIVERY_DIMENSION_SETS,
@@ -17,7 +17,7 @@ import {
   MetricName,
   Rejection,
   SIGNATURE_REJECTIONS,
-} from '../../lambda/metrics.js';
+} from '../../lambda/core/metrics.js';
 import { createApp } from '../../lib/app.js';
 import { WebhookAlarm } from '../../lib/observability.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';

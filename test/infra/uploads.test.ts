@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ApiSecretKey, SweepEnv, TableDesign, UploadsEnv } from '../../lambda/contract.js';
+import { ApiSecretKey, SweepEnv, TableDesign, UploadsEnv } from '../../lambda/core/contract.js';
 import { createApp } from '../../lib/app.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { TAIL_PREFIX } from '../../cli/events';
-import type { HistoryEntry, Item } from '../../lambda/decide';
+import type { HistoryEntry, Item } from '../../lambda/core/decide';
 import type { WebhookEvent } from '../../lib/events';
 import { localClientConfig } from '../../local/aws';
 import { LOCAL_STATE_ENV } from '../../local/state';

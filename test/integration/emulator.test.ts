@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Defaults, EVENT_SOURCE, TableDesign, WebhookEnv } from '../../lambda/contract';
+import { Defaults, EVENT_SOURCE, TableDesign, WebhookEnv } from '../../lambda/core/contract';
 import { localClientConfig } from '../../local/aws';
 import { provisionLocal, receiveEvents, webhookEnvironment, type LocalResources } from '../../local/provision';
 import type { Emulator } from '../../scripts/emulator';

@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoExpiryIndex } from '../../lambda/sweep/index-query';
 import { expireItem } from '../../lambda/sweep/sweep';
-import { DynamoItemStore } from '../../lambda/store';
+import { DynamoItemStore } from '../../lambda/adapters/store';
 import { localClientConfig } from '../../local/aws';
 import { payloads } from '../../local/payloads';
 import { events, readItem, send } from '../support/deliver';

@@ -11,8 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../../lambda/aws';
-import type { Item } from '../../lambda/decide';
+import { awsClientConfig } from '../../lambda/adapters/aws';
+import type { Item } from '../../lambda/core/decide';
 import type { WatchedEvent } from '../../local/provision';
 import { payloads } from '../../local/payloads';
 import { at, readItem, seedPending, send } from '../support/deliver';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { REQUEST_TIMEOUT_ENV } from '../../lambda/aws';
+import { REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws';
 import type { WatchedEvent } from '../../local/provision';
 import { at, readItem, seedPending, send, type Answer } from '../support/deliver';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EVENT_SOURCE } from '../../lambda/contract';
-import { sign } from '../../lambda/verify';
+import { EVENT_SOURCE } from '../../lambda/core/contract';
+import { sign } from '../../lambda/webhook/verify';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { at, events, post, readItem, seedPending, send } from '../support/deliver';
 import { startReceiver, type Receiver } from '../support/receiver';

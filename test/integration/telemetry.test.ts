@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/metrics';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { at, events, seedPending } from '../support/deliver';
 import { captureLogs } from '../support/log-capture';

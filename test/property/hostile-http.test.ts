@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Item } from '../../lambda/decide';
-import { Defaults } from '../../lambda/contract';
-import type { SecretSet } from '../../lambda/verify';
+import type { Item } from '../../lambda/core/decide';
+import { Defaults } from '../../lambda/core/contract';
+import type { SecretSet } from '../../lambda/webhook/verify';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { readItem, seedPending } from '../support/deliver';
 import { startFaultProxy, tally, type FaultProxy } from '../support/fault-proxy';

@@ -15,9 +15,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { PayloadError } from '../../lambda/errors';
-import { parseDelivery } from '../../lambda/parse';
-import { verifyRequest, type Route, type SecretSet } from '../../lambda/verify';
+import { PayloadError } from '../../lambda/core/errors';
+import { parseDelivery } from '../../lambda/webhook/parse';
+import { verifyRequest, type Route, type SecretSet } from '../../lambda/webhook/verify';
 import { authentic, bodies, build, mutatedPayload, payloadObject, plans, secretSet, SIGNATURE_HEADERS, untouched, type HostileRequest } from '../support/hostile';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);

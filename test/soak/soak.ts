@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { sign } from '../../lambda/verify';
+import { sign } from '../../lambda/webhook/verify';
 import { payloads } from '../../local/payloads';
 import { seedPending } from '../support/deliver';
 import { randomFaults, seededRandom, startFaultProxy, tally, type FaultProxy, type FaultTally } from '../support/fault-proxy';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../../lambda/decide';
+import type { Item } from '../../lambda/core/decide';
 import { localClientConfig } from '../../local/aws';
 import { signedHeaders } from '../../local/payloads';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';

@@ -9,7 +9,7 @@
  * dropped, other schemes' headers added, the timestamp shifted.
  */
 import fc from 'fast-check';
-import { hmacSha256, type Route, type SecretSet, type Verification } from '../../lambda/verify';
+import { hmacSha256, type Route, type SecretSet, type Verification } from '../../lambda/webhook/verify';
 import { payloads } from '../../local/payloads';
 
 export const SIGNATURE_HEADERS = ['cf-webhook-auth', 'x-signature', 'x-cloudflare-signature', 'webhook-signature'] as const;

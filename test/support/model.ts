@@ -5,7 +5,7 @@
  * compare the real bundle with this model, and check its histories and events.
  */
 import assert from 'node:assert/strict';
-import type { Item } from '../../lambda/decide';
+import type { Item } from '../../lambda/core/decide';
 import type { WatchedEvent } from '../../local/provision';
 import { payloads } from '../../local/payloads';
 

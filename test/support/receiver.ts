@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { WebhookEnv } from '../../lambda/contract';
+import { WebhookEnv } from '../../lambda/core/contract';
 import {
   provisionLocal,
   webhookEnvironment,

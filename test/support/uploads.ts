@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { ApiSecretKey, Defaults, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../../lambda/contract';
+import { ApiSecretKey, Defaults, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../../lambda/core/contract';
 import type { SweepResult } from '../../lambda/sweep/sweep';
 import { localClientConfig } from '../../local/aws';
 import { provisionLocal, webhookEnvironment, type LocalResources, type LocalSecrets, type WebhookEnvOverrides } from '../../local/provision';

@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../../lambda/decide';
+import type { Item } from '../../lambda/core/decide';
 import { localClientConfig } from '../../local/aws';
 import type { WatchedEvent } from '../../local/provision';
 import { documentClient } from './deliver';

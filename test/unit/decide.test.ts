@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, eventIdOf, precedenceOf, type Decision, type Item } from '../../lambda/decide';
-import type { StatusReport } from '../../lambda/parse';
+import { decide, eventIdOf, precedenceOf, type Decision, type Item } from '../../lambda/core/decide';
+import type { StatusReport } from '../../lambda/webhook/parse';
 
 const now = new Date('2024-01-01T13:00:00.000Z');
 const options = { now, leaseMs: 3000 };

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DetailType, EVENT_SOURCE, type ItemKind } from '../../lambda/contract';
-import { decide, type Item, type TransitionEvent } from '../../lambda/decide';
-import { parseDelivery, type StatusReport } from '../../lambda/parse';
-import type { Route } from '../../lambda/verify';
+import { DetailType, EVENT_SOURCE, type ItemKind } from '../../lambda/core/contract';
+import { decide, type Item, type TransitionEvent } from '../../lambda/core/decide';
+import { parseDelivery, type StatusReport } from '../../lambda/webhook/parse';
+import type { Route } from '../../lambda/webhook/verify';
 import { payloads } from '../../local/payloads';
 import { eventJsonSchema, transitionDetailSchema } from '../../lib/event-schemas';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/errors';
-import { statusOf } from '../../lambda/http';
-import { metricBatches, Rejection, summarizeDelivery } from '../../lambda/metrics';
-import { RejectReason } from '../../lambda/verify';
+import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors';
+import { statusOf } from '../../lambda/core/http';
+import { metricBatches, Rejection, summarizeDelivery } from '../../lambda/core/metrics';
+import { RejectReason } from '../../lambda/webhook/verify';
 
 describe('summarizeDelivery', () => {
   it('names the rejection of every 4xx, and the 4xx is what http.ts answers for it', () => {

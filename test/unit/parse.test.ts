@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PayloadError } from '../../lambda/errors';
-import { parseDelivery, type Delivery, type StatusReport } from '../../lambda/parse';
+import { PayloadError } from '../../lambda/core/errors';
+import { parseDelivery, type Delivery, type StatusReport } from '../../lambda/webhook/parse';
 import { payloads } from '../../local/payloads';
 
 const now = new Date('2024-01-01T12:30:00.000Z');

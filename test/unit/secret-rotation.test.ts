@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSecrets, parseSecretSet } from '../../lambda/secrets';
+import { SecretsManagerSecrets, parseSecretSet } from '../../lambda/adapters/secrets';
 import { parseDuration } from '../../cli/connect';
 import { accept, activate, activeValues, fingerprint, parseWebhookSecret, pruneRetired, serializeWebhookSecret } from '../../cli/secret-rotation';
 

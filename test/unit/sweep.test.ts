@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Item, ItemWrite, TransitionEvent } from '../../lambda/decide';
-import { DependencyError } from '../../lambda/errors';
-import type { Publisher } from '../../lambda/publish';
-import type { ItemStore } from '../../lambda/store';
+import type { Item, ItemWrite, TransitionEvent } from '../../lambda/core/decide';
+import { DependencyError } from '../../lambda/core/errors';
+import type { Publisher } from '../../lambda/adapters/publish';
+import type { ItemStore } from '../../lambda/adapters/store';
 import { expiryReport, sweep, type ExpiryIndex, type SweepPorts } from '../../lambda/sweep/sweep';
 
 // The sweep against an in-memory table that keeps DynamoDB's rules: version-guarded writes,

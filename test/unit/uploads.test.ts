@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UploadDefaults } from '../../lambda/contract';
-import type { Item } from '../../lambda/decide';
+import { UploadDefaults } from '../../lambda/core/contract';
+import type { Item } from '../../lambda/core/decide';
 import { FetchDirectUploads, readDirectUploadAnswer, type DirectUploadClient } from '../../lambda/uploads/cloudflare';
 import { readUploadsConfig } from '../../lambda/uploads/config';
 import { createUpload, pendingItem } from '../../lambda/uploads/create';

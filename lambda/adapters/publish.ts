@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { awsClientConfig } from './aws.js';
-import type { TransitionEvent } from './decide.js';
-import { DependencyError } from './errors.js';
+import type { TransitionEvent } from '../core/decide.js';
+import { DependencyError } from '../core/errors.js';
 
 /** Step 5: the EventBridge adapter. */
 export interface Publisher {

@@ -7,7 +7,7 @@ import {
   VideoStatus,
   type ItemStatus,
 } from './contract.js';
-import type { ErrorInfo, StatusReport } from './parse.js';
+import type { ErrorInfo, StatusReport } from '../webhook/parse.js';
 
 /**
  * Step 3: decide what a status report does to an item. Pure: the caller reads the item,

@@ -1,5 +1,5 @@
-import { Defaults, UnknownIdPolicy, WebhookEnv } from './contract.js';
-import { integer, required, type Env } from './env.js';
+import { Defaults, UnknownIdPolicy, WebhookEnv } from '../core/contract.js';
+import { integer, required, type Env } from '../core/env.js';
 import type { ReceiveOptions } from './receive.js';
 
 /** The function's settings, read once at cold start; a bad value fails fast and names its variable. */

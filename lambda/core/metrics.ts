@@ -1,8 +1,8 @@
 import type { ItemKind, ItemStatus } from './contract.js';
 import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from './errors.js';
 import type { Outcome } from './decide.js';
-import type { Receipt } from './receive.js';
-import { RejectReason, type Route } from './verify.js';
+import type { Receipt } from '../webhook/receive.js';
+import { RejectReason, type Route } from '../webhook/verify.js';
 
 /**
  * The webhook function's CloudWatch metrics (EMF): names, dimensions and the mapping from a

@@ -1,4 +1,4 @@
-import { integer } from './env.js';
+import { integer } from '../core/env.js';
 
 /**
  * Options of every AWS client the functions create. Without timeouts a call to an endpoint

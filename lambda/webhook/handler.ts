@@ -1,9 +1,9 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
-import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from './errors.js';
-import { errorResponse, json } from './http.js';
-import { createLogger } from './log.js';
+import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
+import { errorResponse, json } from '../core/http.js';
+import { createLogger } from '../adapters/log.js';
 import {
   DEFAULT_METRICS_NAMESPACE,
   METRICS_NAMESPACE_ENV,
@@ -11,11 +11,11 @@ import {
   metricBatches,
   summarizeDelivery,
   type DeliverySummary,
-} from './metrics.js';
-import { EventBridgePublisher } from './publish.js';
+} from '../core/metrics.js';
+import { EventBridgePublisher } from '../adapters/publish.js';
 import { receive, type Ports, type Receipt, type WebhookRequest } from './receive.js';
-import { SecretsManagerSecrets } from './secrets.js';
-import { DynamoItemStore } from './store.js';
+import { SecretsManagerSecrets } from '../adapters/secrets.js';
+import { DynamoItemStore } from '../adapters/store.js';
 import type { Route } from './verify.js';
 
 /** Entry: API Gateway HTTP API (payload v2) → the data path in `receive.ts`. */

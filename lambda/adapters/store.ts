@@ -1,9 +1,9 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { awsClientConfig } from './aws.js';
-import { TableDesign } from './contract.js';
-import type { Item, ItemWrite } from './decide.js';
-import { DependencyError } from './errors.js';
+import { TableDesign } from '../core/contract.js';
+import type { Item, ItemWrite } from '../core/decide.js';
+import { DependencyError } from '../core/errors.js';
 
 /** Step 4: the DynamoDB adapter. It executes decisions; it makes none. */
 export interface ItemStore {

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from './aws.js';
-import { SecretKey, SecretRetiringKey } from './contract.js';
-import { DependencyError } from './errors.js';
-import type { SecretSet } from './verify.js';
+import { SecretKey, SecretRetiringKey } from '../core/contract.js';
+import { DependencyError } from '../core/errors.js';
+import type { SecretSet } from '../webhook/verify.js';
 
 /** The Secrets Manager adapter: webhook secrets, cached in the warm function. */
 export interface SecretSource {

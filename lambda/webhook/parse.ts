@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { ImageStatus, ItemKind, VideoStatus, type ImageStatus as ImageStatusT, type VideoStatus as VideoStatusT } from './contract.js';
-import { PayloadError } from './errors.js';
+import { ImageStatus, ItemKind, VideoStatus, type ImageStatus as ImageStatusT, type VideoStatus as VideoStatusT } from '../core/contract.js';
+import { PayloadError } from '../core/errors.js';
 import type { Route } from './verify.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ItemWrite, TransitionEvent } from './decide.js';
-import type { Publisher } from './publish.js';
-import type { ItemStore } from './store.js';
+import type { Publisher } from '../adapters/publish.js';
+import type { ItemStore } from '../adapters/store.js';
 
 /** Each conflict means another writer for the same item won a write; a handful of rounds settles any burst. */
 export const MAX_WRITE_ATTEMPTS = 8;

@@ -1,11 +1,11 @@
-import { ItemKind, UnknownIdPolicy, type ItemStatus } from './contract.js';
-import { decide, recordedItem, type Outcome } from './decide.js';
-import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from './errors.js';
-import { MAX_WRITE_ATTEMPTS, writeThenPublish } from './outbox.js';
+import { ItemKind, UnknownIdPolicy, type ItemStatus } from '../core/contract.js';
+import { decide, recordedItem, type Outcome } from '../core/decide.js';
+import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from '../core/errors.js';
+import { MAX_WRITE_ATTEMPTS, writeThenPublish } from '../core/outbox.js';
 import { parseDelivery, type StatusReport } from './parse.js';
-import type { Publisher } from './publish.js';
-import type { SecretSource } from './secrets.js';
-import type { ItemStore } from './store.js';
+import type { Publisher } from '../adapters/publish.js';
+import type { SecretSource } from '../adapters/secrets.js';
+import type { ItemStore } from '../adapters/store.js';
 import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify.js';
 
 /**
