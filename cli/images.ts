@@ -5,10 +5,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/core/contract';
-import type { HistoryEntry, Item } from '../lambda/core/decide';
 import { CliError, failure, step } from './errors';
 import { errorText, table, transition } from './format';
 import type { ClientConfig } from './target';
+import type { HistoryEntry, Item } from '../lambda/core/item';
 
 export function documentClient(config: ClientConfig): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });

@@ -44,11 +44,12 @@ export const webhookBundling: nodejs.BundlingOptions = {
   sourceMap: true,
 };
 
-/** The three Lambda functions of the construct and their source entries (from the repository root). */
+/** The Lambda functions of the construct and their source entries (from the repository root). */
 export const FunctionSources = {
   webhook: 'lambda/webhook/handler.ts',
   uploads: 'lambda/uploads/handler.ts',
   sweep: 'lambda/sweep/handler.ts',
+  relay: 'lambda/relay/handler.ts',
 } as const;
 export type FunctionName = keyof typeof FunctionSources;
 

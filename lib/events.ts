@@ -9,11 +9,11 @@
  */
 import type * as events from 'aws-cdk-lib/aws-events';
 import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../lambda/core/contract.js';
-import { detailTypeOf, type TransitionDetail } from '../lambda/core/decide.js';
+import { detailTypeOf } from '../lambda/core/decide.js';
+import type { ErrorInfo, TransitionDetail } from '../lambda/core/item.js';
 
 export { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus };
-export type { ItemStatus, TransitionDetail };
-export type { ErrorInfo } from '../lambda/webhook/parse.js';
+export type { ErrorInfo, ItemStatus, TransitionDetail };
 
 /** Detail-types grouped the way consumers tend to subscribe. */
 export const DetailTypes = {

@@ -5,10 +5,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/core/contract.js';
+import { METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
 import { receiverFunction } from './bundling.js';
 import { requireNumber } from './validation.js';
 
@@ -25,10 +27,16 @@ export interface ExpirySweepOptions {
    */
   readonly gracePeriod?: Duration;
   /**
-   * Most images one run expires; the next run takes the rest.
+   * Most items one run looks at; the next run takes the rest.
    * @default 1000
    */
   readonly maxItemsPerRun?: number;
+  /**
+   * A video still `pending` this long is checked with Cloudflare's API (Stream uploads can take
+   * hours). Needs the read token and the table's `byStatus` index; `Duration.seconds(0)` turns it off.
+   * @default Duration.hours(24)
+   */
+  readonly videoPendingAge?: Duration;
 }
 
 export interface ExpirySweepProps extends ExpirySweepOptions {
@@ -38,12 +46,19 @@ export interface ExpirySweepProps extends ExpirySweepOptions {
   readonly logRetention: logs.RetentionDays;
   /** @default Defaults.publishLeaseMs */
   readonly publishLeaseMs?: number;
+  /** Whether the table has the `byStatus` index, which is how pending videos are found. */
+  readonly statusIndex: boolean;
+  /** The read-only Cloudflare token's secret; without it images expire unasked and videos wait. */
+  readonly cloudflareReadSecret?: secretsmanager.ISecret;
+  /** CloudWatch namespace of the function's metrics. */
+  readonly metricsNamespace: string;
 }
 
 /**
- * A scheduled sweep that marks `pending` and `draft` images whose upload window has passed
- * `expired` and publishes `Image Expired`, through the same decide/write/publish path as a
- * webhook. It Queries the `byExpiry` index; it cannot Scan.
+ * A scheduled sweep that sets right what a lost webhook left wrong: `pending` and `draft` images
+ * whose upload window has passed become `uploaded` if Cloudflare has the file, else `expired`;
+ * videos pending too long become what Cloudflare says. Through the same decide/write/publish path as
+ * a webhook. It Queries the `byExpiry` and `byStatus` indexes; it cannot Scan.
  */
 export class ExpirySweep extends Construct {
   public readonly sweepFunction: lambda.Function;
@@ -64,16 +79,23 @@ export class ExpirySweep extends Construct {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0) throw new Error(`expirySweep.gracePeriod must be whole seconds >= 0, got ${graceSeconds}`);
     const maxItems = props.maxItemsPerRun ?? UploadDefaults.sweepMaxItemsPerRun;
     requireNumber('expirySweep.maxItemsPerRun', maxItems, { min: 1, max: 100_000, integer: true });
+    const videoSeconds = props.videoPendingAge?.toSeconds() ?? UploadDefaults.videoPendingSeconds;
+    requireNumber('expirySweep.videoPendingAge', videoSeconds, { min: 0, integer: true });
+    const readSecret = props.cloudflareReadSecret;
+    const findsVideos = videoSeconds > 0 && props.statusIndex && readSecret !== undefined;
 
     // 2. The function, with a role that starts empty and its own log group (see receiverFunction).
     this.sweepFunction = receiverFunction(this, 'Function', 'sweep', {
-      roleDescription: 'Cloudflare upload expiry sweep: Query byExpiry, its table items, its bus, its log group',
+      roleDescription: 'Cloudflare sweep: Query its indexes, its table items, its bus, the read token, its log group',
       logRetention: props.logRetention,
-      // Query on the one index, the item calls of the shared write path, the bus.
+      // Query on its indexes, the item calls of the shared write path, the bus, the read token.
       permissions: (role) => {
-        role.addToPolicy(
-          new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${props.table.tableArn}/index/${TableDesign.byExpiry.indexName}`] }),
-        );
+        const indexes = [TableDesign.byExpiry.indexName, ...(findsVideos ? [TableDesign.byStatus.indexName] : [])];
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((name) => `${props.table.tableArn}/index/${name}`) }));
+        if (readSecret) {
+          role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [readSecret.secretArn] }));
+          readSecret.encryptionKey?.grantDecrypt(role);
+        }
         role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
         role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.eventBus.eventBusArn] }));
       },
@@ -86,7 +108,11 @@ export class ExpirySweep extends Construct {
         [SweepEnv.GraceSeconds]: String(graceSeconds),
         [SweepEnv.MaxItemsPerRun]: String(maxItems),
         [SweepEnv.PublishLeaseMs]: String(props.publishLeaseMs ?? Defaults.publishLeaseMs),
+        [SweepEnv.VideoPendingSeconds]: String(findsVideos ? videoSeconds : 0),
+        [SweepEnv.StatusIndex]: String(props.statusIndex),
+        ...(readSecret && { [SweepEnv.ReadSecretId]: readSecret.secretArn }),
         POWERTOOLS_SERVICE_NAME: 'cloudflare-expiry-sweep',
+        [METRICS_NAMESPACE_ENV]: props.metricsNamespace,
       },
     });
 

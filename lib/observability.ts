@@ -12,14 +12,19 @@ import {
   DEFAULT_METRICS_NAMESPACE,
   DeliveryOutcome,
   DeliveryResult,
+  Confirmation,
   Dimension,
   METRICS_SERVICE,
   MetricName,
+  RELAY_METRICS_SERVICE,
   Rejection,
+  SWEEP_METRICS_SERVICE,
   SIGNATURE_REJECTIONS,
   type KindDimension,
 } from '../lambda/core/metrics.js';
+import { ApiFailure } from '../lambda/core/cloudflare.js';
 import { eventJsonSchema, eventSchemaName, PUBLISHED_TRANSITIONS } from './event-schemas.js';
+import type { StreamRelay } from './stream-relay.js';
 
 /**
  * What an operator sees of the receiver: alarms (optionally sent to an SNS topic), a dashboard,
@@ -36,6 +41,9 @@ export const WebhookAlarm = {
   PublishFailures: 'PublishFailures',
   SignatureRejections: 'SignatureRejections',
   NoSuccessfulDelivery: 'NoSuccessfulDelivery',
+  CloudflareTokenRefused: 'CloudflareTokenRefused',
+  RelayDeadLetters: 'RelayDeadLetters',
+  RelayIteratorAge: 'RelayIteratorAge',
 } as const;
 export type WebhookAlarm = (typeof WebhookAlarm)[keyof typeof WebhookAlarm];
 
@@ -75,6 +83,10 @@ export interface WebhookEventSchemasOptions {
 
 export interface WebhookObservabilityProps {
   readonly webhookFunction: lambda.IFunction;
+  /** The stream relay, for its dead-letter and iterator-age alarms. @default - none */
+  readonly relay?: StreamRelay;
+  /** A read-only Cloudflare token is in use (webhook, sweep): alarm when Cloudflare refuses it. @default false */
+  readonly cloudflareTokenInUse?: boolean;
   readonly httpApi: apigwv2.IHttpApi;
   /**
    * The function's log group, for the dashboard's table of recent rejected and failed deliveries.
@@ -158,6 +170,35 @@ export class WebhookMetrics {
 
   publishFailures(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(MetricName.PublishFailures, {}, options);
+  }
+
+  /** Deliveries put to Cloudflare's API, by what came of it (`lambda/webhook/confirm.ts`). */
+  confirmations(confirmation: Confirmation, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Confirmations, { [Dimension.Confirmation]: confirmation }, options);
+  }
+
+  /** Failed calls to Cloudflare's API of one class, by the webhook and the sweep together. */
+  cloudflareApiErrors(failure: string, options?: cloudwatch.MathExpressionOptions): cloudwatch.MathExpression {
+    // Ids unique per class: a graph of several classes holds all their metrics at once.
+    const id = failure.replace(/[^a-z]/g, '_');
+    const usingMetrics = {
+      [`webhook_${id}`]: this.metric(MetricName.CloudflareApiErrors, { [Dimension.Class]: failure }),
+      [`sweep_${id}`]: this.metric(MetricName.CloudflareApiErrors, { [Dimension.Class]: failure, [Dimension.Service]: SWEEP_METRICS_SERVICE }),
+    };
+    return new cloudwatch.MathExpression({ expression: `FILL(webhook_${id}, 0) + FILL(sweep_${id}, 0)`, usingMetrics, label: `Cloudflare API ${failure}`, period: FIVE_MINUTES, ...options });
+  }
+
+  /** Items the sweep looked at, by what became of them. */
+  reconciliations(outcome: string, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.Reconciliations, { [Dimension.Reconciliation]: outcome, [Dimension.Service]: SWEEP_METRICS_SERVICE }, options);
+  }
+
+  recoveredWebhooks(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.RecoveredWebhooks, { [Dimension.Service]: SWEEP_METRICS_SERVICE }, options);
+  }
+
+  relayedEvents(options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric(MetricName.RelayedEvents, { [Dimension.Service]: RELAY_METRICS_SERVICE }, options);
   }
 
   private metric(metricName: MetricName, dimensions: Record<string, string>, options: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
@@ -289,6 +330,22 @@ export class WebhookObservability extends Construct {
       }),
     };
 
+    if (props.cloudflareTokenInUse) {
+      alarms[WebhookAlarm.CloudflareTokenRefused] = alarm(WebhookAlarm.CloudflareTokenRefused, 'Cloudflare refused the read-only API token (401/403): deliveries are not confirmed and lost webhooks are not recovered until it is replaced.', {
+        metric: this.metrics.cloudflareApiErrors(ApiFailure.Auth),
+        ...inAnyPeriod(1),
+      });
+    }
+    if (props.relay) {
+      alarms[WebhookAlarm.RelayDeadLetters] = alarm(WebhookAlarm.RelayDeadLetters, 'The stream relay gave up on a batch of records after its retries: events in those items’ outboxes may not have reached the bus. Run npm run cli -- events redrive.', {
+        metric: props.relay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+        ...inAnyPeriod(1),
+      });
+      alarms[WebhookAlarm.RelayIteratorAge] = alarm(WebhookAlarm.RelayIteratorAge, 'The stream relay is more than 10 minutes behind the table’s stream: events whose writer died wait that long.', {
+        metric: props.relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+        ...inAnyPeriod(10 * 60_000),
+      });
+    }
     if (options.noDeliveryHours !== undefined) {
       const hours = options.noDeliveryHours;
       if (!Number.isInteger(hours) || hours < 1 || hours > MAX_NO_DELIVERY_HOURS) {
@@ -400,6 +457,28 @@ export class WebhookObservability extends Construct {
           fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'function p99' }),
           httpApi.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
         ],
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Truth from Cloudflare',
+        left: [
+          ...Object.values(Confirmation).filter((c) => c !== Confirmation.NotAsked).map((c) => m.confirmations(c, { label: `confirmation ${c}` })),
+          m.recoveredWebhooks({ label: 'recovered lost webhooks' }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Cloudflare API errors',
+        left: Object.values(ApiFailure).map((failure) => m.cloudflareApiErrors(failure, { label: failure })),
+        stacked: true,
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Stream relay',
+        left: [m.relayedEvents({ label: 'events a writer left behind' })],
+        right: props.relay ? [props.relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age (ms)' })] : [],
         width: 8,
       }),
     );

@@ -1,7 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from './aws.js';
 import { SecretKey, SecretRetiringKey } from '../core/contract.js';
+import { readApiSecret, type ApiCredentials, type ApiSecretReading } from '../core/cloudflare.js';
 import { DependencyError } from '../core/errors.js';
+import type { CredentialSource } from './cloudflare.js';
 import type { SecretSet } from '../webhook/verify.js';
 
 /** The Secrets Manager adapter: webhook secrets, cached in the warm function. */
@@ -123,4 +125,46 @@ function secretSetAt(text: string | undefined, nowMs: number): { secrets: Secret
   }
   const retired = (key: string, value: string) => (ends.get(`${key}\n${value}`) ?? Number.POSITIVE_INFINITY) <= nowMs;
   return { secrets: { images: values(SecretKey.Images), stream: values(SecretKey.Stream), toolkit: values(SecretKey.Toolkit) }, validUntil };
+}
+
+/**
+ * A Cloudflare API token's secret `{"accountId", "apiToken"}`, cached in the warm function. A blank
+ * or half-filled secret (the stack creates them empty; `connect` fills them in) reads as "not
+ * configured", and is asked again sooner than a filled one, so a token stored a minute ago is used.
+ */
+export class ApiTokenSecret implements CredentialSource {
+  private readonly client: SecretsManagerClient;
+  private cached?: { reading: ApiSecretReading; readAt: number };
+
+  constructor(
+    private readonly secretId: string,
+    client?: SecretsManagerClient,
+    private readonly options: { readonly ttlMs: number; readonly blankTtlMs: number; readonly now: () => number } = { ttlMs: 5 * 60_000, blankTtlMs: 30_000, now: Date.now },
+  ) {
+    this.client = client ?? new SecretsManagerClient(awsClientConfig);
+  }
+
+  async get(): Promise<ApiCredentials | undefined> {
+    const reading = await this.reading();
+    return reading.ok ? reading.credentials : undefined;
+  }
+
+  /** The credentials, or what is missing from the secret (never its value). */
+  async reading(): Promise<ApiSecretReading> {
+    const now = this.options.now();
+    const cached = this.cached;
+    if (cached && now - cached.readAt < (cached.reading.ok ? this.options.ttlMs : this.options.blankTtlMs)) return cached.reading;
+    let text: string | undefined;
+    try {
+      text = (await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }))).SecretString;
+    } catch (error) {
+      throw new DependencyError('secretsmanager', `Secrets Manager GetSecretValue failed: ${(error as Error).name}`, { cause: error });
+    }
+    this.cached = { reading: readApiSecret(text), readAt: now };
+    return this.cached.reading;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
 }

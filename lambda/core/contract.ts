@@ -55,16 +55,36 @@ export const TableDesign = {
     projected: ['kind', 'lastError'],
   },
   /**
-   * Items by status, ordered by the end of their upload window: the expiry sweep asks for
-   * `pending` and `draft` items whose window has passed without a scan. Sparse: only items
-   * holding an `expiresAt` are in it. The upload route sets it; the first transition to any
-   * other status than `pending`/`draft` (uploaded, failed, ready, error) REMOVEs it in the same
-   * conditional write, so an item leaves the index once and the later marker clean-up, which
-   * changes the projected `unpublished`, rewrites no entry here. `expired` keeps it: only the
-   * sweep writes it, and its crash recovery finds expiries still holding unpublished events
-   * through this index (`unpublished` is projected for that filter; the sweep re-reads each item).
+   * Items by status, ordered by the end of their upload window: the sweep asks for `pending` and
+   * `draft` images whose window has passed without a scan. Sparse: only items holding an
+   * `expiresAt` are in it. The upload route sets it; the first report of any other status REMOVEs it
+   * in the same conditional write, so an item leaves the index once.
    */
-  byExpiry: { indexName: 'byExpiry', partitionKey: 'status', sortKey: 'expiresAt' },
+  byExpiry: {
+    indexName: 'byExpiry',
+    partitionKey: 'status',
+    sortKey: 'expiresAt',
+    // The sweep reads ids only. `unpublished` is projected for the sweep's old outbox recovery (the
+    // stream relay does that now); it stays so an upgrade does not have to rebuild the index.
+    projected: ['unpublished'],
+  },
+  /**
+   * The outbox: `unpublished` is a String Set of the event ids a writer put in the table with a
+   * transition and has not yet seen on the bus, `leaseUntil` (epoch ms) when its claim on them ends.
+   * DynamoDB drops a set when its last element is deleted, so "the attribute exists" means "there is
+   * something to publish": the one thing the stream's filter has to know.
+   */
+  outbox: { attribute: 'unpublished', lease: 'leaseUntil' },
+} as const;
+
+/**
+ * The filter of the relay's event source mapping: only stream records whose new image still has
+ * something in the outbox invoke it. A writer's own clean-up, and every write that publishes
+ * nothing, never does. `exists` on the attribute's type key is how Lambda's filters test a DynamoDB
+ * attribute (docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html, "Using the Exists operator").
+ */
+export const RELAY_FILTER = {
+  dynamodb: { NewImage: { [TableDesign.outbox.attribute]: { SS: [{ exists: true }] } } },
 } as const;
 
 /**
@@ -93,6 +113,13 @@ export const WebhookEnv = {
   UnknownIdPolicy: 'UNKNOWN_ID_POLICY',
   /** How long a writer owns publishing its event before a redelivery may take over (ms). */
   PublishLeaseMs: 'PUBLISH_LEASE_MS',
+  ConfirmWithCloudflare: 'CONFIRM_WITH_CLOUDFLARE',
+  /** The read-only token's secret `{"accountId", "apiToken"}`; unset: nothing is confirmed. */
+  ReadSecretId: 'CLOUDFLARE_READ_SECRET_ID',
+  /** Cloudflare's API root; the official SDK reads the same variable. Unset in AWS. */
+  CloudflareBaseUrl: 'CLOUDFLARE_BASE_URL',
+  /** How long one Cloudflare read may take before the delivery gives up on it (ms). */
+  CloudflareTimeoutMs: 'CLOUDFLARE_TIMEOUT_MS',
 } as const;
 
 export const Defaults = {
@@ -104,9 +131,21 @@ export const Defaults = {
   unknownIdPolicy: 'reject',
   /** Longer than a normal PutEvents, far shorter than the function's timeout. */
   publishLeaseMs: 3000,
+  confirmWithCloudflare: 'unconfirmed',
+  /** A webhook waits this long for Cloudflare's API; the function's own timeout is 10 s. */
+  webhookCloudflareTimeoutMs: 3000,
 } as const;
 
 export const UnknownIdPolicy = { Reject: 'reject', Record: 'record' } as const;
+
+/**
+ * When the webhook asks Cloudflare's API before it writes (the read token permitting):
+ * `unconfirmed` only when the delivery's fields do not settle the outcome; `always` for every
+ * delivery that reports a status; `never` not at all (a delivery the fields do not settle is then
+ * acknowledged and left to the sweep).
+ */
+export const ConfirmMode = { Unconfirmed: 'unconfirmed', Always: 'always', Never: 'never' } as const;
+export type ConfirmMode = (typeof ConfirmMode)[keyof typeof ConfirmMode];
 export type UnknownIdPolicy = (typeof UnknownIdPolicy)[keyof typeof UnknownIdPolicy];
 
 /**
@@ -142,6 +181,23 @@ export const SweepEnv = {
   GraceSeconds: 'EXPIRY_GRACE_SECONDS',
   /** Most items one run expires; the next run takes the rest. */
   MaxItemsPerRun: 'MAX_ITEMS_PER_RUN',
+  /** The read-only token's secret; unset: no image is checked with Cloudflare and no video reconciled. */
+  ReadSecretId: 'CLOUDFLARE_READ_SECRET_ID',
+  CloudflareBaseUrl: 'CLOUDFLARE_BASE_URL',
+  CloudflareTimeoutMs: 'CLOUDFLARE_TIMEOUT_MS',
+  /** A video `pending` this long (s) is checked with Cloudflare; 0 turns video reconciliation off. */
+  VideoPendingSeconds: 'VIDEO_PENDING_SECONDS',
+  /** Set when the table has the byStatus index, which is how the sweep finds pending videos. */
+  StatusIndex: 'STATUS_INDEX',
+} as const;
+
+/** Environment of the stream relay (`lambda/relay/`). */
+export const RelayEnv = {
+  TableName: 'TABLE_NAME',
+  EventBusName: 'EVENT_BUS_NAME',
+  PublishLeaseMs: 'PUBLISH_LEASE_MS',
+  /** Longest a relay waits, within one invocation, for a live writer's lease to end (ms). */
+  MaxWaitMs: 'RELAY_MAX_WAIT_MS',
 } as const;
 
 /** Cloudflare's limits on a direct creator upload's window, and our defaults. */
@@ -157,4 +213,6 @@ export const UploadDefaults = {
   cloudflareTimeoutMs: 8000,
   sweepGraceSeconds: 5 * 60,
   sweepMaxItemsPerRun: 1000,
+  /** Stream uploads can take hours to process: a video is reconciled once pending this long. */
+  videoPendingSeconds: 86400,
 } as const;

@@ -49,11 +49,11 @@ export class RouteNotFoundError extends Error {
   }
 }
 
-/** DynamoDB, EventBridge or Secrets Manager failed: a 500, so the sender may retry. */
+/** DynamoDB, EventBridge, Secrets Manager or Cloudflare's API failed: a 500, so the sender may retry. */
 export class DependencyError extends Error {
   override readonly name = 'DependencyError';
   constructor(
-    readonly dependency: 'dynamodb' | 'eventbridge' | 'secretsmanager',
+    readonly dependency: 'dynamodb' | 'eventbridge' | 'secretsmanager' | 'cloudflare',
     message: string,
     options?: { cause?: unknown },
   ) {

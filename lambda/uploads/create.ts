@@ -1,9 +1,10 @@
 import { ItemKind } from '../core/contract.js';
-import { recordedItem, type Item } from '../core/decide.js';
-import type { ItemStore } from '../adapters/store.js';
+import { recordedItem } from '../core/decide.js';
 import type { DirectUpload, DirectUploadClient } from './cloudflare.js';
 import { UploadConflictError } from './errors.js';
 import { directUploadFields, type UploadRequest } from './request.js';
+import type { Item } from '../core/item.js';
+import type { ItemStore } from '../core/ports.js';
 
 /**
  * The upload route's path, in order: Cloudflare first, then the table. A failed Cloudflare

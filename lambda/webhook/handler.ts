@@ -1,20 +1,15 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
 import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
 import { errorResponse, json } from '../core/http.js';
 import { createLogger } from '../adapters/log.js';
-import {
-  DEFAULT_METRICS_NAMESPACE,
-  METRICS_NAMESPACE_ENV,
-  METRICS_SERVICE,
-  metricBatches,
-  summarizeDelivery,
-  type DeliverySummary,
-} from '../core/metrics.js';
+import { METRICS_SERVICE } from '../core/metrics.js';
+import { createMetrics, publishBatches } from '../adapters/metrics.js';
+import { metricBatches, summarizeDelivery, type DeliverySummary } from './metrics.js';
 import { EventBridgePublisher } from '../adapters/publish.js';
 import { receive, type Ports, type Receipt, type WebhookRequest } from './receive.js';
-import { SecretsManagerSecrets } from '../adapters/secrets.js';
+import { FetchCloudflareReader } from '../adapters/cloudflare.js';
+import { ApiTokenSecret, SecretsManagerSecrets } from '../adapters/secrets.js';
 import { DynamoItemStore } from '../adapters/store.js';
 import type { Route } from './verify.js';
 
@@ -22,11 +17,18 @@ import type { Route } from './verify.js';
 
 const config = readConfig(process.env);
 const logger = createLogger();
-const metrics = new Metrics({ namespace: process.env[METRICS_NAMESPACE_ENV] || DEFAULT_METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
+const metrics = createMetrics(METRICS_SERVICE);
 const ports: Ports = {
   secrets: new SecretsManagerSecrets(config.secretId),
   store: new DynamoItemStore(config.tableName),
   publisher: new EventBridgePublisher(config.eventBusName),
+  ...(config.readSecretId && {
+    cloudflare: new FetchCloudflareReader({
+      baseUrl: config.cloudflareBaseUrl,
+      credentials: new ApiTokenSecret(config.readSecretId),
+      timeoutMs: config.cloudflareTimeoutMs,
+    }),
+  }),
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
@@ -52,7 +54,7 @@ export const handler = async (event: APIGatewayProxyEventV2, context?: Context):
   try {
     const summary = summarizeDelivery(route, receipt ? { receipt } : { error: failure });
     logDelivery(event, statusCode, durationMs, summary, receipt, failure);
-    publishMetrics(summary);
+    publishBatches(metrics, metricBatches(summary));
   } catch (error) {
     logger.error('telemetry failed', { error: error as Error });
   }
@@ -88,15 +90,6 @@ function logDelivery(
   if (statusCode >= 500) logger.error('delivery failed', { ...line, error: failure as Error });
   else if (statusCode >= 400) logger.warn('delivery rejected', { ...line, reason: (failure as Error).message });
   else logger.info('delivery processed', line);
-}
-
-/** One EMF blob per batch (usually one per delivery), flushed to stdout before the answer. */
-function publishMetrics(summary: DeliverySummary): void {
-  for (const batch of metricBatches(summary)) {
-    for (const dimensions of batch.dimensionSets) metrics.addDimensions(dimensions);
-    for (const [name, value] of Object.entries(batch.counts)) metrics.addMetric(name, MetricUnit.Count, value);
-    metrics.publishStoredMetrics();
-  }
 }
 
 function toRequest(route: Route, event: APIGatewayProxyEventV2): WebhookRequest {

@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig } from '../../lambda/adapters/aws';
-import type { Item } from '../../lambda/core/decide';
 import type { WatchedEvent } from '../../local/provision';
 import { payloads } from '../../local/payloads';
 import { at, readItem, seedPending, send } from '../support/deliver';
@@ -20,6 +19,7 @@ import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, typ
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
 import { drainEvents } from '../support/watch';
+import type { Item } from '../../lambda/core/item';
 
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;

@@ -68,7 +68,7 @@ describe('the function dies between the table write and PutEvents', () => {
           now: () => new Date(),
           sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         },
-        { toleranceSeconds: 300, maxBodyBytes: 65536, unknownIdPolicy: 'reject', leaseMs: 1000 },
+        { toleranceSeconds: 300, maxBodyBytes: 65536, unknownIdPolicy: 'reject', confirmWithCloudflare: 'unconfirmed', leaseMs: 1000 },
       ),
       died,
     );

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Item } from '../../lambda/core/decide';
 import { Defaults } from '../../lambda/core/contract';
 import type { SecretSet } from '../../lambda/webhook/verify';
 import { payloads, signedHeaders } from '../../local/payloads';
@@ -19,6 +18,7 @@ import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-
 import { checkEvents } from '../support/model';
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
 import { drainEvents, scanItems } from '../support/watch';
+import type { Item } from '../../lambda/core/item';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 400);
 const SEED = Number(process.env.PROPERTY_SEED ?? 424242);

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../../lambda/core/decide';
 import { localClientConfig } from '../../local/aws';
 import { signedHeaders } from '../../local/payloads';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
 import type { Receiver } from './receiver';
+import type { Item } from '../../lambda/core/item';
 
 /** Small helpers shared by the integration suites: send, seed, read back. */
 

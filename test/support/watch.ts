@@ -1,10 +1,10 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../../lambda/core/decide';
 import { localClientConfig } from '../../local/aws';
 import type { WatchedEvent } from '../../local/provision';
 import { documentClient } from './deliver';
 import type { Receiver } from './receiver';
+import type { Item } from '../../lambda/core/item';
 
 const sqsClients = new Map<string, SQSClient>();
 

@@ -12,12 +12,12 @@ import { formatHistory, formatItems, listInput, statusesOf } from '../../cli/ima
 import { Fault, formatAnswer, prepareDelivery, secretNeeded, STALE_SECONDS, type SendRequest } from '../../cli/send';
 import { required, resolveTarget, StackOutput, targetFromOutputs } from '../../cli/target';
 import { TableDesign } from '../../lambda/core/contract';
-import type { Item } from '../../lambda/core/decide';
 import { parseDelivery } from '../../lambda/webhook/parse';
 import { RejectReason, verifyRequest, type SecretSet } from '../../lambda/webhook/verify';
 import type { WebhookEvent } from '../../lib/events';
 import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state';
 import { cli } from '../support/cli';
+import type { Item } from '../../lambda/core/item';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 const SECRETS: SecretSet = { images: ['images-secret'], stream: ['stream-secret'], toolkit: ['toolkit-secret'] };
@@ -48,10 +48,10 @@ describe('send: the deliveries it builds pass the receiver’s own gate and pars
     it(`${req.delivery}${req.format ? ` --format ${req.format}` : ''}: ${scheme}, ${kind} → ${status} at --at`, () => {
       const { verdict, delivery } = receive(req);
       assert.deepEqual(verdict, { ok: true, scheme });
-      assert.equal(delivery?.type, 'status');
-      if (delivery?.type !== 'status') return;
-      assert.deepEqual([delivery.report.kind, delivery.report.id, delivery.report.status], [kind, req.id, status]);
-      assert.equal(delivery.report.occurredAt, at.toISOString());
+      assert.equal(delivery?.type, 'observation');
+      if (delivery?.type !== 'observation') return;
+      assert.deepEqual([delivery.observation.kind, delivery.observation.id, delivery.observation.status], [kind, req.id, status]);
+      assert.equal(delivery.observation.occurredAt, at.toISOString());
     });
   }
 

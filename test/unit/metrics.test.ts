@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors';
 import { statusOf } from '../../lambda/core/http';
-import { metricBatches, Rejection, summarizeDelivery } from '../../lambda/core/metrics';
+import { Rejection } from '../../lambda/core/metrics';
+import { metricBatches, summarizeDelivery } from '../../lambda/webhook/metrics';
 import { RejectReason } from '../../lambda/webhook/verify';
 
 describe('summarizeDelivery', () => {

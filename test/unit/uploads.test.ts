@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UploadDefaults } from '../../lambda/core/contract';
-import type { Item } from '../../lambda/core/decide';
 import { FetchDirectUploads, readDirectUploadAnswer, type DirectUploadClient } from '../../lambda/uploads/cloudflare';
 import { readUploadsConfig } from '../../lambda/uploads/config';
 import { createUpload, pendingItem } from '../../lambda/uploads/create';
@@ -9,6 +8,7 @@ import { parseApiSecret } from '../../lambda/uploads/credentials';
 import { CloudflareApiError, UploadConflictError, UploadForbiddenError, UploadRequestError, UploadsNotConfiguredError } from '../../lambda/uploads/errors';
 import { uploadErrorResponse } from '../../lambda/uploads/http';
 import { directUploadFields, parseUploadRequest, TRIP_MARGIN_SECONDS, type Caller } from '../../lambda/uploads/request';
+import type { Item } from '../../lambda/core/item';
 
 const now = new Date('2024-01-01T12:00:00.400Z');
 const nowWhole = Date.parse('2024-01-01T12:00:00.000Z');

@@ -1,0 +1,90 @@
+import type { DynamoDBRecord } from 'aws-lambda';
+import { TableDesign } from '../core/contract.js';
+import { recover } from '../core/decide.js';
+import { settle, type OutboxPorts } from '../core/outbox.js';
+
+/**
+ * The stream relay: what a redelivery of the webhook would do, for a write whose writer may never
+ * be heard from again. The stream's filter only lets through records whose new image still has
+ * something in the outbox; for each such item the relay re-reads it consistently and asks the same
+ * decision code a redelivery would (`recover`): outbox already empty → nothing; the writer's lease
+ * run out → take over, publish the same event ids, empty the outbox; lease still held by a live
+ * writer → wait for it, within this invocation and a bound, then read again.
+ */
+
+export interface RelayPorts extends OutboxPorts {
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Milliseconds this invocation may still run. */
+  readonly remainingMs?: () => number;
+}
+
+export interface RelayOptions {
+  readonly leaseMs: number;
+  /** The longest one item waits for a live writer's lease before its records are handed back for a retry. */
+  readonly maxWaitMs: number;
+  /** Items handled at once; each is one read and, rarely, a publish. */
+  readonly concurrency?: number;
+}
+
+export interface RelayResult {
+  /** Distinct items the records named. */
+  readonly items: number;
+  /** Events the relay published: ones a writer left in the outbox. */
+  readonly republished: number;
+  /** Items it found with a live writer's lease, and waited for. */
+  readonly waited: number;
+  /** Sequence numbers of the records to hand back (ReportBatchItemFailures): their item could not be settled. */
+  readonly failures: readonly string[];
+  /** The first failure, for the log line. */
+  readonly firstError?: unknown;
+}
+
+/** Leave this much of the invocation unused: an item that needs more is handed back instead. */
+const SAFETY_MS = 2000;
+
+export async function relay(records: readonly DynamoDBRecord[], ports: RelayPorts, options: RelayOptions): Promise<RelayResult> {
+  const byItem = new Map<string, string[]>();
+  for (const record of records) {
+    const id = record.dynamodb?.Keys?.[TableDesign.partitionKey]?.S;
+    const sequence = record.dynamodb?.SequenceNumber;
+    if (id === undefined || sequence === undefined) continue;
+    byItem.set(id, [...(byItem.get(id) ?? []), sequence]);
+  }
+
+  let republished = 0;
+  let waited = 0;
+  const failures: string[] = [];
+  let firstError: unknown;
+  await pool([...byItem.keys()], options.concurrency ?? 8, async (id) => {
+    let waitedHere = false;
+    const waitFor = async (untilMs: number) => {
+      const waitMs = untilMs - ports.now().getTime() + 50;
+      const budget = Math.min(options.maxWaitMs, (ports.remainingMs?.() ?? Number.POSITIVE_INFINITY) - SAFETY_MS);
+      if (waitMs > budget) return false;
+      waitedHere = true;
+      await ports.sleep(Math.max(0, waitMs));
+      return true;
+    };
+    try {
+      const decision = await settle(ports, id, (item) => (item ? recover(item, { now: ports.now(), leaseMs: options.leaseMs }) : NOTHING), waitFor);
+      if (decision.type === 'wait') throw new Error(`item ${id}: its writer still holds the lease beyond the relay's wait`);
+      if (decision.type === 'write') republished += decision.publish.length;
+      if (waitedHere) waited += 1;
+    } catch (error) {
+      failures.push(...byItem.get(id)!);
+      firstError ??= error;
+    }
+  });
+  return { items: byItem.size, republished, waited, failures, ...(firstError !== undefined && { firstError }) };
+}
+
+const NOTHING = { type: 'none' } as const;
+
+async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
+}

@@ -1,0 +1,100 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { Defaults, RELAY_FILTER, RelayEnv } from '../lambda/core/contract.js';
+import { receiverFunction } from './bundling.js';
+
+/**
+ * How the relay reads the table's stream. Exported because local mode's poller (local/stream-poller.ts)
+ * applies the very same settings to moto's stream, so what runs locally is what is deployed.
+ */
+export const RelayEventSource = {
+  /** Records per invocation: one read each, rarely a publish. */
+  batchSize: 100,
+  /** Gather records this long: a writer's own clean-up has usually emptied the outbox by then. */
+  maxBatchingWindowSeconds: 1,
+  /** Retries of a failing batch before it goes to the dead-letter queue (each split in two on error). */
+  retryAttempts: 10,
+  /** The stream keeps records 24 hours; a record that old is sent to the dead-letter queue rather than lost. */
+  maxRecordAgeSeconds: 86_400,
+  filter: RELAY_FILTER,
+} as const;
+
+export interface StreamRelayProps {
+  /** The images table, with a stream of new and old images. */
+  readonly table: dynamodb.ITable;
+  readonly eventBus: events.IEventBus;
+  readonly logRetention: logs.RetentionDays;
+  /** @default Defaults.publishLeaseMs */
+  readonly publishLeaseMs?: number;
+  /** Environment the function's metrics are published with (namespace). */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * No event waits for a redelivery: the table's stream plays the redelivery that Cloudflare may never
+ * send. A function reads the records whose item still has events in its outbox (a filter on the
+ * event source mapping keeps every other write away from it) and publishes what their writer left
+ * behind, through the same decision code a redelivery runs. What its retries cannot settle lands in
+ * an encrypted dead-letter queue (`npm run cli -- events redrive` sends it back through the relay).
+ */
+export class StreamRelay extends Construct {
+  public readonly relayFunction: lambda.Function;
+  /** Descriptions of stream batches the relay gave up on (shard and sequence numbers, not the items). */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: StreamRelayProps) {
+    super(scope, id);
+    const { table, eventBus } = props;
+    if (!table.tableStreamArn) throw new Error('the stream relay needs the table’s stream: give a table with a NEW_AND_OLD_IMAGES stream');
+
+    // 1. The function: read and update the table's items, put events on the bus, nothing else.
+    this.relayFunction = receiverFunction(this, 'Function', 'relay', {
+      roleDescription: 'Cloudflare stream relay: its table items, its bus, its log group (and the stream and dead-letter queue its event source mapping needs)',
+      logRetention: props.logRetention,
+      permissions: (role) => {
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [eventBus.eventBusArn] }));
+      },
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // Enough for a batch of reads, a wait for one live writer's lease and a publish.
+      timeout: Duration.seconds(30),
+      environment: {
+        [RelayEnv.TableName]: table.tableName,
+        [RelayEnv.EventBusName]: eventBus.eventBusName,
+        [RelayEnv.PublishLeaseMs]: String(props.publishLeaseMs ?? Defaults.publishLeaseMs),
+        POWERTOOLS_SERVICE_NAME: 'cloudflare-relay',
+        ...props.environment,
+      },
+    });
+
+    // 2. Where batches go when their retries run out.
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // 3. The stream, filtered to records with something in the outbox, in order per item.
+    this.relayFunction.addEventSource(
+      new sources.DynamoEventSource(table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: RelayEventSource.batchSize,
+        maxBatchingWindow: Duration.seconds(RelayEventSource.maxBatchingWindowSeconds),
+        retryAttempts: RelayEventSource.retryAttempts,
+        maxRecordAge: Duration.seconds(RelayEventSource.maxRecordAgeSeconds),
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        onFailure: new sources.SqsDlq(this.deadLetterQueue),
+        filters: [lambda.FilterCriteria.filter(RelayEventSource.filter as unknown as Record<string, unknown>)],
+      }),
+    );
+  }
+}
