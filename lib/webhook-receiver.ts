@@ -142,7 +142,8 @@ export interface CloudflareWebhookReceiverProps {
   readonly eventBus?: events.IEventBus;
   /**
    * When the webhook asks Cloudflare's API before it writes: `unconfirmed` when the delivery's
-   * fields do not settle the outcome, `always` for every delivery, `never` not at all. Needs the read
+   * fields do not settle the outcome, `always` for every delivery, `never` not at all (and the webhook
+   * function gets no access to the token; the sweep keeps it). Needs the read
    * token (`cloudflareReadSecret`, filled in by `npm run connect`); until it is there nothing is asked.
    * @default 'unconfirmed'
    */
@@ -325,7 +326,8 @@ export class CloudflareWebhookReceiver extends Construct {
 
   /** The webhook function, with a role that starts empty and its own log group (see receiverFunction). */
   private createWebhookFunction(config: ResolvedConfig): lambda.Function {
-    const readSecret = this.cloudflareReadSecret;
+    // With confirmation off the function never asks Cloudflare, so it gets no read token (the sweep still does).
+    const readSecret = config.confirmWithCloudflare === ConfirmMode.Never ? undefined : this.cloudflareReadSecret;
     return receiverFunction(this, 'Function', 'webhook', {
       roleDescription: 'Cloudflare webhook receiver: its table, bus, secrets and log group only',
       logRetention: config.logRetention,
