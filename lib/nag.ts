@@ -1,5 +1,7 @@
 import { Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { StreamRelay } from './stream-relay.js';
 import type { CloudflareWebhookReceiver } from './webhook-receiver.js';
 
 /**
@@ -39,8 +41,8 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
     id: 'Serverless-LambdaDLQ',
     reason:
       'The function is only invoked synchronously, by API Gateway; a DeadLetterConfig applies to asynchronous invocations only and ' +
-      'would never receive anything. A failed delivery is answered 500 and Cloudflare retries it; a transition written but not yet ' +
-      'published stays marked "unpublished" on the item and is republished by the next delivery (tested with injected faults).',
+      'would never receive anything. A failed delivery is answered 500; a transition written but not yet published stays in the ' +
+      "item's outbox (`unpublished`), and the stream relay publishes it without waiting for a redelivery (tested with injected faults).",
   });
 
   Validations.of(receiver.webhookFunction).acknowledge({
@@ -83,8 +85,8 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
     Validations.of(sweepFunction).acknowledge({
       id: 'Serverless-LambdaTracing',
       reason:
-        'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its index, table, bus and log ' +
-        'group; each run logs what it expired.',
+        'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its indexes, table, bus, read ' +
+        'token and log group; each run logs one line with what it expired, recovered and deferred.',
     });
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
       Validations.of(deadLetterQueue).acknowledge({
@@ -94,5 +96,54 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
           'OnFailure destination); a dead-letter queue of a dead-letter queue would only move the same messages again.',
       });
     }
+  }
+
+  // Only the secret created here: one passed in is its owner's to rotate.
+  if (receiver.cloudflareReadSecret?.node.scope === receiver) {
+    Validations.of(receiver.cloudflareReadSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The read-only Cloudflare API token (Images Read, Stream Read) is issued by Cloudflare in its dashboard; a rotation Lambda could ' +
+        'only mint a new one with a more powerful Cloudflare token, which would then live here instead. It is replaced by ' +
+        '`npm run connect`, which reads the new value from the environment or standard input and writes it.',
+    });
+  }
+
+  if (receiver.relay) acknowledgeRelay(receiver.relay);
+}
+
+/** The stream relay: invoked by its event source mapping, which also owns its dead-letter queue. */
+function acknowledgeRelay({ relayFunction, deadLetterQueue }: StreamRelay): void {
+  // Granular: only the `Resource::*` finding, and only on the relay's own policy. Which statement
+  // holds that `*` (ListStreams, alone) is pinned down by test/infra/least-privilege.test.ts.
+  const policy = (relayFunction.role as iam.Role).node.findChild('DefaultPolicy') as iam.Policy;
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'dynamodb:ListStreams on "*", from the DynamoDB event source grant: Lambda checks that the role may call ListStreams when it ' +
+      'creates the mapping, and ListStreams has no resource type in the Service Authorization Reference (it lists the streams of the ' +
+      'account), so "*" is the only resource IAM can match. It reveals stream ARNs, no data; reading records is granted on this ' +
+      "table's stream ARN only.",
+  });
+  Validations.of(relayFunction).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'The relay is invoked synchronously by its event source mapping (the stream poller); a DeadLetterConfig applies to ' +
+      'asynchronous invocations only. Batches whose retries run out go to the mapping\'s own OnFailure destination, the relay\'s ' +
+      'dead-letter queue (alarmed, and sent back through the relay by `npm run cli -- events redrive`).',
+  });
+  Validations.of(relayFunction).acknowledge({
+    id: 'Serverless-LambdaTracing',
+    reason:
+      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, stream, bus, ' +
+      'dead-letter queue and log group; each invocation logs one line with what it published and handed back.',
+  });
+  for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+    Validations.of(deadLetterQueue).acknowledge({
+      id,
+      reason:
+        'This queue is itself the dead-letter queue of the stream relay (the OnFailure destination of its event source mapping); a ' +
+        'dead-letter queue of a dead-letter queue would only move the same batch descriptions again.',
+    });
   }
 }
