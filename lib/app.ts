@@ -117,6 +117,10 @@ function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceive
   const enabled = setting.boolean('uploads') === true || issuer !== undefined;
   const minutes = setting.number('expirySweepMinutes');
   const videoHours = setting.number('videoPendingHours');
+  // Duration's own error for a negative amount would not say which key it came from.
+  for (const [key, value] of [['expirySweepMinutes', minutes], ['videoPendingHours', videoHours]] as const) {
+    if (value !== undefined && value < 0) throw new Error(`Context ${key} must be 0 or more, got ${value}`);
+  }
   return {
     ...(enabled && {
       uploads: {
