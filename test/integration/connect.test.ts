@@ -10,7 +10,7 @@ import { localClientConfig } from '../../local/aws';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { cli, stateFor, type CliRun } from '../support/cli';
 import { post, seedPending } from '../support/deliver';
-import { ALL_PERMISSIONS, startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { ALL_PERMISSIONS, startFakeCloudflare, type FakeCloudflare } from '../../local/cloudflare';
 import { startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // `npm run cli -- connect`, in-process, against the fake Cloudflare and a local stack whose

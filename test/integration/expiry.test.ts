@@ -8,7 +8,7 @@ import { DynamoItemStore } from '../../lambda/adapters/store';
 import { localClientConfig } from '../../local/aws';
 import { payloads } from '../../local/payloads';
 import { events, readItem, send } from '../support/deliver';
-import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { startFakeCloudflare, type FakeCloudflare } from '../../local/cloudflare';
 import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // The expiry sweep as built, against the emulator: uploads created through the route, their

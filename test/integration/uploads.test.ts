@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../cli/index';
 import { stateFor } from '../support/cli';
 import { events, readItem, seedPending } from '../support/deliver';
-import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { startFakeCloudflare, type FakeCloudflare } from '../../local/cloudflare';
 import { localJwt, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // POST /uploads as the stack ships it (the built bundle behind the local HTTP API, DynamoDB in
