@@ -9,7 +9,7 @@ import { fingerprint } from '../../cli/secret-rotation';
 import { localClientConfig } from '../../local/aws';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { cli, stateFor, type CliRun } from '../support/cli';
-import { post, seedPending } from '../support/deliver';
+import { post, readItem, seedPending } from '../support/deliver';
 import { ALL_PERMISSIONS, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
 import { startUploadsStack, type UploadsStack } from '../support/uploads';
 
@@ -92,6 +92,18 @@ describe('connect', () => {
       // The receiver accepts what Cloudflare now sends.
       assert.equal(await streamDelivery(stack, cloudflare.streamWebhook!.secret), 200);
       assert.equal(await imagesPing(stack, destination!.secret!), 200);
+
+      // And what the stand-in's Stream sends once it has processed a direct creator upload.
+      const created = await fetch(`${cloudflare.baseURL}/accounts/${cloudflare.accountId}/stream/direct_upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cloudflare.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ maxDurationSeconds: 60 }),
+      });
+      const { uid, uploadURL } = ((await created.json()) as { result: { uid: string; uploadURL: string } }).result;
+      await seedPending(stack.resources, 'video', uid);
+      const video = await cloudflare.upload(uploadURL);
+      assert.deepEqual(video.deliveries.map((d) => [d.url, d.status]), [[stack.streamUrl, 200]]);
+      assert.equal((await readItem(stack.resources, uid))?.status, 'ready');
 
       // Again: only reads at Cloudflare, the secret untouched, every line "unchanged".
       const before = cloudflare.requests.length;

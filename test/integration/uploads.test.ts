@@ -85,6 +85,14 @@ describe('POST /uploads (IAM), end to end', () => {
     assert.deepEqual(seen.map((e) => e['detail-type']), ['Image Uploaded']);
     assert.equal((seen[0]!.detail as { id: string }).id, id);
     assert.deepEqual((seen[0]!.detail as { metadata: unknown }).metadata, { album: 'summer' });
+
+    // A file Cloudflare refuses: the image stays a draft there, the failure notification fails the item here.
+    const refused = (await createUpload(stack, {})).body as { id: string; uploadURL: string };
+    const failedUpload = await cloudflare.upload(refused.uploadURL, { name: 'notes.txt', bytes: Buffer.from('not an image') });
+    assert.equal(failedUpload.status, 415);
+    assert.deepEqual(failedUpload.deliveries.map((n) => [n.url, n.status]), [[stack.imagesUrl, 200]]);
+    assert.equal(cloudflare.images.get(refused.id)?.draft, true);
+    assert.equal((await readItem(stack.resources, refused.id))?.status, 'failed');
   });
 
   it('passes a custom id and a creator to Cloudflare and onto the item', async () => {
