@@ -341,7 +341,7 @@ function report(m: Measurements) {
     '',
     `_${steady}_`,
     '',
-    standingMarkdown(m.standing),
+    standingMarkdown(m.standing, '../../docs/'),
     '',
   ].join('\n');
 

@@ -93,8 +93,11 @@ function changes(from: StandingCost, to: StandingCost): string {
   return parts.join('; ') || 'nothing standing';
 }
 
-/** The block docs/DEPLOY.md carries between its standing-cost markers. */
-export function standingMarkdown(r: StandingReport): string {
+/**
+ * The block docs/DEPLOY.md carries between its standing-cost markers.
+ * @param docs where docs/ is from the file that shows it (bench/results/latest.md: `../../docs/`)
+ */
+export function standingMarkdown(r: StandingReport, docs = ''): string {
   const s = r.standard;
   const rows = [
     '| standing charge, default deployment | count | $ / month | basis |',
@@ -112,7 +115,7 @@ export function standingMarkdown(r: StandingReport): string {
   return [
     ...rows,
     '',
-    `What grows from there: each million items kept adds ${usd(s.perMillionItems.pitr)} a month of point-in-time recovery and, beyond the free ${PRICES.dynamodbFreeStorageGB} GB, ${usd(s.perMillionItems.storageBeyondFreeTier)} of storage (items of about ${STANDING_ASSUMPTIONS.itemKB} KB with their index entries); traffic adds ${perMillion}; and each custom metric series (EMF) costs ${usd(PRICES.customMetricPerMonth)} in a month it receives data ([at most about 37](OBSERVABILITY.md#metrics)).`,
+    `What grows from there: each million items kept adds ${usd(s.perMillionItems.pitr)} a month of point-in-time recovery and, beyond the free ${PRICES.dynamodbFreeStorageGB} GB, ${usd(s.perMillionItems.storageBeyondFreeTier)} of storage (items of about ${STANDING_ASSUMPTIONS.itemKB} KB with their index entries); traffic adds ${perMillion}; and each custom metric series (EMF) costs ${usd(PRICES.customMetricPerMonth)} in a month it receives data ([at most about 37](${docs}OBSERVABILITY.md#metrics)).`,
     '',
     ...variants,
   ].join('\n');

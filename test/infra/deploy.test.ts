@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import { standingCost } from '../../bench/cost.js';
 import { between, MARKERS, MEASURED_ROW, standingMarkdown, standingReport, standingSummary, STANDING_VARIANTS, synthesizedTemplate, usd } from '../../bench/standing.js';
-import { runCli } from '../../cli/index.js';
+import { runCli, USAGE } from '../../cli/index.js';
 import { createApp } from '../../lib/app.js';
 import { ensureEmulator } from '../../scripts/emulator.js';
 import { fencedBlocks, markdownSection, shellCommands } from '../support/doc-commands.js';
@@ -145,6 +145,7 @@ describe('docs/DEPLOY.md and the README Deploy section', () => {
     const manifest = JSON.parse(readFileSync(join(assembly, 'manifest.json'), 'utf8'));
     assert.equal(manifest.artifacts[STACK].environment, `aws://${ACCOUNT}/${REGION}`);
     const template = JSON.parse(readFileSync(join(assembly, `${STACK}.template.json`), 'utf8'));
+    assert.ok(JSON.stringify(template).includes(`:execute-api:${REGION}:${ACCOUNT}:`), 'the template names the account and region');
     // The bootstrap the documents ask for is the one the template checks for.
     assert.ok(template.Rules?.CheckBootstrapVersion, 'the template checks the bootstrap version');
     assert.match(JSON.stringify(template.Parameters?.BootstrapVersion), /\/cdk-bootstrap\/hnb659fds\/version/);
@@ -206,6 +207,16 @@ describe('docs/DEPLOY.md and the README Deploy section', () => {
     };
     const pinned = (context: Record<string, string> = {}) => templateOf({ account: ACCOUNT, region: REGION, ...context });
     const line = (out: string, type: string) => out.split('\n').filter((l) => l.includes(`] ${type} `));
+    /** The synthesized assembly with its table changed, diffed against the template as synthesized. */
+    const diffTableChange = async (name: string, change: (table: { Properties?: any }) => void) => {
+      const changed = join(dir, name);
+      cpSync(assembly, changed, { recursive: true });
+      const file = join(changed, `${STACK}.template.json`);
+      const template = JSON.parse(readFileSync(file, 'utf8')) as { Resources: TemplateResources };
+      change(Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!);
+      writeFileSync(file, JSON.stringify(template));
+      return cdk(['diff', '--app', changed, '--template', join(assembly, `${STACK}.template.json`), '--fail-on', 'destructive']);
+    };
 
     test('function memory: updated in place', async () => {
       const { code, out } = await diffFrom('memory', pinned({ memorySize: '512' }));
@@ -235,6 +246,18 @@ describe('docs/DEPLOY.md and the README Deploy section', () => {
       assert.match(out, /will be replaced/);
     });
 
+    test('a stream on the table: added in place', async () => {
+      const { code, out } = await diffTableChange('stream', (table) => (table.Properties.StreamSpecification = { StreamViewType: 'NEW_AND_OLD_IMAGES' }));
+      assert.equal(code, 0, out);
+      assert.match(out, /^\[~\] AWS::DynamoDB::Table \S+ ReceiverTable\w+\n[^\n]*\[\+\] StreamSpecification/m);
+    });
+
+    test("an index's projection changed: cdk diff shows an ordinary update (CloudFormation refuses it at deploy time)", async () => {
+      const { code, out } = await diffTableChange('projection', (table) => (table.Properties.GlobalSecondaryIndexes[0].Projection = { ProjectionType: 'ALL' }));
+      assert.equal(code, 0, out);
+      assert.match(out, /^\[~\] AWS::DynamoDB::Table \S+ ReceiverTable\w+\n[^\n]*\[~\] GlobalSecondaryIndexes/m);
+    });
+
     test('pinning account and region on a stack deployed without them: only the invoke permissions are replaced', async () => {
       const { code, out } = await diffFrom('agnostic', templateOf({}));
       assert.equal(code, 1, out);
@@ -257,6 +280,7 @@ describe('docs/DEPLOY.md and the README Deploy section', () => {
       // --help ends the run after the strict parse of every option, before anything reaches AWS.
       const code = await runCli([...argv, '--help'], { out: () => {}, err: (text) => errors.push(text) });
       assert.equal(code, 0, `${command.join(' ')}: ${errors.join(' ')}`);
+      for (const option of argv.filter((a) => a.startsWith('--'))) assert.ok(USAGE.includes(option), `the usage text documents ${option}`);
     }
   });
 
