@@ -6,10 +6,13 @@ import { PayloadError } from './errors.js';
  * 9007199254740992: the digits are gone before any code sees them (Node 21+ hands a reviver the
  * source text, but local mode and CI run Node 20). A number a JavaScript number cannot hold exactly
  * is therefore returned as its exact source digits, a string, and stored as such; every other value
- * is what JSON.parse gives. The lossless parser (lossless-json) is slower than the native one, so it
- * only runs on a body that may hold such a number: a run of 16 digits or an exponent of 3 digits.
+ * is what JSON.parse gives. The rule is lossless-json's: an integer beyond ±2^53, or a fraction
+ * whose double does not read back as the same decimal. The lossless parser is slower than the
+ * native one, so it only runs on a body that may hold such a number: 16 digits in a row, a decimal
+ * point among them or not (doubles keep 15 to 17), or a digit followed by an exponent (`0.1e17` is
+ * an integer beyond 2^53 in three digits).
  */
-const MAY_LOSE_PRECISION = /\d{16}|[eE][+-]?\d{3}/;
+const MAY_LOSE_PRECISION = /\d[\d.]{15}|\d[eE]/;
 
 export function parseJsonExactly(text: string): unknown {
   try {

@@ -40,7 +40,11 @@ export const Limits = {
   stringChars: 2048,
   /** Entries of a stored array (variants: Cloudflare allows 100 variants per account). */
   arrayEntries: 100,
-  /** Bytes of a stored object (metadata, meta, the Notifications `data`, playback), as JSON. */
+  /**
+   * Bytes of a stored object or array (metadata, meta, the Notifications `data`, playback, variants),
+   * as JSON. An object over it is replaced by `{truncated: true, bytes, preview}`; an array keeps its
+   * first entries.
+   */
   objectBytes: 8 * 1024,
 } as const;
 
@@ -61,10 +65,21 @@ export const storedKey = (key: string): string => (OBJECT_MODEL_KEY.test(key) ? 
 export function storable(value: unknown, field: string): unknown {
   const copy = walk(value, field, 0);
   if (!isRecord(copy) && !Array.isArray(copy)) return copy;
-  const json = JSON.stringify(copy);
-  if (Buffer.byteLength(json) <= Limits.objectBytes) return copy;
-  // Too big to keep whole: keep its start, readable, and say how big it was.
-  return { truncated: true, bytes: Buffer.byteLength(json), preview: capString(json, Limits.objectBytes / 8) };
+  const bytes = Buffer.byteLength(JSON.stringify(copy));
+  if (bytes <= Limits.objectBytes) return copy;
+  // An array stays an array (variants are read as one): its first entries, as many as fit.
+  if (Array.isArray(copy)) {
+    const kept: unknown[] = [];
+    let size = 2;
+    for (const entry of copy) {
+      size += Buffer.byteLength(JSON.stringify(entry)) + 1;
+      if (size > Limits.objectBytes) break;
+      kept.push(entry);
+    }
+    return kept;
+  }
+  // An object too big to keep whole: its start, readable, and how big it was.
+  return { truncated: true, bytes, preview: capString(JSON.stringify(copy), Limits.objectBytes / 8) };
 }
 
 /** A stored string: well-formed UTF-16 (a lone surrogate cannot be written as UTF-8) and capped. */
