@@ -1,6 +1,6 @@
 /**
- * The template of issues 13 and 14: the stream relay (event source mapping, filter, dead-letter
- * queue, function), the bus's archive, the read-only Cloudflare token and who gets it, the sweep on
+ * The template of issues 13 and 14: the stream relay (event source mapping, its filter as Lambda
+ * matches it, dead-letter queue, function), the bus's archive, the read-only Cloudflare token and who gets it, the sweep on
  * by default with its video reconciliation, and the context keys that switch them. Roles are
  * enumerated exactly in least-privilege.test.ts, alarms and dashboard in observability.test.ts.
  */
@@ -13,6 +13,7 @@ import { ConfirmMode, EVENT_SOURCE, RelayEnv, SweepEnv, TableDesign, WebhookEnv 
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics.js';
 import { createApp } from '../../lib/app.js';
 import { RelayEventSource } from '../../lib/stream-relay.js';
+import { matchesFilter } from '../../local/filter-pattern.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import { functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourceName, resourcesOf, roleGrants, roleOf, type TemplateResource } from '../support/template.js';
@@ -53,7 +54,7 @@ describe('the stream relay', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
       FilterCriteria: mapping.Properties.FilterCriteria,
     });
-    // Local mode's poller applies RelayEventSource to moto's stream: it must be what is deployed.
+    // RelayEventSource is exported for local mode's poller (lib/stream-relay.ts): it must be what is deployed.
     const p = mapping.Properties;
     assert.deepEqual(
       [p.BatchSize, p.MaximumBatchingWindowInSeconds, p.MaximumRetryAttempts, p.MaximumRecordAgeInSeconds],
@@ -67,7 +68,23 @@ describe('the stream relay', () => {
     // Written out, not derived from RELAY_FILTER: renaming the outbox must show up here.
     assert.deepEqual(JSON.parse(Filters[0].Pattern), { dynamodb: { NewImage: { unpublished: { SS: [{ exists: true }] } } } });
     assert.equal(TableDesign.outbox.attribute, 'unpublished');
-    assert.deepEqual(JSON.parse(Filters[0].Pattern), RelayEventSource.filter, 'what local mode filters with');
+    assert.deepEqual(JSON.parse(Filters[0].Pattern), RelayEventSource.filter, 'the exported filter is the deployed one');
+  });
+
+  test('the deployed pattern, matched as Lambda matches (local/filter-pattern.ts), passes exactly the records with something to publish', () => {
+    const pattern = JSON.parse(mapping.Properties.FilterCriteria.Filters[0].Pattern);
+    const record = (eventName: string, images: { NewImage?: object; OldImage?: object }) => ({ eventName, eventSource: 'aws:dynamodb', dynamodb: { Keys: { id: { S: 'img' } }, ...images } });
+    const item = (extra: object = {}) => ({ id: { S: 'img' }, status: { S: 'uploaded' }, ...extra });
+    const outbox = { unpublished: { SS: ['evt-1', 'evt-2'] } };
+    const cases: [string, object, boolean][] = [
+      ['a transition written with its events', record('MODIFY', { NewImage: item(outbox), OldImage: item() }), true],
+      ['an item created with an event (the upload route, an unknown id)', record('INSERT', { NewImage: item(outbox) }), true],
+      ['the writer’s own clean-up (the set removed)', record('MODIFY', { NewImage: item(), OldImage: item(outbox) }), false],
+      ['a write that publishes nothing', record('MODIFY', { NewImage: item({ updatedAt: { S: '2025-01-01T00:00:00Z' } }), OldImage: item() }), false],
+      ['a deletion', record('REMOVE', { OldImage: item(outbox) }), false],
+      ['an outbox of another type', record('MODIFY', { NewImage: item({ unpublished: { L: [{ S: 'evt-1' }] } }) }), false],
+    ];
+    for (const [name, stream, delivered] of cases) assert.equal(matchesFilter(pattern, stream), delivered, name);
   });
 
   test('sends batches whose retries ran out to a dead-letter queue, encrypted, kept 14 days, refusing plain HTTP', () => {
