@@ -123,7 +123,7 @@ export interface CloudflareWebhookReceiverProps {
    * (String). The construct adds no index to a table it did not create: `images list` needs the
    * `byStatus` index and the expiry sweep `byExpiry` (names and keys in `TableDesign`), so the
    * sweep stays off unless `expirySweep` is given, which states that the table has `byExpiry`.
-   * @default - a new table (on-demand, point-in-time recovery, retained on stack deletion) with both indexes
+   * @default - a new table (on-demand, point-in-time recovery, deletion protection, retained on stack deletion) with both indexes
    */
   readonly table?: dynamodb.ITable;
   /**
@@ -308,6 +308,8 @@ export class CloudflareWebhookReceiver extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
+      // RETAIN protects the items from a stack deletion; this from a DeleteTable by anyone else.
+      deletionProtection: true,
     });
     const addIndex = (design: { indexName: string; partitionKey: string; sortKey: string }, projected: readonly string[]) =>
       table.addGlobalSecondaryIndex({
