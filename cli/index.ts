@@ -27,6 +27,7 @@ import {
 } from './send';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
+import { standardInput, type ReadInput } from './tokens';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -64,6 +65,8 @@ export interface CliIO {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
+  /** Standard input, for a secret given there (`connect --token-stdin`); never a command-line argument. */
+  readonly readInput?: ReadInput;
 }
 
 type Options = ParseArgsConfig['options'];
@@ -115,7 +118,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
-  const full: Required<CliIO> = { env: process.env, signal: new AbortController().signal, now: () => new Date(), ...io };
+  const full: Required<CliIO> = { env: process.env, signal: new AbortController().signal, now: () => new Date(), readInput: standardInput(), ...io };
   try {
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       (argv.length === 0 ? full.err : full.out)(USAGE);

@@ -18,6 +18,8 @@ export const StackOutput = {
   SecretArn: 'SecretArn',
   /** Only with the upload route (`-c uploads=true`); read by `connect`. */
   CloudflareApiSecretArn: 'CloudflareApiSecretArn',
+  /** The read-only API token's secret `{accountId, apiToken}` (Images Read, Stream Read); written by `connect`. */
+  CloudflareReadSecretArn: 'CloudflareReadSecretArn',
 } as const;
 
 /** Settings for the SDK clients: empty in AWS, where the default chain finds region and credentials. */

@@ -56,7 +56,7 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
       id: 'AwsSolutions-SMG4',
       reason:
         'The Cloudflare API token is issued by Cloudflare in its dashboard; a rotation Lambda could only create a new token with ' +
-        'another, more powerful Cloudflare token. It is replaced by `npm run connect -- --uploads-token`, which writes the new value.',
+        'another, more powerful Cloudflare token. It is replaced by `npm run connect` with $CLOUDFLARE_UPLOADS_API_TOKEN (or --token-stdin uploads), which writes the new value.',
     });
     Validations.of(receiver.uploads.uploadsFunction).acknowledge({
       id: 'Serverless-LambdaDLQ',

@@ -94,7 +94,7 @@ export class CloudflareUploads extends Construct {
     const memorySize = props.memorySize ?? 256;
     requireNumber('uploads.memorySize', memorySize, { min: 128, max: 10240, integer: true });
 
-    // 2. The token's home. Empty until an operator (or `connect --uploads-token`) fills it in:
+    // 2. The token's home. Empty until an operator (or `connect` with $CLOUDFLARE_UPLOADS_API_TOKEN) fills it in:
     //    a generated value would only make Cloudflare answer 403 instead of a clear 503.
     this.apiSecret =
       props.apiSecret ??
