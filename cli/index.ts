@@ -27,6 +27,7 @@ import {
 } from './send';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
+import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
 import { standardInput, type ReadInput } from './tokens';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
@@ -47,7 +48,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
                                 the pending item an upload route would create
   events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
-${CONNECT_USAGE}
+${CONNECT_USAGE}${FRONT_DOOR_USAGE}
 Which receiver (default: the one \`npm start\` runs)
   --local                       the local receiver (state file .build/local.json, or $CF_WEBHOOK_LOCAL_STATE)
   --stack NAME [--region R]     a deployed stack, found through its CloudFormation outputs
@@ -115,6 +116,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: eventsTail,
   },
   connect: connectCommand,
+  'front-door refresh-ips': refreshIpsCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
