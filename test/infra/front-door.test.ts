@@ -3,6 +3,7 @@
  * whose stage carries an AWS WAF web ACL; without it, nothing of it is in the template.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -204,5 +205,24 @@ describe('front door settings', () => {
     ] as const) {
       assert.throws(() => parseCidrList(text, version), message, text);
     }
+  });
+});
+
+describe('the runbook', () => {
+  const runbook = readFileSync(new URL('../../docs/RUNBOOK.md', import.meta.url), 'utf8');
+
+  it('has a flood entry that says what to do first: the front door, then connect', () => {
+    const section = runbook.slice(runbook.indexOf('\n## A flood of requests\n'));
+    assert.ok(section.length > 1, 'a section "A flood of requests"');
+    const first = section.slice(section.indexOf('**What to do first.**'));
+    assert.ok(first.indexOf('-c frontDoor=true') < first.indexOf('connect --stack'), 'deploy the front door, then re-register');
+    assert.match(section, /front-door refresh-ips/);
+  });
+
+  it('no longer advises lowering the stage throttle against a flood', () => {
+    const sentences = runbook.replace(/\s+/g, ' ').split(/(?<=[.:;])\s/);
+    const lowering = sentences.filter((s) => /\blower/i.test(s) && /throttle/.test(s));
+    assert.ok(lowering.length > 0);
+    for (const sentence of lowering) assert.match(sentence, /\b(not|never)\b/i, sentence);
   });
 });
