@@ -300,6 +300,7 @@ export class CloudflareWebhookReceiver extends Construct {
     // Last, so every optional resource above is there to be acknowledged too.
     acknowledgeNagFindings(this, [config.imagesPath, config.streamPath]);
   }
+
   /**
    * HttpApiProps cannot configure the stage it creates itself (no throttle, no access logs), so
    * it creates none and we add `$default` with both, instead of patching the CfnStage through an
