@@ -82,7 +82,7 @@ export async function shippedBundle(): Promise<ShippedBundle> {
   const file = join(dir, basename(webhook.entry));
 
   // Rebuilt with the bench's mapping and the shipped entry, for its metafile; the bytes must match.
-  const rebuilt = await buildVariant({ name: 'shipped-rebuilt', entry: 'lambda/handler.ts' });
+  const rebuilt = await buildVariant({ name: 'shipped-rebuilt', entry: 'lambda/webhook/handler.ts' });
   const shipped = readFileSync(file);
   if (!shipped.equals(readFileSync(rebuilt.file))) {
     throw new Error(

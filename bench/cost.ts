@@ -2,6 +2,9 @@
  * Dollars per million webhooks on AWS list prices (us-east-1, arm64), itemised, from what the
  * bench measured and what the synthesized stack declares. Every price is cited; every number
  * that is not measured here is an explicit, named assumption (ASSUMPTIONS) with its reason.
+ *
+ * The same prices give the standing cost (`standingCost`): what a deployment costs per month
+ * while no webhook arrives, counted from the resources of a synthesized template.
  */
 import type { StackFacts } from './stack';
 
@@ -21,6 +24,34 @@ export const PRICES = {
   secretsManagerPer10kCalls: 0.05,
   /** Standard log class; Lambda logs are "vended" and tiered, but start at this price. */
   cloudWatchLogsPerGBIngested: 0.5,
+
+  // Standing charges, per month, whether or not anything arrives.
+  secretPerMonth: 0.4,
+  /** Per metric an alarm reads: a metric-math alarm pays for each metric in its expression. */
+  alarmMetricStandardPerMonth: 0.1,
+  /** Alarms on a period under 60 s. */
+  alarmMetricHighResolutionPerMonth: 0.3,
+  compositeAlarmPerMonth: 0.5,
+  dashboardPerMonth: 3.0,
+  /** An account's free tier: 3 dashboards (up to 50 metrics each) and 10 standard alarm metrics. */
+  freeDashboards: 3,
+  freeAlarmMetrics: 10,
+  /** A customer managed KMS key; AWS managed keys (aws/secretsmanager, aws/dynamodb) cost nothing standing. */
+  kmsKeyPerMonth: 1.0,
+  wafWebAclPerMonth: 5.0,
+  wafRulePerMonth: 1.0,
+  /** Custom metrics (EMF), per metric series in a month it receives data. */
+  customMetricPerMonth: 0.3,
+  cloudWatchLogsStoragePerGBMonth: 0.03,
+  /** After the 25 GB per region the free tier always covers. */
+  dynamodbStoragePerGBMonth: 0.25,
+  dynamodbFreeStorageGB: 25,
+  /** Continuous backups (point-in-time recovery), per GB-month of table data. */
+  dynamodbPitrPerGBMonth: 0.2,
+  eventArchivePerGBArchived: 0.1,
+  eventArchiveStoragePerGBMonth: 0.023,
+  /** EventBridge Scheduler, after 14 million free invocations a month; scheduled rules are free. */
+  schedulerPerMillionInvocations: 1.0,
 } as const;
 
 export const PRICE_SOURCES = [
@@ -30,7 +61,10 @@ export const PRICE_SOURCES = [
   ['DynamoDB on-demand', 'https://aws.amazon.com/dynamodb/pricing/on-demand/'],
   ['EventBridge', 'https://aws.amazon.com/eventbridge/pricing/'],
   ['Secrets Manager', 'https://aws.amazon.com/secrets-manager/pricing/'],
-  ['CloudWatch Logs', 'https://aws.amazon.com/cloudwatch/pricing/'],
+  ['CloudWatch Logs, metrics, alarms, dashboards (free tier included)', 'https://aws.amazon.com/cloudwatch/pricing/'],
+  ['DynamoDB storage and point-in-time recovery', 'https://aws.amazon.com/dynamodb/pricing/on-demand/'],
+  ['AWS KMS', 'https://aws.amazon.com/kms/pricing/'],
+  ['AWS WAF', 'https://aws.amazon.com/waf/pricing/'],
 ] as const;
 
 export interface Assumptions {
@@ -365,30 +399,13 @@ function numberSize(n: string): number {
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
+/** CloudWatch Logs bills each log event's bytes plus 26 bytes of overhead. */
+const LOG_EVENT_OVERHEAD = 26;
+
 /** Log bytes per delivery, each event counted with CloudWatch's 26-byte per-event overhead. */
 function logFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryMB: number) {
-  const EVENT = 26;
-  const app = m.appLogBytes + EVENT * m.appLogLines;
-  const requestId = '8f507cfc-4e4f-4e1b-9a3e-6a1e7a8d2b10';
-  let platform = 0;
-  if (stack.logFormat === 'Text') {
-    // The runtime's own lines for each invocation, in their documented text format.
-    const lines = [
-      `START RequestId: ${requestId} Version: $LATEST`,
-      `END RequestId: ${requestId}`,
-      `REPORT RequestId: ${requestId}\tDuration: 38.21 ms\tBilled Duration: 39 ms\tMemory Size: ${memoryMB} MB\tMax Memory Used: 92 MB\t`,
-    ];
-    platform = lines.reduce((t, l) => t + utf8(l) + 1 + EVENT, 0) + a.coldStartFraction * utf8('Init Duration: 512.34 ms\t');
-  } else if (!['WARN', 'ERROR', 'FATAL'].includes(String(stack.systemLogLevel ?? 'INFO'))) {
-    // JSON platform events (platform.start, platform.report); their records are larger than the text lines.
-    const start = JSON.stringify({ time: '2026-11-22T14:55:46.611Z', type: 'platform.start', record: { requestId, version: '$LATEST' } });
-    const report = JSON.stringify({
-      time: '2026-11-22T14:55:46.650Z',
-      type: 'platform.report',
-      record: { requestId, metrics: { durationMs: 38.21, billedDurationMs: 39, memorySizeMB: memoryMB, maxMemoryUsedMB: 92 }, status: 'success' },
-    });
-    platform = utf8(start) + utf8(report) + 2 * EVENT;
-  }
+  const app = m.appLogBytes + LOG_EVENT_OVERHEAD * m.appLogLines;
+  const platform = platformLogBytes(stack.logFormat, stack.systemLogLevel, memoryMB, a.coldStartFraction);
   let access = 0;
   if (stack.accessLogFormat) {
     const sample: Record<string, string> = {
@@ -408,9 +425,32 @@ function logFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memory
       'identity.userAgent': 'Cloudflare-Webhooks/1.0',
     };
     const line = stack.accessLogFormat.replace(/\$context\.([A-Za-z.]+)/g, (_, key: string) => sample[key] ?? '-');
-    access = utf8(line) + EVENT;
+    access = utf8(line) + LOG_EVENT_OVERHEAD;
   }
   return { app, platform, access, total: app + platform + access };
+}
+
+/** The runtime's own log lines per invocation, in the function's log format (none at WARN and above). */
+function platformLogBytes(logFormat: string, systemLogLevel: string | undefined, memoryMB: number, coldStartFraction: number): number {
+  const requestId = '8f507cfc-4e4f-4e1b-9a3e-6a1e7a8d2b10';
+  if (logFormat === 'Text') {
+    // The lines in their documented text format.
+    const lines = [
+      `START RequestId: ${requestId} Version: $LATEST`,
+      `END RequestId: ${requestId}`,
+      `REPORT RequestId: ${requestId}\tDuration: 38.21 ms\tBilled Duration: 39 ms\tMemory Size: ${memoryMB} MB\tMax Memory Used: 92 MB\t`,
+    ];
+    return lines.reduce((t, l) => t + utf8(l) + 1 + LOG_EVENT_OVERHEAD, 0) + coldStartFraction * utf8('Init Duration: 512.34 ms\t');
+  }
+  if (['WARN', 'ERROR', 'FATAL'].includes(String(systemLogLevel ?? 'INFO'))) return 0;
+  // JSON platform events (platform.start, platform.report); their records are larger than the text lines.
+  const start = JSON.stringify({ time: '2026-11-22T14:55:46.611Z', type: 'platform.start', record: { requestId, version: '$LATEST' } });
+  const report = JSON.stringify({
+    time: '2026-11-22T14:55:46.650Z',
+    type: 'platform.report',
+    record: { requestId, metrics: { durationMs: 38.21, billedDurationMs: 39, memorySizeMB: memoryMB, maxMemoryUsedMB: 92 }, status: 'success' },
+  });
+  return utf8(start) + utf8(report) + 2 * LOG_EVENT_OVERHEAD;
 }
 
 const fmt = (n: number, digits = 2) => {
@@ -418,3 +458,296 @@ const fmt = (n: number, digits = 2) => {
   return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
 };
 const pct = (f: number) => `${fmt(f * 100, 1)}%`;
+
+// ---------------------------------------------------------------------------------------------
+// Standing cost: the month with no webhook, from the resources a synthesized template declares.
+
+/** A synthesized CloudFormation template, as `Template.toJSON()` or the `.template.json` file holds it. */
+export interface CfnTemplate {
+  readonly Resources?: Readonly<Record<string, CfnResource>>;
+}
+interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, any>;
+}
+
+export interface StandingAssumptions {
+  /** GB in the table and in archives: none before the first webhook. */
+  readonly storedGB: number;
+  /**
+   * One run of a scheduled function that finds nothing to do (the expiry sweep with no upload
+   * due: three index Queries — pending, draft, expired-unpublished — eventually consistent,
+   * 0.5 read unit each). Billed time is generous (a few ms of I/O and CPU, plus the INIT of
+   * the runs that land on a new environment); its log line is a Powertools JSON line with the
+   * Lambda context fields and the run's counters.
+   */
+  readonly idleRun: { readonly billedMs: number; readonly readUnits: number; readonly appLogBytes: number; readonly coldStartFraction: number };
+  /** An item with its index entries, to say what a million stored items add (the bench's items are 0.6–0.9 KB). */
+  readonly itemKB: number;
+}
+
+export const STANDING_ASSUMPTIONS: StandingAssumptions = {
+  storedGB: 0,
+  idleRun: { billedMs: 100, readUnits: 1.5, appLogBytes: 600, coldStartFraction: 0.5 },
+  itemKB: 1,
+};
+
+export interface StandingLine {
+  readonly item: string;
+  /** How many of the counted thing (secrets, alarm metrics, runs a month, …). */
+  readonly count: number;
+  readonly perMonth: number;
+  readonly basis: string;
+}
+
+export interface StandingCost {
+  readonly lines: readonly StandingLine[];
+  readonly totalPerMonth: number;
+  /** The most of the total an account's free tier can absorb (its 3 dashboards and 10 alarm metrics, if unused elsewhere). */
+  readonly freeTierPerMonth: number;
+  /** What a million stored items add each month, by the same prices. */
+  readonly perMillionItems: { readonly pitr: number; readonly storageBeyondFreeTier: number };
+  /** Resources whose type has no standing charge (billed per request or per GB only). */
+  readonly unchargedResources: number;
+  /** Types this model has no rule for: a new resource type must be priced or declared free here. */
+  readonly unclassified: readonly string[];
+}
+
+/** Billed per request, per GB moved or per GB stored (counted by `standingCost` where stored). */
+const NO_STANDING_CHARGE: ReadonlySet<string> = new Set([
+  'AWS::ApiGatewayV2::Api',
+  'AWS::ApiGatewayV2::Authorizer',
+  'AWS::ApiGatewayV2::Integration',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::Stage',
+  'AWS::CDK::Metadata',
+  'AWS::CloudFront::Distribution',
+  'AWS::CloudFront::OriginAccessControl',
+  'AWS::CloudFront::CachePolicy',
+  'AWS::CloudFront::OriginRequestPolicy',
+  'AWS::Events::EventBus',
+  'AWS::EventSchemas::Registry',
+  'AWS::EventSchemas::Schema',
+  'AWS::IAM::ManagedPolicy',
+  'AWS::IAM::Policy',
+  'AWS::IAM::Role',
+  'AWS::Lambda::EventInvokeConfig',
+  // Lambda reading a DynamoDB stream pays no GetRecords charge; the invocations follow traffic.
+  'AWS::Lambda::EventSourceMapping',
+  'AWS::Lambda::Function',
+  'AWS::Lambda::Permission',
+  'AWS::Lambda::Url',
+  'AWS::Logs::ResourcePolicy',
+  'AWS::Logs::SubscriptionFilter',
+  'AWS::Pipes::Pipe',
+  'AWS::S3::Bucket',
+  'AWS::S3::BucketPolicy',
+  'AWS::SNS::Subscription',
+  'AWS::SNS::Topic',
+  'AWS::SNS::TopicPolicy',
+  'AWS::SQS::Queue',
+  'AWS::SQS::QueuePolicy',
+]);
+
+const HOURS_PER_MONTH = 730;
+
+/**
+ * The month in which no webhook arrives: secrets, alarm metrics, dashboards, keys and web ACLs
+ * by count; scheduled functions by their runs; table, archives and logs by what they store.
+ */
+export function standingCost(template: CfnTemplate, a: StandingAssumptions = STANDING_ASSUMPTIONS): StandingCost {
+  const resources = Object.entries(template.Resources ?? {});
+  const ofType = (...types: string[]) => resources.filter(([, r]) => types.includes(r.Type));
+  const lines: StandingLine[] = [];
+  const add = (item: string, count: number, perMonth: number, basis: string) => {
+    if (count > 0) lines.push({ item, count, perMonth, basis });
+  };
+
+  const secrets = ofType('AWS::SecretsManager::Secret');
+  const replicas = secrets.reduce((n, [, r]) => n + (r.Properties?.ReplicaRegions?.length ?? 0), 0);
+  add('Secrets Manager secrets', secrets.length + replicas, (secrets.length + replicas) * PRICES.secretPerMonth, `${price(PRICES.secretPerMonth)} per secret (a replica counts as one)`);
+
+  const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => alarmMetrics(r.Properties ?? {}));
+  const standard = alarms.reduce((n, m) => n + m.standard, 0);
+  const highRes = alarms.reduce((n, m) => n + m.highResolution, 0);
+  add(
+    'CloudWatch alarm metrics, standard resolution',
+    standard,
+    standard * PRICES.alarmMetricStandardPerMonth,
+    `${alarms.length} alarm${alarms.length === 1 ? '' : 's'}; ${price(PRICES.alarmMetricStandardPerMonth)} per metric an alarm reads (a metric-math alarm pays for each)`,
+  );
+  add('CloudWatch alarm metrics, high resolution', highRes, highRes * PRICES.alarmMetricHighResolutionPerMonth, `${price(PRICES.alarmMetricHighResolutionPerMonth)} per metric on a period under 60 s`);
+  const composites = ofType('AWS::CloudWatch::CompositeAlarm').length;
+  add('CloudWatch composite alarms', composites, composites * PRICES.compositeAlarmPerMonth, `${price(PRICES.compositeAlarmPerMonth)} each`);
+
+  const dashboards = ofType('AWS::CloudWatch::Dashboard').length;
+  add('CloudWatch dashboards', dashboards, dashboards * PRICES.dashboardPerMonth, `${price(PRICES.dashboardPerMonth)} each; an account's first ${PRICES.freeDashboards} are free`);
+
+  const keys = ofType('AWS::KMS::Key').length;
+  add('KMS customer managed keys', keys, keys * PRICES.kmsKeyPerMonth, `${price(PRICES.kmsKeyPerMonth)} per key`);
+
+  for (const [id, acl] of ofType('AWS::WAFv2::WebACL')) {
+    const rules = acl.Properties?.Rules?.length ?? 0;
+    add(`WAF web ACL ${shortId(id)}`, 1, PRICES.wafWebAclPerMonth + rules * PRICES.wafRulePerMonth, `${price(PRICES.wafWebAclPerMonth)} + ${rules} rule${rules === 1 ? '' : 's'} × ${price(PRICES.wafRulePerMonth)}`);
+  }
+
+  const scheduled = scheduledRuns(resources, a);
+  for (const run of scheduled) add(`scheduled runs of ${run.name}`, run.runsPerMonth, run.perMonth, run.basis);
+
+  const tables = ofType('AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable');
+  const pitr = tables.filter(([, t]) => pointInTimeRecovery(t));
+  add(
+    'DynamoDB point-in-time recovery',
+    pitr.length,
+    pitr.length * a.storedGB * PRICES.dynamodbPitrPerGBMonth,
+    `${price(PRICES.dynamodbPitrPerGBMonth)} per GB-month of table data; ${a.storedGB} GB before the first webhook`,
+  );
+  add(
+    'DynamoDB storage',
+    tables.length,
+    Math.max(0, tables.length * a.storedGB - PRICES.dynamodbFreeStorageGB) * PRICES.dynamodbStoragePerGBMonth,
+    `${price(PRICES.dynamodbStoragePerGBMonth)} per GB-month beyond the free ${PRICES.dynamodbFreeStorageGB} GB per region`,
+  );
+
+  const archives = ofType('AWS::Events::Archive').length;
+  add(
+    'EventBridge archives',
+    archives,
+    archives * a.storedGB * PRICES.eventArchiveStoragePerGBMonth,
+    `${price(PRICES.eventArchivePerGBArchived)} per GB archived + ${price(PRICES.eventArchiveStoragePerGBMonth)} per GB-month kept; nothing archived yet`,
+  );
+
+  const logGroups = ofType('AWS::Logs::LogGroup').length;
+  const storedLogGB = scheduled.reduce((gb, run) => gb + run.storedLogGB, 0);
+  add(
+    'CloudWatch Logs storage',
+    logGroups,
+    storedLogGB * PRICES.cloudWatchLogsStoragePerGBMonth,
+    `${price(PRICES.cloudWatchLogsStoragePerGBMonth)} per GB-month; only scheduled runs write while nothing arrives (${fmt(storedLogGB * 1000, 1)} MB kept)`,
+  );
+
+  const priced = new Set([
+    'AWS::SecretsManager::Secret',
+    'AWS::CloudWatch::Alarm',
+    'AWS::CloudWatch::CompositeAlarm',
+    'AWS::CloudWatch::Dashboard',
+    'AWS::KMS::Key',
+    'AWS::WAFv2::WebACL',
+    'AWS::Events::Rule',
+    'AWS::Scheduler::Schedule',
+    'AWS::DynamoDB::Table',
+    'AWS::DynamoDB::GlobalTable',
+    'AWS::Events::Archive',
+    'AWS::Logs::LogGroup',
+  ]);
+  const unclassified = [...new Set(resources.map(([, r]) => r.Type).filter((t) => !priced.has(t) && !NO_STANDING_CHARGE.has(t) && !t.startsWith('Custom::')))].sort();
+  const freeAlarms = Math.min(standard, PRICES.freeAlarmMetrics) * PRICES.alarmMetricStandardPerMonth;
+  const gbPerMillionItems = (a.itemKB * 1e6) / 1e6;
+  return {
+    lines,
+    totalPerMonth: lines.reduce((t, l) => t + l.perMonth, 0),
+    freeTierPerMonth: Math.min(dashboards, PRICES.freeDashboards) * PRICES.dashboardPerMonth + freeAlarms,
+    perMillionItems: {
+      pitr: gbPerMillionItems * PRICES.dynamodbPitrPerGBMonth,
+      storageBeyondFreeTier: gbPerMillionItems * PRICES.dynamodbStoragePerGBMonth,
+    },
+    unchargedResources: resources.filter(([, r]) => NO_STANDING_CHARGE.has(r.Type) || r.Type.startsWith('Custom::')).length,
+    unclassified,
+  };
+}
+
+/** Metrics an alarm reads: each `MetricStat` of a metric-math alarm, else its one metric. */
+function alarmMetrics(props: Record<string, any>): { standard: number; highResolution: number } {
+  const stats: { Period?: number }[] = Array.isArray(props.Metrics)
+    ? props.Metrics.filter((q: any) => q.MetricStat).map((q: any) => ({ Period: Number(q.MetricStat.Period) }))
+    : [{ Period: Number(props.Period) }];
+  const highResolution = stats.filter((s) => (s.Period ?? 60) < 60).length;
+  return { standard: stats.length - highResolution, highResolution };
+}
+
+function pointInTimeRecovery(table: CfnResource): boolean {
+  const p = table.Properties ?? {};
+  if (table.Type === 'AWS::DynamoDB::Table') return p.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled === true;
+  return (p.Replicas ?? []).some((r: any) => r.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled === true);
+}
+
+interface ScheduledRun {
+  readonly name: string;
+  readonly runsPerMonth: number;
+  readonly perMonth: number;
+  readonly basis: string;
+  readonly storedLogGB: number;
+}
+
+/** Enabled schedules (rules with a `rate(…)`, Scheduler schedules) that invoke a function of the template. */
+function scheduledRuns(resources: readonly [string, CfnResource][], a: StandingAssumptions): ScheduledRun[] {
+  const byId = new Map(resources);
+  const runs: ScheduledRun[] = [];
+  for (const [id, r] of resources) {
+    const p = r.Properties ?? {};
+    const isRule = r.Type === 'AWS::Events::Rule' && p.ScheduleExpression !== undefined;
+    const isSchedule = r.Type === 'AWS::Scheduler::Schedule';
+    if ((!isRule && !isSchedule) || p.State === 'DISABLED') continue;
+    const perHour = ratePerHour(String(p.ScheduleExpression), id);
+    const targets: any[] = isRule ? (p.Targets ?? []) : [p.Target];
+    for (const target of targets) {
+      const fnId = target?.Arn?.['Fn::GetAtt']?.[0];
+      const fn = fnId === undefined ? undefined : byId.get(fnId);
+      if (fn?.Type !== 'AWS::Lambda::Function') continue;
+      runs.push(idleRunCost(shortId(fnId), fn, perHour * HOURS_PER_MONTH, isSchedule, byId, a));
+    }
+  }
+  return runs;
+}
+
+function idleRunCost(
+  name: string,
+  fn: CfnResource,
+  runsPerMonth: number,
+  viaScheduler: boolean,
+  byId: ReadonlyMap<string, CfnResource>,
+  a: StandingAssumptions,
+): ScheduledRun {
+  const props = fn.Properties ?? {};
+  const memoryMB = Number(props.MemorySize ?? 128);
+  const arm = (props.Architectures ?? [])[0] === 'arm64';
+  const run = a.idleRun;
+  const platform = platformLogBytes(String(props.LoggingConfig?.LogFormat ?? 'Text'), props.LoggingConfig?.SystemLogLevel, memoryMB, run.coldStartFraction);
+  const logBytes = run.appLogBytes + LOG_EVENT_OVERHEAD + platform;
+  const logGB = (runsPerMonth * logBytes) / 1e9;
+  const groupId = props.LoggingConfig?.LogGroup?.Ref;
+  const retentionDays = Number(byId.get(groupId)?.Properties?.RetentionInDays ?? 0);
+  // Stored: what the retention keeps, about retention/30 months of output (a group that never expires keeps growing).
+  const storedLogGB = logGB * (retentionDays > 0 ? retentionDays / 30 : 12);
+  const parts = {
+    requests: (runsPerMonth * PRICES.lambdaRequestsPerMillion) / 1e6,
+    compute: runsPerMonth * (memoryMB / 1024) * (run.billedMs / 1000) * (arm ? PRICES.lambdaArmPerGbSecond : PRICES.lambdaX86PerGbSecond),
+    reads: (runsPerMonth * run.readUnits * PRICES.dynamodbPerMillionReadUnits) / 1e6,
+    logs: logGB * PRICES.cloudWatchLogsPerGBIngested,
+    scheduler: viaScheduler ? (runsPerMonth * PRICES.schedulerPerMillionInvocations) / 1e6 : 0,
+  };
+  return {
+    name,
+    runsPerMonth,
+    perMonth: Object.values(parts).reduce((t, v) => t + v, 0),
+    basis: `${runsPerMonth.toLocaleString('en-US')} runs × (${run.billedMs} ms at ${memoryMB} MB, ${run.readUnits} read units, ${fmt(logBytes, 0)} B of log)${viaScheduler ? ' + Scheduler invocations' : '; rule invocations are free'}`,
+    storedLogGB,
+  };
+}
+
+/** Runs per hour of `rate(N unit)`; anything else is refused rather than guessed. */
+function ratePerHour(expression: string, id: string): number {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!match) throw new Error(`standing cost: ${id} has schedule '${expression}'; teach ratePerHour its runs per hour`);
+  const n = Number(match[1]);
+  const unit = match[2]!.replace(/s$/, '');
+  return unit === 'minute' ? 60 / n : unit === 'hour' ? 1 / n : 1 / (24 * n);
+}
+
+/** A unit price as the price lists print it: $0.40, $3.00, $0.023. */
+const price = (v: number) => `$${Number.isInteger(Math.round(v * 1e6) / 1e4) ? v.toFixed(2) : String(v)}`;
+
+/** `ReceiverExpirySweepFunction92FFC978` → `ExpirySweepFunction`. */
+function shortId(logicalId: string): string {
+  return logicalId.replace(/^Receiver/, '').replace(/[0-9A-F]{8}$/, '');
+}

@@ -19,6 +19,7 @@ import { measureCold, coldOnce, type ColdResult } from './cold';
 import { ASSUMPTIONS, costModel, PRICE_SOURCES, type CostModel } from './cost';
 import { benchSecrets, lambdaEnvironment, makeDeliveries, pendingItem } from './deliveries';
 import { readStackFacts } from './stack';
+import { standingMarkdown, standingReport, standingText, type StandingReport } from './standing';
 import { round, roundSummary } from './stats';
 import { startStub } from './stub';
 import { measureThroughput, type ThroughputResult } from './throughput';
@@ -140,7 +141,9 @@ async function main(): Promise<void> {
       stack,
     );
 
-    const result = report({ started, shipped, floor, empty, variants, cold, soak, warm, throughput, cost, stack, stubCallsPerDelivery: warmCalls });
+    progress('standing cost: synthesizing the default stack and each option that changes it');
+    const standing = standingReport(cost.totalPerMillion);
+    const result = report({ started, shipped, floor, empty, variants, cold, soak, warm, throughput, cost, standing, stack, stubCallsPerDelivery: warmCalls });
     const dir = join(benchDir, 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(result.json, null, 2)}\n`);
@@ -163,6 +166,7 @@ interface Measurements {
   readonly warm: WarmResult;
   readonly throughput: ThroughputResult;
   readonly cost: CostModel;
+  readonly standing: StandingReport;
   readonly stack: ReturnType<typeof readStackFacts>;
   readonly stubCallsPerDelivery: Record<string, number>;
 }
@@ -315,6 +319,9 @@ function report(m: Measurements) {
     table(memoryRows),
     steady,
     '',
+    'Standing cost per month while no webhook arrives, same prices (docs/DEPLOY.md); each option changes the default by one context key',
+    standingText(m.standing),
+    '',
   ].join('\n');
 
   const markdown = [
@@ -333,6 +340,8 @@ function report(m: Measurements) {
     markdownTable(memoryRows),
     '',
     `_${steady}_`,
+    '',
+    standingMarkdown(m.standing, '../../docs/'),
     '',
   ].join('\n');
 
@@ -407,6 +416,13 @@ function report(m: Measurements) {
       assumptions: ASSUMPTIONS,
       stack: { memoryMB: m.stack.memoryMB, architecture: m.stack.architecture, logFormat: m.stack.logFormat, globalSecondaryIndexes: m.stack.globalSecondaryIndexes },
       prices: Object.fromEntries(PRICE_SOURCES),
+    },
+    standing: {
+      totalPerMonth: round(m.standing.standard.totalPerMonth, 4),
+      withinFreeTierPerMonth: round(m.standing.standard.totalPerMonth - m.standing.standard.freeTierPerMonth, 4),
+      lines: m.standing.standard.lines.map((l) => ({ ...l, perMonth: round(l.perMonth, 4) })),
+      perMillionItems: m.standing.standard.perMillionItems,
+      variants: m.standing.variants.map((v) => ({ context: v.context, totalPerMonth: round(v.cost.totalPerMonth, 4) })),
     },
   };
   return { text, markdown, json };

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { App, Duration } from 'aws-cdk-lib';
+import { App, Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { UnknownIdPolicy } from '../lambda/core/contract.js';
 import type { WebhookAlarmOptions } from './observability.js';
@@ -11,6 +11,8 @@ import { DEFAULT_UPLOADS_THROTTLE } from './uploads.js';
  * Optional CDK context (`cdk synth -c key=value`, or "context" in cdk.json). Unset keys take
  * the construct's defaults. Values given with -c arrive as strings and are parsed here.
  *
+ *   account                       AWS account id (12 digits)          default $CDK_DEFAULT_ACCOUNT
+ *   region                        AWS region, e.g. eu-west-1          default $CDK_DEFAULT_REGION
  *   stackName                     stack name                          default CloudflareWebhook
  *   imagesPath                    route of the Images webhook         default /webhooks/images
  *   streamPath                    route of the Stream webhook         default /webhooks/stream
@@ -88,6 +90,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
   const stackName = setting.string('stackName') ?? DEFAULT_STACK_NAME;
   const stack = new CloudflareWebhookStack(app, stackName, {
     stackName,
+    env: deployEnvironment(setting),
     description: 'Receives Cloudflare Images and Stream webhooks: HTTP API, Lambda, DynamoDB, EventBridge',
     receiver,
   });
@@ -108,6 +111,29 @@ function cdkJsonContext(): Record<string, unknown> {
     ...cdkJson.context,
     ...(cdkJson.versionReporting === false ? { 'aws:cdk:version-reporting': false } : {}),
   };
+}
+
+/**
+ * Where the stack deploys. Context `account`/`region` pin it: the CLI then refuses credentials
+ * for another account instead of deploying there. Unset, each falls back to what the CDK CLI
+ * derives from the credentials and profile (CDK_DEFAULT_ACCOUNT, CDK_DEFAULT_REGION); with
+ * neither, the stack is environment-agnostic, which it can be: it looks nothing up and names
+ * no region or zone, so the same template deploys wherever the credentials point.
+ */
+function deployEnvironment(setting: ContextSettings): Environment | undefined {
+  const account = setting.string('account');
+  const region = setting.string('region');
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new Error(`Context account must be a 12-digit AWS account id, got '${account}'`);
+  }
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    throw new Error(`Context region must be an AWS region code such as eu-west-1, got '${region}'`);
+  }
+  const env = {
+    account: account ?? (process.env.CDK_DEFAULT_ACCOUNT || undefined),
+    region: region ?? (process.env.CDK_DEFAULT_REGION || undefined),
+  };
+  return env.account === undefined && env.region === undefined ? undefined : env;
 }
 
 /** AWS WAF in front of the webhooks (issue 15); off unless asked for, since it costs a fixed amount a month. */

@@ -11,6 +11,6 @@ declare const require: (id: string) => unknown;
 let parse: typeof Parse | undefined;
 
 export function parseDelivery(...args: Parameters<typeof Parse.parseDelivery>): ReturnType<typeof Parse.parseDelivery> {
-  parse ??= require('../../lambda/parse') as typeof Parse;
+  parse ??= require('../../lambda/webhook/parse') as typeof Parse;
   return parse.parseDelivery(...args);
 }

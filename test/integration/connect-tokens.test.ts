@@ -11,12 +11,12 @@ import { secretsManagerStore, type SecretStore } from '../../cli/secret-store';
 import { fingerprint } from '../../cli/secret-rotation';
 import { localClientConfig } from '../../local/aws';
 import { cli, fakeCloudFormation, repoRoot, stateFor, type CliRun } from '../support/cli';
-import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
 import { startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // Issue 15, finding 5 and the left-over of issue 12: `connect` takes no token on its command
 // line, stores the read-only token, and writes every secret with compare-and-swap. Against the
-// fake Cloudflare and secrets in the emulator.
+// stand-in of Cloudflare's API (local/cloudflare.ts) and secrets in the emulator.
 
 describe('connect: tokens, the read-only secret and concurrent writers', () => {
   let stack: UploadsStack;
@@ -39,67 +39,67 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
     const name = `read-${randomUUID()}`;
     return (await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ accountId: '', apiToken: '' }) }))).ARN!;
   };
-  const run = (fake: FakeCloudflare, args: readonly string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> =>
-    cli(['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, '--only', 'images', ...args], {
+  const run = (cloudflare: CloudflareStandIn, args: readonly string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> =>
+    cli(['connect', '--local', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, '--only', 'images', ...args], {
       env: { ...state, ...options.env },
       ...(options.stdin !== undefined && { stdin: options.stdin }),
     });
 
   it('refuses a token flag, says how to pass it, and calls nobody', async () => {
-    const fake = await startFakeCloudflare();
+    const cloudflare = await startCloudflareStandIn();
     try {
       for (const [flag, env, kind] of [
         ['--api-token', 'CLOUDFLARE_API_TOKEN', 'api'],
         ['--uploads-token', 'CLOUDFLARE_UPLOADS_API_TOKEN', 'uploads'],
         ['--read-token', 'CLOUDFLARE_READ_API_TOKEN', 'read'],
       ] as const) {
-        const refused = await run(fake, [flag, 'tok-on-the-command-line'], { env: { CLOUDFLARE_API_TOKEN: fake.token } });
+        const refused = await run(cloudflare, [flag, 'tok-on-the-command-line'], { env: { CLOUDFLARE_API_TOKEN: cloudflare.token } });
         assert.equal(refused.code, 2, flag);
         assert.match(refused.err, new RegExp(`${flag} is not accepted: a token on the command line lands in the shell history and the process list`));
         assert.match(refused.err, new RegExp(`\\$${env}, or give it on standard input with --token-stdin ${kind}`));
         assert.ok(!refused.err.includes('tok-on-the-command-line'));
       }
-      assert.deepEqual(fake.requests, []);
+      assert.deepEqual(cloudflare.requests, []);
     } finally {
-      await fake.close();
+      await cloudflare.close();
     }
   });
 
   it('takes the API token from standard input, and a read-only token from its variable into the read secret', async () => {
-    const fake = await startFakeCloudflare();
+    const cloudflare = await startCloudflareStandIn();
     try {
       const readArn = await readSecret();
-      const result = await run(fake, ['--token-stdin', 'api', '--read-secret', readArn], {
-        stdin: `${fake.token}\n`,
+      const result = await run(cloudflare, ['--token-stdin', 'api', '--read-secret', readArn], {
+        stdin: `${cloudflare.token}\n`,
         env: { CLOUDFLARE_READ_API_TOKEN: 'images-and-stream-read' },
       });
       assert.equal(result.code, 0, result.err);
-      assert.equal(fake.destinations.size, 1, 'Cloudflare was called with the token from stdin');
-      assert.deepEqual(await readJson(readArn), { accountId: fake.accountId, apiToken: 'images-and-stream-read' });
+      assert.equal(cloudflare.destinations.size, 1, 'Cloudflare was called with the token from stdin');
+      assert.deepEqual(await readJson(readArn), { accountId: cloudflare.accountId, apiToken: 'images-and-stream-read' });
       assert.match(result.out, new RegExp(`read\\s+stored\\s+stored the account id and API token ${fingerprint('images-and-stream-read')} in the read-only API secret`));
-      for (const token of [fake.token, 'images-and-stream-read']) assert.ok(!result.out.includes(token) && !result.err.includes(token));
+      for (const token of [cloudflare.token, 'images-and-stream-read']) assert.ok(!result.out.includes(token) && !result.err.includes(token));
 
-      const again = await run(fake, ['--read-secret', readArn], { env: { CLOUDFLARE_API_TOKEN: fake.token } });
+      const again = await run(cloudflare, ['--read-secret', readArn], { env: { CLOUDFLARE_API_TOKEN: cloudflare.token } });
       assert.match(again.out, /read\s+unchanged\s+the read-only API secret already holds the account id/);
     } finally {
-      await fake.close();
+      await cloudflare.close();
     }
   });
 
   it('warns when the read secret has no token yet, and refuses a read token for a stack without one', async () => {
-    const fake = await startFakeCloudflare();
+    const cloudflare = await startCloudflareStandIn();
     try {
       const readArn = await readSecret();
-      const missing = await run(fake, ['--read-secret', readArn], { env: { CLOUDFLARE_API_TOKEN: fake.token } });
+      const missing = await run(cloudflare, ['--read-secret', readArn], { env: { CLOUDFLARE_API_TOKEN: cloudflare.token } });
       assert.equal(missing.code, 0, missing.err);
       assert.match(missing.out, /read\s+warning\s+the read-only API secret has no Cloudflare API token yet: .*\$CLOUDFLARE_READ_API_TOKEN, or give it on standard input with --token-stdin read; a token with Images Read and Stream Read/);
 
-      const nowhere = await run(fake, [], { env: { CLOUDFLARE_API_TOKEN: fake.token, CLOUDFLARE_READ_API_TOKEN: 'x' } });
+      const nowhere = await run(cloudflare, [], { env: { CLOUDFLARE_API_TOKEN: cloudflare.token, CLOUDFLARE_READ_API_TOKEN: 'x' } });
       assert.equal(nowhere.code, 2);
       assert.match(nowhere.err, /no CloudflareReadSecretArn output: pass --read-secret/);
       assert.ok(!nowhere.err.includes("'x'"));
     } finally {
-      await fake.close();
+      await cloudflare.close();
     }
   });
 
@@ -117,14 +117,14 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
     });
 
   it('finds the read secret through the stack output CloudflareReadSecretArn', async () => {
-    const fake = await startFakeCloudflare();
+    const cloudflare = await startCloudflareStandIn();
     const readArn = await readSecret();
     const cfn = await fakeCloudFormation({
       Fixture: { ImagesWebhookUrl: stack.imagesUrl, StreamWebhookUrl: stack.streamUrl, SecretArn: stack.resources.secretArn, CloudflareReadSecretArn: readArn },
     });
     try {
       const result = await spawnCli(
-        ['connect', '--stack', 'Fixture', '--account-id', fake.accountId, '--base-url', fake.baseURL, '--only', 'images', '--token-stdin', 'read'],
+        ['connect', '--stack', 'Fixture', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, '--only', 'images', '--token-stdin', 'read'],
         {
           PATH: process.env.PATH,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -135,30 +135,30 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
           AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
           AWS_ENDPOINT_URL: stack.endpoint,
           AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
-          CLOUDFLARE_API_TOKEN: fake.token,
+          CLOUDFLARE_API_TOKEN: cloudflare.token,
         },
         'piped-read-token\n',
       );
       assert.equal(result.code, 0, result.err);
-      assert.deepEqual(await readJson(readArn), { accountId: fake.accountId, apiToken: 'piped-read-token' });
+      assert.deepEqual(await readJson(readArn), { accountId: cloudflare.accountId, apiToken: 'piped-read-token' });
     } finally {
       await cfn.close();
-      await fake.close();
+      await cloudflare.close();
     }
   });
 
   it('reads a piped token in a real process: the token is in no argument of it', async () => {
-    const fake = await startFakeCloudflare();
+    const cloudflare = await startCloudflareStandIn();
     try {
-      const argv = ['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, '--only', 'images', '--uploads-secret', stack.apiSecretArn, '--token-stdin', 'uploads'];
-      const result = await spawnCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, ...state, CLOUDFLARE_API_TOKEN: fake.token }, 'images-write-from-a-pipe\n');
+      const argv = ['connect', '--local', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, '--only', 'images', '--uploads-secret', stack.apiSecretArn, '--token-stdin', 'uploads'];
+      const result = await spawnCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, ...state, CLOUDFLARE_API_TOKEN: cloudflare.token }, 'images-write-from-a-pipe\n');
       assert.equal(result.code, 0, result.err);
       assert.ok(!argv.join(' ').includes('images-write-from-a-pipe'));
-      assert.deepEqual(await readJson(stack.apiSecretArn), { accountId: fake.accountId, apiToken: 'images-write-from-a-pipe' });
+      assert.deepEqual(await readJson(stack.apiSecretArn), { accountId: cloudflare.accountId, apiToken: 'images-write-from-a-pipe' });
       assert.match(result.out, /uploads\s+stored\s+stored the account id and API token/);
       assert.ok(!result.out.includes('images-write-from-a-pipe'));
     } finally {
-      await fake.close();
+      await cloudflare.close();
     }
   });
 
@@ -174,10 +174,10 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
       let writes = 0;
       return { read: (id) => store.read(id), write: async (id, text, expected) => (await before(++writes), store.write(id, text, expected)) };
     };
-    const settings = (fake: FakeCloudflare, secrets: SecretStore): ConnectSettings => ({
-      accountId: fake.accountId,
-      apiToken: fake.token,
-      baseURL: fake.baseURL,
+    const settings = (cloudflare: CloudflareStandIn, secrets: SecretStore): ConnectSettings => ({
+      accountId: cloudflare.accountId,
+      apiToken: cloudflare.token,
+      baseURL: cloudflare.baseURL,
       imagesUrl: stack.imagesUrl,
       streamUrl: stack.streamUrl,
       secretId: stack.resources.secretArn,
@@ -189,49 +189,49 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
     });
 
     it('detects a change made between its read and its write, reports it, and keeps both', async () => {
-      const fake = await startFakeCloudflare();
+      const cloudflare = await startCloudflareStandIn();
       try {
         const store = racing(secretsManagerStore(localClientConfig(stack.endpoint)), async (write) => {
           if (write === 1) await interloper('theirs-1');
         });
-        const report = await connect({ ...settings(fake, store), only: 'stream' });
+        const report = await connect({ ...settings(cloudflare, store), only: 'stream' });
         const stored = await readJson(stack.resources.secretArn);
         assert.ok(stored.toolkit.includes('theirs-1'), 'their value survived');
-        assert.equal(stored.stream[0], fake.streamWebhook!.secret, 'and so did ours');
+        assert.equal(stored.stream[0], cloudflare.streamWebhook!.secret, 'and so did ours');
         const warning = report.actions.find((a) => a.area === 'secret' && a.result === 'warning');
         assert.match(warning?.message ?? '', /changed by someone else while connect ran \(version [0-9a-f-]{8} → [0-9a-f-]{8}\); applied this run's change on top of theirs, overwriting nothing/);
       } finally {
-        await fake.close();
+        await cloudflare.close();
       }
     });
 
     it('gives up with an error when the secret keeps changing, before Cloudflare gets a secret it cannot store', async () => {
-      const fake = await startFakeCloudflare();
+      const cloudflare = await startCloudflareStandIn();
       try {
         const store = racing(secretsManagerStore(localClientConfig(stack.endpoint)), (write) => interloper(`theirs-${write}`));
-        await assert.rejects(connect({ ...settings(fake, store), only: 'images' }), /kept changing under connect \(3 attempts\); nothing of anyone's was overwritten/);
+        await assert.rejects(connect({ ...settings(cloudflare, store), only: 'images' }), /kept changing under connect \(3 attempts\); nothing of anyone's was overwritten/);
         const stored = await readJson(stack.resources.secretArn);
         assert.ok(['theirs-1', 'theirs-2', 'theirs-3'].every((v) => stored.toolkit.includes(v)));
-        assert.equal(fake.destinations.size, 0, 'no destination was given a secret that is not stored');
+        assert.equal(cloudflare.destinations.size, 0, 'no destination was given a secret that is not stored');
       } finally {
-        await fake.close();
+        await cloudflare.close();
       }
     });
 
     it('refuses to overwrite an API secret changed meanwhile', async () => {
-      const fake = await startFakeCloudflare();
+      const cloudflare = await startCloudflareStandIn();
       try {
         const readArn = await readSecret();
         const store = racing(secretsManagerStore(localClientConfig(stack.endpoint)), async () => {
           await sm.send(new PutSecretValueCommand({ SecretId: readArn, SecretString: JSON.stringify({ accountId: 'a', apiToken: 'set-by-someone-else' }) }));
         });
         await assert.rejects(
-          connect({ ...settings(fake, store), only: 'images', read: { secretId: readArn, apiToken: 'mine' } }),
+          connect({ ...settings(cloudflare, store), only: 'images', read: { secretId: readArn, apiToken: 'mine' } }),
           /could not store the read-only API secret .*: it was changed by someone else while connect ran .* nothing was overwritten, run connect again/,
         );
         assert.equal((await readJson(readArn)).apiToken, 'set-by-someone-else');
       } finally {
-        await fake.close();
+        await cloudflare.close();
       }
     });
   });

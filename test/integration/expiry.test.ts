@@ -8,7 +8,7 @@ import { DynamoItemStore } from '../../lambda/adapters/store';
 import { localClientConfig } from '../../local/aws';
 import { payloads } from '../../local/payloads';
 import { events, readItem, send } from '../support/deliver';
-import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
 import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // The expiry sweep as built, against the emulator: uploads created through the route, their
@@ -42,16 +42,16 @@ const uploadedNotification = (id: string, uploaded: string) =>
   payloads.notification({ id, status: 'uploaded', uploaded, variants: [`https://imagedelivery.net/h/${id}/public`] }, nowSeconds());
 
 describe('the expiry sweep', () => {
-  let fake: FakeCloudflare;
+  let cloudflare: CloudflareStandIn;
   let stack: UploadsStack;
   before(async () => {
-    fake = await startFakeCloudflare();
-    stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: fake.accountId, apiToken: fake.token } });
+    cloudflare = await startCloudflareStandIn();
+    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token } });
   });
   after(async () => {
     // Both, even if starting the stack failed: an open server would keep the test process alive.
     await stack?.stop();
-    await fake?.close();
+    await cloudflare?.close();
   });
 
   it('expires a pending upload whose window passed, once, with Image Expired at the window’s end', async () => {

@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import { runCli } from '../../cli/index';
 import { stateFor } from '../support/cli';
 import { events, readItem, seedPending } from '../support/deliver';
-import { startFakeCloudflare, type FakeCloudflare } from '../support/fake-cloudflare';
+import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
 import { localJwt, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
 
 // POST /uploads as the stack ships it (the built bundle behind the local HTTP API, DynamoDB in
-// the emulator) against the fake Cloudflare, then the rest of an upload's life: the browser
+// the emulator) against the local stand-in of Cloudflare, then the rest of an upload's life: the browser
 // posts the file to Cloudflare, Cloudflare notifies the Images webhook, the image is uploaded.
 
 async function createUpload(stack: UploadsStack, body: unknown, authorization = sigV4Header) {
@@ -22,21 +22,21 @@ async function createUpload(stack: UploadsStack, body: unknown, authorization = 
   return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
 }
 
-const directUploads = (fake: FakeCloudflare) => fake.calls(/\/images\/v2\/direct_upload$/);
+const directUploads = (cloudflare: CloudflareStandIn) => cloudflare.calls(/\/images\/v2\/direct_upload$/);
 
 describe('POST /uploads (IAM), end to end', () => {
-  let fake: FakeCloudflare;
+  let cloudflare: CloudflareStandIn;
   let stack: UploadsStack;
   let dir: string;
   before(async () => {
-    fake = await startFakeCloudflare();
-    stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: fake.accountId, apiToken: fake.token }, cloudflareTimeoutMs: 1500 });
+    cloudflare = await startCloudflareStandIn();
+    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token }, cloudflareTimeoutMs: 1500 });
     dir = mkdtempSync(join(tmpdir(), 'uploads-test-'));
   });
   after(async () => {
     // Both, even if starting the stack failed: an open server would keep the test process alive.
     await stack?.stop();
-    await fake?.close();
+    await cloudflare?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -44,10 +44,10 @@ describe('POST /uploads (IAM), end to end', () => {
     // Cloudflare learns where to deliver the way an operator would set it up.
     const env = await stateFor(stack, join(dir, 'local.json'));
     const out: string[] = [];
-    const code = await runCli(['connect', '--local', '--account-id', fake.accountId, '--base-url', fake.baseURL, '--only', 'images'], {
+    const code = await runCli(['connect', '--local', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, '--only', 'images'], {
       out: (t) => out.push(t),
       err: (t) => out.push(t),
-      env: { ...env, CLOUDFLARE_API_TOKEN: fake.token },
+      env: { ...env, CLOUDFLARE_API_TOKEN: cloudflare.token },
     });
     assert.equal(code, 0, out.join('\n'));
 
@@ -55,16 +55,16 @@ describe('POST /uploads (IAM), end to end', () => {
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const { id, uploadURL, expiresAt } = created.body as { id: string; uploadURL: string; expiresAt: string };
     assert.deepEqual(Object.keys(created.body).sort(), ['expiresAt', 'id', 'uploadURL']);
-    assert.ok(uploadURL.startsWith(`${fake.url}/upload/`));
+    assert.ok(uploadURL.startsWith(`${cloudflare.url}/upload/`));
     assert.ok(Math.abs(Date.parse(expiresAt) - Date.now() - 600_000) < 5000);
 
     // What Cloudflare received: the documented multipart fields, with the stored token.
-    const [call] = directUploads(fake).slice(-1);
+    const [call] = directUploads(cloudflare).slice(-1);
     assert.equal(call?.status, 200);
     assert.match(call!.contentType!, /^multipart\/form-data; boundary=/);
     assert.equal(call!.authorization, 'Bearer <redacted>');
     assert.deepEqual(call!.body, { requireSignedURLs: 'false', expiry: expiresAt, metadata: '{"album":"summer"}' });
-    assert.equal(fake.images.get(id)?.draft, true);
+    assert.equal(cloudflare.images.get(id)?.draft, true);
 
     const pending = await readItem(stack.resources, id);
     assert.equal(pending?.status, 'pending');
@@ -73,10 +73,10 @@ describe('POST /uploads (IAM), end to end', () => {
     assert.equal(pending?.requestedBy, 'arn:aws:iam::123456789012:role/backend');
 
     // The browser uploads; Cloudflare notifies the Images route with the destination's secret.
-    const upload = await fake.upload(uploadURL);
+    const upload = await cloudflare.upload(uploadURL);
     assert.equal(upload.status, 200);
-    assert.deepEqual(upload.notifications.map((n) => [n.url, n.status]), [[stack.imagesUrl, 200]]);
-    assert.equal(JSON.parse(upload.notifications[0]!.body).outcome, 'transitioned');
+    assert.deepEqual(upload.deliveries.map((n) => [n.url, n.status]), [[stack.imagesUrl, 200]]);
+    assert.equal(JSON.parse(upload.deliveries[0]!.response!).outcome, 'transitioned');
 
     const uploaded = await readItem(stack.resources, id);
     assert.equal(uploaded?.status, 'uploaded');
@@ -85,6 +85,14 @@ describe('POST /uploads (IAM), end to end', () => {
     assert.deepEqual(seen.map((e) => e['detail-type']), ['Image Uploaded']);
     assert.equal((seen[0]!.detail as { id: string }).id, id);
     assert.deepEqual((seen[0]!.detail as { metadata: unknown }).metadata, { album: 'summer' });
+
+    // A file Cloudflare refuses: the image stays a draft there, the failure notification fails the item here.
+    const refused = (await createUpload(stack, {})).body as { id: string; uploadURL: string };
+    const failedUpload = await cloudflare.upload(refused.uploadURL, { name: 'notes.txt', bytes: Buffer.from('not an image') });
+    assert.equal(failedUpload.status, 415);
+    assert.deepEqual(failedUpload.deliveries.map((n) => [n.url, n.status]), [[stack.imagesUrl, 200]]);
+    assert.equal(cloudflare.images.get(refused.id)?.draft, true);
+    assert.equal((await readItem(stack.resources, refused.id))?.status, 'failed');
   });
 
   it('passes a custom id and a creator to Cloudflare and onto the item', async () => {
@@ -92,19 +100,19 @@ describe('POST /uploads (IAM), end to end', () => {
     const created = await createUpload(stack, { id, creator: 'user-42' });
     assert.equal(created.status, 201);
     assert.equal(created.body.id, id);
-    assert.equal(directUploads(fake).at(-1)!.body && (directUploads(fake).at(-1)!.body as Record<string, string>).creator, 'user-42');
+    assert.equal(directUploads(cloudflare).at(-1)!.body && (directUploads(cloudflare).at(-1)!.body as Record<string, string>).creator, 'user-42');
     assert.equal((await readItem(stack.resources, id))?.creator, 'user-42');
   });
 
   it('refuses a request API Gateway would not authorize, before the function runs', async () => {
-    const before = directUploads(fake).length;
+    const before = directUploads(cloudflare).length;
     const response = await createUpload(stack, {}, '');
     assert.equal(response.status, 403);
-    assert.equal(directUploads(fake).length, before);
+    assert.equal(directUploads(cloudflare).length, before);
   });
 
   it('answers 400 for a request Cloudflare would refuse, without calling Cloudflare', async () => {
-    const before = directUploads(fake).length;
+    const before = directUploads(cloudflare).length;
     for (const [body, field] of [
       [{ expiresInSeconds: 60 }, 'expiresInSeconds'],
       [{ id: 'x', requireSignedURLs: true }, 'id'],
@@ -117,7 +125,7 @@ describe('POST /uploads (IAM), end to end', () => {
       assert.equal(response.body.field, field);
     }
     assert.equal((await createUpload(stack, '{"id":')).status, 400);
-    assert.equal(directUploads(fake).length, before);
+    assert.equal(directUploads(cloudflare).length, before);
   });
 
   it('turns Cloudflare’s errors into clear answers and leaves no item behind', async () => {
@@ -131,7 +139,7 @@ describe('POST /uploads (IAM), end to end', () => {
     ];
     for (const { fault, status, retryable } of cases) {
       const id = `failed-${status}-${Math.random().toString(36).slice(2)}`;
-      fake.fail({ method: 'POST', path: /direct_upload$/ }, fault);
+      cloudflare.fail({ method: 'POST', path: /direct_upload$/ }, fault);
       const response = await createUpload(stack, { id });
       assert.equal(response.status, status, `Cloudflare ${JSON.stringify(fault)}: ${JSON.stringify(response.body)}`);
       assert.equal(response.body.error, 'cloudflare');
@@ -157,16 +165,16 @@ describe('POST /uploads (IAM), end to end', () => {
 });
 
 describe('POST /uploads with a JWT authorizer', () => {
-  let fake: FakeCloudflare;
+  let cloudflare: CloudflareStandIn;
   let stack: UploadsStack;
   before(async () => {
-    fake = await startFakeCloudflare();
-    stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: fake.accountId, apiToken: fake.token }, auth: { type: 'jwt' } });
+    cloudflare = await startCloudflareStandIn();
+    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token }, auth: { type: 'jwt' } });
   });
   after(async () => {
     // Both, even if starting the stack failed: an open server would keep the test process alive.
     await stack?.stop();
-    await fake?.close();
+    await cloudflare?.close();
   });
 
   it('records the token’s subject as the creator, on the item and at Cloudflare', async () => {
@@ -174,8 +182,8 @@ describe('POST /uploads with a JWT authorizer', () => {
     assert.equal(created.status, 201);
     const id = created.body.id as string;
     assert.equal((await readItem(stack.resources, id))?.creator, 'user-7');
-    assert.equal((directUploads(fake).at(-1)!.body as Record<string, string>).creator, 'user-7');
-    assert.equal(fake.images.get(id)?.creator, 'user-7');
+    assert.equal((directUploads(cloudflare).at(-1)!.body as Record<string, string>).creator, 'user-7');
+    assert.equal(cloudflare.images.get(id)?.creator, 'user-7');
   });
 
   it('refuses a creator in the body, a token without a subject, and no token at all', async () => {
@@ -188,16 +196,16 @@ describe('POST /uploads with a JWT authorizer', () => {
 
 describe('POST /uploads before the API secret is filled in', () => {
   it('answers 503 naming what is missing, and calls nobody', async () => {
-    const fake = await startFakeCloudflare();
-    const stack = await startUploadsStack({ cloudflareBaseUrl: fake.baseURL, apiSecret: { accountId: '', apiToken: '' } });
+    const cloudflare = await startCloudflareStandIn();
+    const stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: '', apiToken: '' } });
     try {
       const response = await createUpload(stack, {});
       assert.equal(response.status, 503);
       assert.match(String(response.body.reason), /no accountId and no apiToken/);
-      assert.equal(fake.requests.length, 0);
+      assert.equal(cloudflare.requests.length, 0);
     } finally {
       await stack.stop();
-      await fake.close();
+      await cloudflare.close();
     }
   });
 });

@@ -47,7 +47,7 @@ export function documentClient(endpoint: string): DynamoDBDocumentClient {
   return client;
 }
 
-export async function seedPending(resources: LocalResources, kind: 'image' | 'video', id = randomUUID()): Promise<string> {
+export async function seedPending(resources: LocalResources, kind: 'image' | 'video', id: string = randomUUID()): Promise<string> {
   await documentClient(resources.endpoint).send(
     new PutCommand({ TableName: resources.tableName, Item: { id, kind, status: 'pending', createdAt: new Date().toISOString() } }),
   );
