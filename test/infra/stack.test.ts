@@ -162,11 +162,13 @@ describe('the default stack, as synthesized for deployment', () => {
     assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: false }));
   });
 
-  test('keeps the table on stack deletion, with PITR, on-demand billing and encryption', () => {
+  test('keeps the table on stack deletion, with deletion protection, PITR, on-demand billing and encryption', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: {
+        // Retain covers the stack; this covers a DeleteTable by hand or by another tool (issue 15).
+        DeletionProtectionEnabled: true,
         KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
         AttributeDefinitions: Match.arrayWith([{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }]),
         BillingMode: 'PAY_PER_REQUEST',
