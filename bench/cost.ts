@@ -515,6 +515,12 @@ export interface StandingCost {
 
 /** Billed per request, per GB moved or per GB stored (counted by `standingCost` where stored). */
 const NO_STANDING_CHARGE: ReadonlySet<string> = new Set([
+  // The front door's REST API (lib/front-door.ts): billed per request, like the HTTP API.
+  'AWS::ApiGateway::Deployment',
+  'AWS::ApiGateway::Method',
+  'AWS::ApiGateway::Resource',
+  'AWS::ApiGateway::RestApi',
+  'AWS::ApiGateway::Stage',
   'AWS::ApiGatewayV2::Api',
   'AWS::ApiGatewayV2::Authorizer',
   'AWS::ApiGatewayV2::Integration',
@@ -547,6 +553,9 @@ const NO_STANDING_CHARGE: ReadonlySet<string> = new Set([
   'AWS::SNS::TopicPolicy',
   'AWS::SQS::Queue',
   'AWS::SQS::QueuePolicy',
+  // The web ACL is priced with its rules; what its rules reference and where it is attached are not billed.
+  'AWS::WAFv2::IPSet',
+  'AWS::WAFv2::WebACLAssociation',
 ]);
 
 const HOURS_PER_MONTH = 730;

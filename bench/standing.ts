@@ -22,6 +22,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** Each row changes the default by the CDK context given (as `cdk deploy -c key=value`). */
 export const STANDING_VARIANTS: readonly { readonly context: Readonly<Record<string, string>>; readonly what: string }[] = [
   { context: { uploads: 'true' }, what: 'the upload route: its API secret, and the expiry sweep every 5 minutes' },
+  { context: { frontDoor: 'true' }, what: 'the front door: an AWS WAF web ACL with 2 rules (README › Security)' },
+  { context: { frontDoor: 'true', frontDoorCloudflareIpsOnly: 'true' }, what: 'the front door with Cloudflare addresses only: 3 rules' },
   { context: { noDeliveryHours: '6' }, what: 'the "no successful delivery" alarm' },
   { context: { alarmTopic: 'true' }, what: 'an SNS topic for the alarms (billed per notification)' },
   { context: { eventSchemas: 'true' }, what: 'the event schema registry (no charge without schema discovery)' },

@@ -8,18 +8,21 @@
  * - Images: a Notifications webhook destination for the Images URL, created (or updated) with a
  *   freshly generated secret that is stored before Cloudflare gets it, and a notification
  *   policy for `image_notification` that delivers to it.
- * - Optionally the upload route's API secret `{accountId, apiToken}`.
+ * - Optionally the upload route's API secret and the read-only API secret, each
+ *   `{accountId, apiToken}`.
  *
  * Found, not duplicated: a second run changes nothing that is already right, drops values
- * whose grace has ended, and says so. `--dry-run` only reads.
+ * whose grace has ended, and says so. `--dry-run` only reads. Tokens never come from the command
+ * line (`cli/tokens.ts`); every secret is written with compare-and-swap (`cli/secret-store.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
 import { ApiSecretKey, SecretKey } from '../lambda/core/contract';
 import { CliError, UsageError } from './errors';
 import { UNIT_MS } from './format';
 import type { Command } from './index';
+import { SecretConflictError, secretsManagerStore, short, type SecretStore, type StoredSecret } from './secret-store';
+import { howToPass, readTokens, TOKEN_ENV, tokenOptions, TokenKind } from './tokens';
 import {
   accept,
   activate,
@@ -28,37 +31,44 @@ import {
   parseWebhookSecret,
   pruneRetired,
   serializeWebhookSecret,
+  type RotatedKey,
   type SecretChange,
   type WebhookSecret,
 } from './secret-rotation';
-import { describeStack, required, resolveTarget, StackOutput, type ClientConfig, type TargetFlags } from './target';
+import { describeStack, required, resolveTarget, StackOutput, type TargetFlags } from './target';
+
+export { secretsManagerStore, type SecretStore } from './secret-store';
 
 export const CONNECT_USAGE = `  connect --account-id ID       register this stack's webhooks with Cloudflare and store their secrets
-      (API token in $CLOUDFLARE_API_TOKEN or --api-token; it needs Stream Write and Notifications Write)
+      Tokens never go on the command line: each comes from its environment variable, or from
+      standard input with --token-stdin api|uploads|read (one per run; a hidden prompt at a terminal)
+        $CLOUDFLARE_API_TOKEN          Stream Write and Notifications Write (needed)
+        $CLOUDFLARE_UPLOADS_API_TOKEN  Images Write: stored for POST /uploads
+        $CLOUDFLARE_READ_API_TOKEN     Images Read and Stream Read: stored in the read-only API secret
       --grace 1h                  how long a replaced secret stays accepted (s, m, h, d; 0 = drop at once)
       --rotate                    give the Images destination a new secret even if nothing changed
       --only images|stream        one of the two
       --name NAME                 name of the webhook destination (default: cloudflare-webhook <stack>)
-      --uploads-token TOKEN       also store {accountId, apiToken} for POST /uploads ($CLOUDFLARE_UPLOADS_API_TOKEN;
-                                  a token with Images Write); --uploads-secret ID names that secret without --stack
+      --uploads-secret ID         the upload route's API secret, without --stack (output CloudflareApiSecretArn)
+      --read-secret ID            the read-only API secret, without --stack (output CloudflareReadSecretArn)
       --base-url URL              another Cloudflare API root ($CLOUDFLARE_BASE_URL), e.g. a local fake
       --dry-run                   show what it would do; change nothing
 `;
 
 export const connectOptions = {
   'account-id': { type: 'string' },
-  'api-token': { type: 'string' },
   'base-url': { type: 'string' },
   grace: { type: 'string' },
   rotate: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   only: { type: 'string' },
   name: { type: 'string' },
-  'uploads-token': { type: 'string' },
   'uploads-secret': { type: 'string' },
+  'read-secret': { type: 'string' },
+  ...tokenOptions,
 } as const;
 
-export type ConnectArea = 'secret' | 'stream' | 'images' | 'policy' | 'uploads';
+export type ConnectArea = 'secret' | 'stream' | 'images' | 'policy' | 'uploads' | 'read';
 
 export interface ConnectAction {
   readonly area: ConnectArea;
@@ -72,12 +82,6 @@ export interface ConnectReport {
   readonly accountId: string;
   readonly dryRun: boolean;
   readonly actions: readonly ConnectAction[];
-}
-
-/** Reads and writes a Secrets Manager secret's string; injectable for tests. */
-export interface SecretStore {
-  read(secretId: string): Promise<string | undefined>;
-  write(secretId: string, text: string): Promise<void>;
 }
 
 export interface ConnectSettings {
@@ -97,18 +101,27 @@ export interface ConnectSettings {
   /** Name of the webhook destination; the policy is named after it. */
   readonly name: string;
   /** The upload route's secret, and a token to store in it. */
-  readonly uploads?: { readonly secretId: string; readonly apiToken?: string };
+  readonly uploads?: ApiSecretTarget;
+  /** The read-only API secret, and a token to store in it. */
+  readonly read?: ApiSecretTarget;
   readonly now: () => Date;
   /** @default 2 (the SDK's default) */
   readonly maxRetries?: number;
 }
 
+export interface ApiSecretTarget {
+  readonly secretId: string;
+  readonly apiToken?: string;
+}
+
 const CLOUDFLARE_API = 'https://api.cloudflare.com/client/v4';
+/** Attempts at one write of the webhook secret while others keep changing it. */
+const MAX_SECRET_WRITES = 3;
 const IMAGES_ALERT = 'image_notification';
 const DEFAULT_GRACE_MS = 60 * 60_000;
 
 export async function connect(settings: ConnectSettings): Promise<ConnectReport> {
-  const { accountId, dryRun = false, now } = settings;
+  const { accountId, dryRun = false } = settings;
   const cf = new Cloudflare({
     apiToken: settings.apiToken,
     // Explicit, so nothing but the settings decides where requests go or how they authenticate.
@@ -123,41 +136,79 @@ export async function connect(settings: ConnectSettings): Promise<ConnectReport>
   const act = (area: ConnectArea, result: ConnectAction['result'], message: string, id?: string) =>
     actions.push({ area, result: dryRun && result !== 'unchanged' && result !== 'warning' ? 'planned' : result, message, ...(id && { id }) });
 
-  // The webhook secret, with values whose grace has ended dropped first.
-  let written = await settings.secrets.read(settings.secretId).catch((error: unknown) => {
-    throw new CliError(`could not read the webhook secret ${settings.secretId}: ${(error as Error).message}`, 1, { cause: error });
-  });
-  let secret: WebhookSecret;
-  try {
-    secret = parseWebhookSecret(written);
-  } catch (error) {
-    throw new CliError(`${(error as Error).message} (${settings.secretId})`);
-  }
-  const pruned = pruneRetired(secret, now());
-  secret = pruned.secret;
-  for (const change of pruned.dropped) {
-    act('secret', 'dropped', `${dryRun ? 'would drop' : 'dropped'} ${change.key} value ${change.fingerprint} (accepted until ${change.notAfter})`);
-  }
-  /** Makes `next` the secret (also in a dry run, so later steps see it) and writes it if its text changed. */
-  const save: Save = async (next = secret) => {
-    secret = next;
-    const text = serializeWebhookSecret(secret);
-    if (dryRun || text === written) return;
-    await settings.secrets.write(settings.secretId, text);
-    written = text;
-  };
-
-  if (settings.only !== 'images') await connectStream(cf, settings, secret, act, save);
-  if (settings.only !== 'stream') await connectImages(cf, settings, secret, act, save);
-  await save();
-  if (settings.uploads) await connectUploads(settings, settings.uploads, act);
+  const secret = await webhookSecretEditor(settings, act);
+  if (settings.only !== 'images') await connectStream(cf, settings, secret, act);
+  if (settings.only !== 'stream') await connectImages(cf, settings, secret, act);
+  // Writes what pruning alone changed.
+  await secret.update((s) => s);
+  if (settings.uploads) await connectApiSecret(settings, 'uploads', settings.uploads, act);
+  if (settings.read) await connectApiSecret(settings, 'read', settings.read, act);
   return { accountId, dryRun, actions };
 }
 
 type Act = (area: ConnectArea, result: ConnectAction['result'], message: string, id?: string) => void;
-type Save = (next?: WebhookSecret) => Promise<void>;
 
-async function connectStream(cf: Cloudflare, settings: ConnectSettings, secret: WebhookSecret, act: Act, save: Save): Promise<void> {
+/** The webhook secret as this run sees it, and the one way to change it. */
+interface WebhookSecretEditor {
+  readonly current: WebhookSecret;
+  /**
+   * Applies `change` and writes the result (not in a dry run) with compare-and-swap. If someone
+   * else wrote the secret since this run read it, says so and applies `change` again on top of
+   * what they wrote, so neither side's values are lost.
+   */
+  update(change: (secret: WebhookSecret) => WebhookSecret): Promise<WebhookSecret>;
+}
+
+async function webhookSecretEditor(settings: ConnectSettings, act: Act): Promise<WebhookSecretEditor> {
+  const { secretId, secrets, dryRun, now } = settings;
+  const read = () =>
+    secrets.read(secretId).catch((error: unknown) => {
+      throw new CliError(`could not read the webhook secret ${secretId}: ${(error as Error).message}`, 1, { cause: error });
+    });
+  // Values whose grace has ended are dropped first, from whichever version is being changed.
+  const parsed = (stored: StoredSecret) => {
+    try {
+      return pruneRetired(parseWebhookSecret(stored.text), now());
+    } catch (error) {
+      throw new CliError(`${(error as Error).message} (${secretId})`);
+    }
+  };
+
+  let written = await read();
+  const start = parsed(written);
+  let secret = start.secret;
+  for (const change of start.dropped) {
+    act('secret', 'dropped', `${dryRun ? 'would drop' : 'dropped'} ${change.key} value ${change.fingerprint} (accepted until ${change.notAfter})`);
+  }
+  return {
+    get current() {
+      return secret;
+    },
+    async update(change) {
+      secret = change(secret);
+      for (let attempt = 1; !dryRun; attempt++) {
+        const text = serializeWebhookSecret(secret);
+        if (text === written.text) break;
+        try {
+          written = { text, version: await secrets.write(secretId, text, written.version) };
+          break;
+        } catch (error) {
+          if (!(error instanceof SecretConflictError)) throw new CliError(`could not write the webhook secret ${secretId}: ${(error as Error).message}`, 1, { cause: error });
+          if (attempt === MAX_SECRET_WRITES) {
+            throw new CliError(`the webhook secret ${secretId} kept changing under connect (${attempt} attempts); nothing of anyone's was overwritten. Run connect again when no one else is changing it`, 1, { cause: error });
+          }
+          const theirs = await read();
+          act('secret', 'warning', `the webhook secret was changed by someone else while connect ran (version ${short(error.expected)} → ${short(theirs.version)}); applied this run's change on top of theirs, overwriting nothing`);
+          written = theirs;
+          secret = change(parsed(theirs).secret);
+        }
+      }
+      return secret;
+    },
+  };
+}
+
+async function connectStream(cf: Cloudflare, settings: ConnectSettings, secret: WebhookSecretEditor, act: Act): Promise<void> {
   const { accountId, streamUrl, dryRun, now, graceMs } = settings;
   const current = await call('read the Stream webhook', () => cf.stream.webhooks.get({ account_id: accountId }), { notFound: undefined });
   const currentUrl = urlOf(current);
@@ -166,11 +217,10 @@ async function connectStream(cf: Cloudflare, settings: ConnectSettings, secret: 
     const value = current?.secret;
     if (!value) {
       act('stream', 'warning', `Cloudflare delivers to ${streamUrl} but did not return its signing secret; nothing stored`);
-    } else if (activeValues(secret, SecretKey.Stream).includes(value)) {
+    } else if (activeValues(secret.current, SecretKey.Stream).includes(value)) {
       act('stream', 'unchanged', `Stream webhook already delivers to ${streamUrl}; its signing secret ${fingerprint(value)} is stored`);
     } else {
-      const { secret: next, retired } = activate(secret, SecretKey.Stream, value, now(), graceMs);
-      await save(next);
+      const retired = await activateValue(secret, SecretKey.Stream, value, now(), graceMs);
       act('stream', 'stored', `Stream webhook already delivers to ${streamUrl}; stored its signing secret ${fingerprint(value)}${retiredText(retired)}`);
     }
     return;
@@ -178,20 +228,29 @@ async function connectStream(cf: Cloudflare, settings: ConnectSettings, secret: 
 
   const was = currentUrl ? ` (was ${currentUrl})` : '';
   if (dryRun) {
-    act('stream', 'updated', `would register the Stream webhook ${streamUrl}${was}; Cloudflare issues a new signing secret, ${graceText(secret.values.stream.length, graceMs)}`);
+    act('stream', 'updated', `would register the Stream webhook ${streamUrl}${was}; Cloudflare issues a new signing secret, ${graceText(secret.current.values.stream.length, graceMs)}`);
     return;
   }
   const updated = await call('register the Stream webhook', () => cf.stream.webhooks.update({ account_id: accountId, notificationUrl: streamUrl }));
   if (!updated.secret) throw new CliError('Cloudflare registered the Stream webhook but returned no signing secret; run connect again');
   // Cloudflare signs with the new secret from now on: store it before anything else.
-  const { secret: next, retired } = activate(secret, SecretKey.Stream, updated.secret, now(), graceMs);
-  await save(next);
+  const retired = await activateValue(secret, SecretKey.Stream, updated.secret, now(), graceMs);
   act('stream', currentUrl ? 'updated' : 'created', `registered the Stream webhook ${streamUrl}${was}; stored its new signing secret ${fingerprint(updated.secret)}${retiredText(retired)}`);
 }
 
-async function connectImages(cf: Cloudflare, settings: ConnectSettings, start: WebhookSecret, act: Act, save: Save): Promise<void> {
+/** Makes `value` current and returns what it retired (as applied to the version finally written). */
+async function activateValue(secret: WebhookSecretEditor, key: RotatedKey, value: string, now: Date, graceMs: number): Promise<SecretChange[]> {
+  let retired: SecretChange[] = [];
+  await secret.update((current) => {
+    const activated = activate(current, key, value, now, graceMs);
+    retired = activated.retired;
+    return activated.secret;
+  });
+  return retired;
+}
+
+async function connectImages(cf: Cloudflare, settings: ConnectSettings, secret: WebhookSecretEditor, act: Act): Promise<void> {
   const { accountId, imagesUrl, name, dryRun, now, graceMs } = settings;
-  let secret = start;
   const destinations = await call('list webhook destinations', async () => {
     const all = [];
     for await (const destination of cf.alerting.destinations.webhooks.list({ account_id: accountId })) all.push(destination);
@@ -203,19 +262,18 @@ async function connectImages(cf: Cloudflare, settings: ConnectSettings, start: W
   const existing = atUrl.find((d) => d.name === name) ?? atUrl[0] ?? destinations.find((d) => d.name === name);
   let destinationId = existing?.id;
 
-  const inSync = existing !== undefined && existing.url === imagesUrl && existing.name === name && activeValues(secret, SecretKey.Images).length > 0;
+  const inSync = existing !== undefined && existing.url === imagesUrl && existing.name === name && activeValues(secret.current, SecretKey.Images).length > 0;
   if (inSync && !settings.rotate) {
     act('images', 'unchanged', `webhook destination "${name}" already delivers to ${imagesUrl}`, destinationId);
   } else {
     const verb = existing ? 'update' : 'create';
     const why = !existing ? '' : existing.url !== imagesUrl ? ` (was ${existing.url})` : existing.name !== name ? ` (was named "${existing.name}")` : settings.rotate ? ' (--rotate)' : ' (no stored secret)';
     if (dryRun) {
-      act('images', existing ? 'updated' : 'created', `would ${verb} webhook destination "${name}" → ${imagesUrl}${why} with a new secret, ${graceText(secret.values.images.length, graceMs)}`, destinationId);
+      act('images', existing ? 'updated' : 'created', `would ${verb} webhook destination "${name}" → ${imagesUrl}${why} with a new secret, ${graceText(secret.current.values.images.length, graceMs)}`, destinationId);
     } else {
       const fresh = randomBytes(32).toString('hex');
       // Accepted before Cloudflare has it: a delivery (or Cloudflare's test message) may follow at once.
-      secret = accept(secret, SecretKey.Images, fresh);
-      await save(secret);
+      await secret.update((current) => accept(current, SecretKey.Images, fresh));
       const params = { account_id: accountId, name, url: imagesUrl, secret: fresh };
       try {
         const result = existing?.id
@@ -224,11 +282,10 @@ async function connectImages(cf: Cloudflare, settings: ConnectSettings, start: W
         destinationId = result.id ?? existing?.id;
       } catch (error) {
         // Cloudflare did not take it: forget the value rather than accept a secret nobody uses.
-        await save({ ...secret, values: { ...secret.values, images: secret.values.images.filter((v) => v !== fresh) } });
+        await secret.update((current) => ({ ...current, values: { ...current.values, images: current.values.images.filter((v) => v !== fresh) } }));
         throw error;
       }
-      const { secret: next, retired } = activate(secret, SecretKey.Images, fresh, now(), graceMs);
-      await save(next);
+      const retired = await activateValue(secret, SecretKey.Images, fresh, now(), graceMs);
       act('images', existing ? 'updated' : 'created', `${existing ? 'updated' : 'created'} webhook destination "${name}" → ${imagesUrl}${why}; stored its new secret ${fingerprint(fresh)}${retiredText(retired)}`, destinationId);
     }
   }
@@ -284,26 +341,58 @@ async function connectPolicy(cf: Cloudflare, settings: ConnectSettings, destinat
   act('policy', 'created', `created notification policy "${policyName}": ${IMAGES_ALERT} → destination ${destinationId}`, created.id);
 }
 
-async function connectUploads(settings: ConnectSettings, uploads: NonNullable<ConnectSettings['uploads']>, act: Act): Promise<void> {
-  let current: Record<string, unknown> = {};
+/** What each `{accountId, apiToken}` secret is for, as the report names it. */
+const API_SECRETS = {
+  uploads: { what: "the upload route's API secret", kind: TokenKind.Uploads, needs: 'Images Write', without: 'POST /uploads answers 503 until one is stored' },
+  read: {
+    what: 'the read-only API secret',
+    kind: TokenKind.Read,
+    needs: 'Images Read and Stream Read',
+    without: "the receiver cannot confirm deliveries with Cloudflare's API until one is stored",
+  },
+} as const;
+
+/**
+ * Stores the account id (and the token, when one was given) in an API secret of the same JSON
+ * shape as the upload route's (`ApiSecretKey`), with compare-and-swap. Keys it does not know stay.
+ */
+async function connectApiSecret(settings: ConnectSettings, area: keyof typeof API_SECRETS, target: ApiSecretTarget, act: Act): Promise<void> {
+  const { what, kind, needs, without } = API_SECRETS[area];
+  let stored: StoredSecret;
   try {
-    const parsed: unknown = JSON.parse((await settings.secrets.read(uploads.secretId)) ?? '{}');
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) current = parsed as Record<string, unknown>;
+    stored = await settings.secrets.read(target.secretId);
   } catch (error) {
-    if (error instanceof SyntaxError) current = {};
-    else throw new CliError(`could not read the upload route's API secret ${uploads.secretId}: ${(error as Error).message}`, 1, { cause: error });
+    throw new CliError(`could not read ${what} ${target.secretId}: ${(error as Error).message}`, 1, { cause: error });
   }
-  const token = uploads.apiToken ?? (typeof current[ApiSecretKey.ApiToken] === 'string' ? (current[ApiSecretKey.ApiToken] as string) : '');
+  const current = jsonObject(stored.text);
+  const token = target.apiToken ?? (typeof current[ApiSecretKey.ApiToken] === 'string' ? (current[ApiSecretKey.ApiToken] as string) : '');
   const desired = { ...current, [ApiSecretKey.AccountId]: settings.accountId, [ApiSecretKey.ApiToken]: token };
   const changed = current[ApiSecretKey.AccountId] !== settings.accountId || current[ApiSecretKey.ApiToken] !== token;
-  const what = uploads.apiToken !== undefined ? `the account id and API token ${fingerprint(token)}` : 'the account id';
+  const stores = target.apiToken !== undefined ? `the account id and API token ${fingerprint(token)}` : 'the account id';
   if (!changed) {
-    act('uploads', 'unchanged', `the upload route's API secret already holds ${what}`);
+    act(area, 'unchanged', `${what} already holds ${stores}`);
   } else {
-    if (!settings.dryRun) await settings.secrets.write(uploads.secretId, JSON.stringify(desired));
-    act('uploads', 'stored', `${settings.dryRun ? 'would store' : 'stored'} ${what} in the upload route's API secret`);
+    if (!settings.dryRun) {
+      try {
+        await settings.secrets.write(target.secretId, JSON.stringify(desired), stored.version);
+      } catch (error) {
+        const why = error instanceof SecretConflictError ? `it was changed by someone else while connect ran (version ${short(error.expected)} → ${short(error.found)}); nothing was overwritten, run connect again` : (error as Error).message;
+        throw new CliError(`could not store ${what} ${target.secretId}: ${why}`, 1, { cause: error });
+      }
+    }
+    act(area, 'stored', `${settings.dryRun ? 'would store' : 'stored'} ${stores} in ${what}`);
   }
-  if (!token) act('uploads', 'warning', "the upload route has no Cloudflare API token yet: POST /uploads answers 503 until one is stored (--uploads-token, a token with Images Write)");
+  if (!token) act(area, 'warning', `${what} has no Cloudflare API token yet: ${without} (${howToPass(kind)}; a token with ${needs})`);
+}
+
+/** A secret's JSON object; anything else (empty, not JSON, an array) reads as `{}` and is replaced. */
+function jsonObject(text: string | undefined): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text ?? '{}');
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function urlOf(webhook: { notificationUrl?: string; notification_url?: string } | undefined): string | undefined {
@@ -363,17 +452,6 @@ export function formatConnectReport(report: ConnectReport): string {
   return [head, ...lines].join('\n');
 }
 
-/** Secrets Manager, as `connect` uses it. */
-export function secretsManagerStore(config: ClientConfig): SecretStore {
-  const client = new SecretsManagerClient(config);
-  return {
-    read: async (secretId) => (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString,
-    write: async (secretId, text) => {
-      await client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text }));
-    },
-  };
-}
-
 /** The command as `cli/index.ts` registers it. */
 export const connectCommand: Command = {
   options: connectOptions,
@@ -382,8 +460,9 @@ export const connectCommand: Command = {
     const str = (name: string) => flags[name] as string | undefined;
     const accountId = str('account-id') ?? io.env.CLOUDFLARE_ACCOUNT_ID;
     if (!accountId) throw new UsageError('connect needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)');
-    const apiToken = str('api-token') ?? io.env.CLOUDFLARE_API_TOKEN;
-    if (!apiToken) throw new UsageError('connect needs a Cloudflare API token: $CLOUDFLARE_API_TOKEN (or --api-token)');
+    const tokens = await readTokens(flags, io.env, io.readInput);
+    const apiToken = tokens.api;
+    if (!apiToken) throw new UsageError(`connect needs a Cloudflare API token with Stream Write and Notifications Write: ${howToPass(TokenKind.Api)}`);
     const only = str('only');
     if (only !== undefined && only !== 'images' && only !== 'stream') throw new UsageError(`--only is images or stream, got '${only}'`);
     const graceMs = str('grace') === undefined ? DEFAULT_GRACE_MS : parseDuration(str('grace')!, '--grace');
@@ -394,11 +473,8 @@ export const connectCommand: Command = {
       env: io.env,
       describeStackOutputs: async (stackName, config) => (outputs = await describeStack(stackName, config)),
     });
-    const uploadsSecretId = str('uploads-secret') ?? outputs[StackOutput.CloudflareApiSecretArn];
-    const uploadsToken = str('uploads-token') ?? io.env.CLOUDFLARE_UPLOADS_API_TOKEN;
-    if (uploadsToken !== undefined && !uploadsSecretId) {
-      throw new UsageError(`--uploads-token: this stack has no upload route (no ${StackOutput.CloudflareApiSecretArn} output); deploy with -c uploads=true or pass --uploads-secret`);
-    }
+    const uploads = apiSecretTarget('uploads', str('uploads-secret') ?? outputs[StackOutput.CloudflareApiSecretArn], tokens.uploads, StackOutput.CloudflareApiSecretArn);
+    const read = apiSecretTarget('read', str('read-secret') ?? outputs[StackOutput.CloudflareReadSecretArn], tokens.read, StackOutput.CloudflareReadSecretArn);
     const stack = flags.stack as string | undefined;
     const report = await connect({
       accountId,
@@ -413,12 +489,23 @@ export const connectCommand: Command = {
       dryRun: flags['dry-run'] === true,
       ...(only && { only }),
       name: str('name') ?? `cloudflare-webhook ${stack ?? hostOf(target.imagesUrl ?? target.streamUrl)}`,
-      ...(uploadsSecretId && { uploads: { secretId: uploadsSecretId, ...(uploadsToken !== undefined && { apiToken: uploadsToken }) } }),
+      ...(uploads && { uploads }),
+      ...(read && { read }),
       now: io.now,
     });
     io.out(flags.json ? JSON.stringify(report, null, 2) : formatConnectReport(report));
   },
 };
+
+/** Where an API secret's token goes, or an error when a token was given for a secret the stack does not have. */
+function apiSecretTarget(area: 'uploads' | 'read', secretId: string | undefined, apiToken: string | undefined, output: string): ApiSecretTarget | undefined {
+  if (!secretId) {
+    if (apiToken === undefined) return undefined;
+    const deploy = area === 'uploads' ? 'deploy with -c uploads=true or pass --uploads-secret' : 'pass --read-secret';
+    throw new UsageError(`a ${area} token (${TOKEN_ENV[area]} or --token-stdin ${area}) was given, but this stack has no ${output} output: ${deploy}`);
+  }
+  return { secretId, ...(apiToken !== undefined && { apiToken }) };
+}
 
 function hostOf(url: string | undefined): string {
   try {

@@ -27,6 +27,8 @@ import {
 } from './send';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
+import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
+import { standardInput, type ReadInput } from './tokens';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -46,7 +48,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
                                 the pending item an upload route would create
   events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
-${CONNECT_USAGE}
+${CONNECT_USAGE}${FRONT_DOOR_USAGE}
 Which receiver (default: the one \`npm start\` runs)
   --local                       the local receiver (state file .build/local.json, or $CF_WEBHOOK_LOCAL_STATE)
   --stack NAME [--region R]     a deployed stack, found through its CloudFormation outputs
@@ -64,6 +66,8 @@ export interface CliIO {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
+  /** Standard input, for a secret given there (`connect --token-stdin`); never a command-line argument. */
+  readonly readInput?: ReadInput;
 }
 
 type Options = ParseArgsConfig['options'];
@@ -112,10 +116,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: eventsTail,
   },
   connect: connectCommand,
+  'front-door refresh-ips': refreshIpsCommand,
 };
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
-  const full: Required<CliIO> = { env: process.env, signal: new AbortController().signal, now: () => new Date(), ...io };
+  const full: Required<CliIO> = { env: process.env, signal: new AbortController().signal, now: () => new Date(), readInput: standardInput(), ...io };
   try {
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       (argv.length === 0 ? full.err : full.out)(USAGE);

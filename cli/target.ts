@@ -18,6 +18,11 @@ export const StackOutput = {
   SecretArn: 'SecretArn',
   /** Only with the upload route (`-c uploads=true`); read by `connect`. */
   CloudflareApiSecretArn: 'CloudflareApiSecretArn',
+  /** The read-only API token's secret `{accountId, apiToken}` (Images Read, Stream Read); written by `connect`. */
+  CloudflareReadSecretArn: 'CloudflareReadSecretArn',
+  /** Only with the front door's Cloudflare-only option; read by `front-door refresh-ips`. */
+  CloudflareIpv4SetArn: 'CloudflareIpv4SetArn',
+  CloudflareIpv6SetArn: 'CloudflareIpv6SetArn',
 } as const;
 
 /** Settings for the SDK clients: empty in AWS, where the default chain finds region and credentials. */

@@ -5,6 +5,7 @@ import { ConfirmMode, type UnknownIdPolicy } from '../lambda/core/contract.js';
 import type { WebhookAlarmOptions } from './observability.js';
 import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
+import { DEFAULT_UPLOADS_THROTTLE } from './uploads.js';
 
 /*
  * Optional CDK context (`cdk synth -c key=value`, or "context" in cdk.json). Unset keys take
@@ -17,6 +18,10 @@ import { CloudflareWebhookStack } from './webhook-stack.js';
  *   streamPath                    route of the Stream webhook         default /webhooks/stream
  *   throttleRateLimit             stage rate limit, requests/second   default 50
  *   throttleBurstLimit            stage burst limit, requests         default 100
+ *   frontDoor                     'true': webhooks behind AWS WAF     default off (README › Security: cost)
+ *   frontDoorRateLimit            requests per address per window     default 600
+ *   frontDoorRateWindowMinutes    1, 2, 5 or 10                       default 1
+ *   frontDoorCloudflareIpsOnly    'true': Images only from Cloudflare default off
  *   maxBodyBytes                  largest accepted body               default 65536
  *   signatureToleranceSeconds     allowed clock skew of signatures    default 300
  *   unknownIdPolicy               'reject' | 'record'                 default reject
@@ -28,6 +33,8 @@ import { CloudflareWebhookStack } from './webhook-stack.js';
  *   uploadsJwtIssuer              JWT authorizer issuer for /uploads  default none (IAM)
  *   uploadsJwtAudience            its audiences, comma-separated
  *   uploadsAllowOrigins           CORS origins, comma-separated       default none
+ *   uploadsThrottleRateLimit      upload API rate limit, requests/s   default 4
+ *   uploadsThrottleBurstLimit     upload API burst limit              default 20
  *   expirySweepMinutes            sweep interval; 0 turns it off      default 5
  *   videoPendingHours             sweep asks Cloudflare about videos
  *                                 pending this long; 0 turns it off   default 24
@@ -81,6 +88,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     memorySize: setting.number('memorySize'),
     logRetention: setting.number('logRetentionDays') as logs.RetentionDays | undefined,
     reservedConcurrentExecutions: setting.number('reservedConcurrentExecutions'),
+    ...frontDoorSettings(setting),
     ...uploadSettings(setting),
     statusIndex: setting.boolean('statusIndex'),
     ...truthSettings(setting),
@@ -136,6 +144,27 @@ function deployEnvironment(setting: ContextSettings): Environment | undefined {
   return env.account === undefined && env.region === undefined ? undefined : env;
 }
 
+/** AWS WAF in front of the webhooks (issue 15); off unless asked for, since it costs a fixed amount a month. */
+function frontDoorSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'frontDoor'> {
+  const rateLimitPerIp = setting.number('frontDoorRateLimit');
+  const windowMinutes = setting.number('frontDoorRateWindowMinutes');
+  const cloudflareAddressesOnly = setting.boolean('frontDoorCloudflareIpsOnly');
+  if (!setting.boolean('frontDoor')) {
+    const given = Object.entries({ frontDoorRateLimit: rateLimitPerIp, frontDoorRateWindowMinutes: windowMinutes, frontDoorCloudflareIpsOnly: cloudflareAddressesOnly })
+      .filter(([, value]) => value !== undefined)
+      .map(([key]) => key);
+    if (given.length > 0) throw new Error(`Context ${given.join(', ')} configure the front door: add -c frontDoor=true`);
+    return {};
+  }
+  return {
+    frontDoor: {
+      ...(rateLimitPerIp !== undefined && { rateLimitPerIp }),
+      ...(windowMinutes !== undefined && { rateWindow: Duration.minutes(windowMinutes) }),
+      ...(cloudflareAddressesOnly !== undefined && { cloudflareAddressesOnly }),
+    },
+  };
+}
+
 /** The upload route and the expiry sweep (issue 4); off unless asked for. */
 function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'uploads' | 'expirySweep'> {
   const issuer = setting.string('uploadsJwtIssuer');
@@ -147,11 +176,16 @@ function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceive
   for (const [key, value] of [['expirySweepMinutes', minutes], ['videoPendingHours', videoHours]] as const) {
     if (value !== undefined && value < 0) throw new Error(`Context ${key} must be 0 or more, got ${value}`);
   }
+  const rateLimit = setting.number('uploadsThrottleRateLimit');
+  const burstLimit = setting.number('uploadsThrottleBurstLimit');
   return {
     ...(enabled && {
       uploads: {
         ...(issuer !== undefined && { jwt: { issuer, audience: setting.list('uploadsJwtAudience') ?? [] } }),
         ...(origins && { allowOrigins: origins }),
+        ...((rateLimit !== undefined || burstLimit !== undefined) && {
+          throttle: { rateLimit: rateLimit ?? DEFAULT_UPLOADS_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_UPLOADS_THROTTLE.burstLimit },
+        }),
       },
     }),
     ...((minutes !== undefined || videoHours !== undefined) && {

@@ -10,7 +10,22 @@ export {
   type WebhookLogLevel,
   type WebhookThrottle,
 } from './webhook-receiver.js';
-export { CloudflareUploads, type CloudflareUploadsOptions, type CloudflareUploadsProps, type UploadsJwtOptions } from './uploads.js';
+export {
+  CloudflareUploads,
+  DEFAULT_UPLOADS_THROTTLE,
+  type CloudflareUploadsOptions,
+  type CloudflareUploadsProps,
+  type UploadsJwtOptions,
+} from './uploads.js';
+export {
+  FRONT_DOOR_STAGE,
+  FrontDoorRule,
+  SIGNATURE_HEADERS,
+  WebhookFrontDoor,
+  type WebhookFrontDoorOptions,
+  type WebhookFrontDoorProps,
+} from './front-door.js';
+export { CLOUDFLARE_IP_RANGES } from './cloudflare-ips.js';
 export { ExpirySweep, type ExpirySweepOptions, type ExpirySweepProps } from './expiry-sweep.js';
 export {
   WebhookAlarm,

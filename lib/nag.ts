@@ -1,6 +1,8 @@
 import { Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import type { WebhookFrontDoor } from './front-door.js';
 import type { StreamRelay } from './stream-relay.js';
 import type { CloudflareWebhookReceiver } from './webhook-receiver.js';
 
@@ -13,9 +15,11 @@ import type { CloudflareWebhookReceiver } from './webhook-receiver.js';
 export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webhookPaths: readonly string[]): void {
   // On the two webhook routes only, not on the API: any other route (an upload route, a future
   // one) is still required to carry an authorizer.
-  const webhookRoutes = receiver.httpApi.node
-    .findAll()
-    .filter((c): c is apigwv2.CfnRoute => c instanceof apigwv2.CfnRoute && webhookPaths.some((path) => c.routeKey === `POST ${path}`));
+  const webhookRoutes = receiver.frontDoor
+    ? receiver.frontDoor.methods.map((method) => method.node.defaultChild as IConstruct)
+    : receiver.httpApi!.node
+        .findAll()
+        .filter((c): c is apigwv2.CfnRoute => c instanceof apigwv2.CfnRoute && webhookPaths.some((path) => c.routeKey === `POST ${path}`));
   if (webhookRoutes.length !== webhookPaths.length) throw new Error(`expected ${webhookPaths.length} webhook routes, found ${webhookRoutes.length}`);
   for (const route of webhookRoutes) {
     Validations.of(route).acknowledge({
@@ -27,6 +31,7 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
         'timestamp window), answers 401 and changes nothing otherwise; the stage is throttled and the body size capped.',
     });
   }
+  if (receiver.frontDoor) acknowledgeFrontDoor(receiver.frontDoor);
 
   Validations.of(receiver.secret).acknowledge({
     id: 'AwsSolutions-SMG4',
@@ -58,7 +63,7 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
       id: 'AwsSolutions-SMG4',
       reason:
         'The Cloudflare API token is issued by Cloudflare in its dashboard; a rotation Lambda could only create a new token with ' +
-        'another, more powerful Cloudflare token. It is replaced by `npm run connect -- --uploads-token`, which writes the new value.',
+        'another, more powerful Cloudflare token. It is replaced by `npm run connect` with $CLOUDFLARE_UPLOADS_API_TOKEN (or --token-stdin uploads), which writes the new value.',
     });
     Validations.of(receiver.uploads.uploadsFunction).acknowledge({
       id: 'Serverless-LambdaDLQ',
@@ -105,7 +110,7 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
       reason:
         'The read-only Cloudflare API token (Images Read, Stream Read) is issued by Cloudflare in its dashboard; a rotation Lambda could ' +
         'only mint a new one with a more powerful Cloudflare token, which would then live here instead. It is replaced by ' +
-        '`npm run connect`, which reads the new value from the environment or standard input and writes it.',
+        '`npm run connect` with $CLOUDFLARE_READ_API_TOKEN (or --token-stdin read), which writes the new value.',
     });
   }
 
@@ -146,4 +151,38 @@ function acknowledgeRelay({ relayFunction, deadLetterQueue }: StreamRelay): void
         'dead-letter queue of a dead-letter queue would only move the same batch descriptions again.',
     });
   }
+}
+
+/** What the REST API of the front door is flagged for, beyond the webhook routes' missing authorizer. */
+function acknowledgeFrontDoor(frontDoor: WebhookFrontDoor): void {
+  for (const method of frontDoor.methods) {
+    Validations.of(method.node.defaultChild as IConstruct).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Webhook route: Cloudflare cannot obtain a Cognito user pool token any more than it can sign SigV4 (see AwsSolutions-APIG4 on ' +
+        'the same method). The web ACL refuses requests without a signature header before API Gateway, and the function verifies ' +
+        'the signature of the exact bytes before any other work.',
+    });
+  }
+  Validations.of(frontDoor.restApi).acknowledge({
+    id: 'AwsSolutions-APIG2',
+    reason:
+      'A request validator would check the body before the signature is verified, telling an unauthenticated prober what the schema ' +
+      'is, and Cloudflare documents no schema for the Notifications data an Images delivery carries. The function verifies the ' +
+      'signature of the raw bytes first, then validates the payload and answers 400 naming the field.',
+  });
+  const stage = frontDoor.restApi.deploymentStage.node.defaultChild as IConstruct;
+  Validations.of(stage).acknowledge({
+    id: 'AwsSolutions-APIG6',
+    reason:
+      'Execution logging needs the region-wide API Gateway account setting (AWS::ApiGateway::Account with a CloudWatch role), ' +
+      'which every API of the account shares and a construct must not take over. The stage writes a JSON access log of every ' +
+      'request with its status, WAF verdict and latencies, and the function logs one line per delivery.',
+  });
+  Validations.of(stage).acknowledge({
+    id: 'Serverless-APIGWXrayEnabled',
+    reason:
+      'The function is not traced (Serverless-LambdaTracing above), so a trace would end at API Gateway; X-Ray would bill every ' +
+      'sampled request, flood included. The access log records response, integration and WAF latency per request.',
+  });
 }

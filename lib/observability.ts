@@ -87,7 +87,8 @@ export interface WebhookObservabilityProps {
   readonly relay?: StreamRelay;
   /** A read-only Cloudflare token is in use (webhook, sweep): alarm when Cloudflare refuses it. @default false */
   readonly cloudflareTokenInUse?: boolean;
-  readonly httpApi: apigwv2.IHttpApi;
+  /** The API the webhooks arrive through: the HTTP API, or the front door's REST API (same metric methods). */
+  readonly httpApi: Pick<apigwv2.IHttpApi, 'metricCount' | 'metricClientError' | 'metricServerError' | 'metricLatency'>;
   /**
    * The function's log group, for the dashboard's table of recent rejected and failed deliveries.
    * @default - no such table

@@ -1,11 +1,12 @@
-import { Duration, SecretValue } from 'aws-cdk-lib';
+import { Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
@@ -33,11 +34,18 @@ export interface CloudflareUploadsOptions {
    */
   readonly jwt?: UploadsJwtOptions;
   /**
-   * Origins a browser may call the API from (CORS on the whole HTTP API; only this route
-   * answers browsers). Needs `jwt` to be useful.
+   * Origins a browser may call the route from (CORS on the upload route's own HTTP API, so it
+   * never applies to the webhooks). Needs `jwt` to be useful.
    * @default - no CORS
    */
   readonly allowOrigins?: readonly string[];
+  /**
+   * Throttle of the upload API's stage: its own, so browser traffic can never use up the webhooks'
+   * limit. Each request makes one Cloudflare API call, and Cloudflare allows 1,200 per 5 minutes
+   * (4 a second) per user; beyond that Cloudflare's own 429 would answer anyway.
+   * @default { rateLimit: 4, burstLimit: 20 }
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   /**
    * A secret `{"accountId": "…", "apiToken": "…"}` holding the Cloudflare API token the route uses
    * (Images Write is all it needs).
@@ -58,15 +66,16 @@ export interface CloudflareUploadsOptions {
 
 export interface CloudflareUploadsProps extends CloudflareUploadsOptions {
   readonly table: dynamodb.ITable;
-  readonly httpApi: apigwv2.HttpApi;
-  /** Paths the API already serves; the route must not collide with them. */
-  readonly reservedPaths?: readonly string[];
   readonly logRetention: logs.RetentionDays;
 }
+
+export const DEFAULT_UPLOADS_THROTTLE = { rateLimit: 4, burstLimit: 20 } as const;
 
 /**
  * `POST /uploads`: asks Cloudflare for a direct creator upload and records the pending image,
  * so the webhook that follows finds it. Its function alone can read the Cloudflare API token.
+ * The route has an HTTP API of its own: HTTP API configures CORS for a whole API (and answers
+ * preflights on every path), and browsers and Cloudflare should not share a stage's limits.
  */
 export class CloudflareUploads extends Construct {
   /** `{"accountId", "apiToken"}`; only the upload function can read it. */
@@ -75,6 +84,10 @@ export class CloudflareUploads extends Construct {
   public readonly path: string;
   /** The route's full URL. */
   public readonly url: string;
+  /** The upload route's own HTTP API. */
+  public readonly httpApi: apigwv2.HttpApi;
+  /** Its `$default` stage, with the upload throttle and access logs. */
+  public readonly stage: apigwv2.HttpStage;
 
   constructor(scope: Construct, id: string, props: CloudflareUploadsProps) {
     super(scope, id);
@@ -82,7 +95,6 @@ export class CloudflareUploads extends Construct {
     // 1. Settle the configuration: a bad value fails synth.
     this.path = props.path ?? UploadDefaults.path;
     requireRoutePath('uploads.path', this.path);
-    if (props.reservedPaths?.includes(this.path)) throw new Error(`uploads.path '${this.path}' is already a webhook route`);
     const expirySeconds = props.defaultExpiry?.toSeconds() ?? UploadDefaults.expirySeconds;
     if (!Number.isInteger(expirySeconds) || expirySeconds < UploadDefaults.minExpirySeconds || expirySeconds > UploadDefaults.maxExpirySeconds) {
       throw new Error(`uploads.defaultExpiry must be whole seconds between 2 minutes and 6 hours (Cloudflare's limits), got ${expirySeconds} s`);
@@ -93,8 +105,11 @@ export class CloudflareUploads extends Construct {
     if (props.allowOrigins && props.allowOrigins.length === 0) throw new Error('uploads.allowOrigins: empty; leave it out for no CORS');
     const memorySize = props.memorySize ?? 256;
     requireNumber('uploads.memorySize', memorySize, { min: 128, max: 10240, integer: true });
+    const throttle = props.throttle ?? DEFAULT_UPLOADS_THROTTLE;
+    requireNumber('uploads.throttle.rateLimit', throttle.rateLimit, { min: 0 });
+    requireNumber('uploads.throttle.burstLimit', throttle.burstLimit, { min: 0, integer: true });
 
-    // 2. The token's home. Empty until an operator (or `connect --uploads-token`) fills it in:
+    // 2. The token's home. Empty until an operator (or `connect` with $CLOUDFLARE_UPLOADS_API_TOKEN) fills it in:
     //    a generated value would only make Cloudflare answer 403 instead of a clear 503.
     this.apiSecret =
       props.apiSecret ??
@@ -128,26 +143,63 @@ export class CloudflareUploads extends Construct {
       },
     });
 
-    // 4. The route, never unauthenticated: IAM unless a JWT issuer is given.
+    // 4. Its own API: the CORS, the throttle and the access log are the upload route's alone.
+    ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(props, throttle));
+
+    // 5. The route, never unauthenticated: IAM unless a JWT issuer is given.
     const authorizer = props.jwt
       ? new authorizers.HttpJwtAuthorizer('UploadsJwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
       : new authorizers.HttpIamAuthorizer();
-    props.httpApi.addRoutes({
+    this.httpApi.addRoutes({
       path: this.path,
       methods: [apigwv2.HttpMethod.POST],
       integration: new integrations.HttpLambdaIntegration('UploadsIntegration', this.uploadsFunction),
       authorizer,
     });
-    if (props.allowOrigins) {
-      // HttpApi takes CORS only in its constructor, which the receiver owns; HTTP API then
-      // answers preflight requests itself, before any authorizer.
-      (props.httpApi.node.defaultChild as apigwv2.CfnApi).corsConfiguration = {
-        allowOrigins: [...props.allowOrigins],
-        allowMethods: ['POST'],
-        allowHeaders: ['authorization', 'content-type'],
-        maxAge: 3600,
-      };
-    }
-    this.url = `${props.httpApi.apiEndpoint}${this.path}`;
+    this.url = `${this.httpApi.apiEndpoint}${this.path}`;
   }
+
+  private createHttpApi(props: CloudflareUploadsProps, throttle: NonNullable<CloudflareUploadsOptions['throttle']>) {
+    const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-cloudflare-uploads`,
+      description: 'Cloudflare direct creator uploads (POST /uploads)',
+      createDefaultStage: false,
+      // HTTP API answers preflight requests itself, before any authorizer.
+      ...(props.allowOrigins && {
+        corsPreflight: {
+          allowOrigins: [...props.allowOrigins],
+          allowMethods: [apigwv2.CorsHttpMethod.POST],
+          allowHeaders: ['authorization', 'content-type'],
+          maxAge: Duration.hours(1),
+        },
+      }),
+    });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
+    const stage = httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle,
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs), format: uploadsAccessLogFormat() },
+    });
+    return { httpApi, stage };
+  }
+}
+
+/** One JSON object per request; the caller is the IAM principal or the JWT's subject. */
+function uploadsAccessLogFormat(): apigateway.AccessLogFormat {
+  const field = apigateway.AccessLogField;
+  return apigateway.AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: field.contextRequestId(),
+      ip: field.contextIdentitySourceIp(),
+      requestTime: field.contextRequestTime(),
+      routeKey: field.contextRouteKey(),
+      status: field.contextStatus(),
+      responseLatency: field.contextResponseLatency(),
+      integrationStatus: field.contextIntegrationStatus(),
+      integrationError: field.contextIntegrationErrorMessage(),
+      authorizerError: field.contextAuthorizerError(),
+      userAgent: field.contextIdentityUserAgent(),
+    }),
+  );
 }

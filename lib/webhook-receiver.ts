@@ -13,6 +13,7 @@ import { ApiSecretKey, ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesi
 import { receiverFunction } from './bundling.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
+import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js';
 import { StreamRelay } from './stream-relay.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
@@ -43,10 +44,20 @@ export interface CloudflareWebhookReceiverProps {
    */
   readonly streamPath?: string;
   /**
-   * Throttling of the API's `$default` stage.
+   * Throttling of the webhook API's stage, applied to each webhook route.
    * @default { rateLimit: 50, burstLimit: 100 }
    */
   readonly throttle?: WebhookThrottle;
+  /**
+   * Puts the webhooks behind AWS WAF (lib/front-door.ts): a REST API whose stage carries a web ACL
+   * that refuses requests without a signature header and per-address floods, and optionally every
+   * Images request not from Cloudflare's ranges, before throttling, billing or the function. It
+   * replaces the HTTP API for the webhooks (`httpApi` and `stage` are then undefined) and changes
+   * the webhook URLs. Costs: README › Security (about $7–8 a month fixed plus $0.60 per million
+   * requests for WAF, and REST's $3.50 instead of HTTP's $1.00 per million deliveries).
+   * @default - no front door: the HTTP API, with the stage throttle as the only limit
+   */
+  readonly frontDoor?: WebhookFrontDoorOptions;
   /**
    * Bodies larger than this are rejected before any parsing or signature work.
    * @default Defaults.maxBodyBytes (64 KiB)
@@ -125,7 +136,7 @@ export interface CloudflareWebhookReceiverProps {
    * (String). The construct adds no index to a table it did not create: `images list` needs the
    * `byStatus` index and the expiry sweep `byExpiry` (names and keys in `TableDesign`), so the
    * sweep stays off unless `expirySweep` is given, which states that the table has `byExpiry`.
-   * @default - a new table (on-demand, point-in-time recovery, retained on stack deletion) with both indexes
+   * @default - a new table (on-demand, point-in-time recovery, deletion protection, retained on stack deletion) with both indexes
    */
   readonly table?: dynamodb.ITable;
   /**
@@ -186,9 +197,12 @@ export class CloudflareWebhookReceiver extends Construct {
   /** JSON `{images, stream, toolkit}`; each value is a string or an array of accepted strings. */
   public readonly secret: secretsmanager.Secret;
   public readonly webhookFunction: lambda.Function;
-  public readonly httpApi: apigwv2.HttpApi;
-  /** The `$default` stage (`httpApi.defaultStage` is unset, see below). */
-  public readonly stage: apigwv2.HttpStage;
+  /** The webhooks' HTTP API; undefined with `frontDoor`, whose REST API takes its place. */
+  public readonly httpApi?: apigwv2.HttpApi;
+  /** The HTTP API's `$default` stage (`httpApi.defaultStage` is unset, see below); undefined with `frontDoor`. */
+  public readonly stage?: apigwv2.HttpStage;
+  /** The REST API and AWS WAF web ACL in front of the webhooks, when `frontDoor` is set. */
+  public readonly frontDoor?: WebhookFrontDoor;
   public readonly imagesWebhookUrl: string;
   public readonly streamWebhookUrl: string;
   /** The upload route, when `uploads` is set. */
@@ -218,18 +232,17 @@ export class CloudflareWebhookReceiver extends Construct {
     this.secret = this.createWebhookSecret();
     this.cloudflareReadSecret = props.cloudflareReadSecret === false ? undefined : (props.cloudflareReadSecret ?? this.createReadSecret());
 
-    // The data path: HTTP API → function → table → bus.
+    // The data path: API → function → table → bus. The API is the HTTP API, or with `frontDoor`
+    // a REST API behind AWS WAF.
     this.webhookFunction = this.createWebhookFunction(config);
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
-      apiName: `${Stack.of(this).stackName}-cloudflare-webhooks`,
-      description: 'Cloudflare Images and Stream webhooks',
-      // HttpApiProps cannot configure the stage it creates itself (no throttle, no access logs).
-      createDefaultStage: false,
-    });
-    this.stage = this.addStage(config);
-    this.addWebhookRoutes(config);
-    this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
-    this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
+    if (props.frontDoor) {
+      this.frontDoor = new WebhookFrontDoor(this, 'FrontDoor', { ...props.frontDoor, handler: this.webhookFunction, imagesPath: config.imagesPath, streamPath: config.streamPath, throttle: config.throttle, logRetention: config.logRetention });
+    } else {
+      ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(config));
+    }
+    const endpoint = this.frontDoor ? undefined : this.httpApi!.apiEndpoint;
+    this.imagesWebhookUrl = this.frontDoor?.imagesWebhookUrl ?? `${endpoint}${config.imagesPath}`;
+    this.streamWebhookUrl = this.frontDoor?.streamWebhookUrl ?? `${endpoint}${config.streamPath}`;
 
     // What keeps the table true and every event on its way: the relay, the sweep; uploads, if asked.
     this.relay = config.relay ? new StreamRelay(this, 'Relay', { table: this.table, eventBus: this.eventBus, logRetention: config.logRetention, environment: { [METRICS_NAMESPACE_ENV]: config.metricsNamespace } }) : undefined;
@@ -239,7 +252,7 @@ export class CloudflareWebhookReceiver extends Construct {
     // What an operator sees: alarms, a dashboard and, optionally, the event schemas.
     this.observability = new WebhookObservability(this, 'Observability', {
       webhookFunction: this.webhookFunction,
-      httpApi: this.httpApi,
+      httpApi: this.frontDoor?.restApi ?? this.httpApi!,
       logGroup: this.webhookFunction.logGroup,
       metricsNamespace: config.metricsNamespace,
       ...(this.relay && { relay: this.relay }),
@@ -270,6 +283,8 @@ export class CloudflareWebhookReceiver extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
+      // RETAIN protects the items from a stack deletion; this from a DeleteTable by anyone else.
+      deletionProtection: true,
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
     });
     const addIndex = (design: { indexName: string; partitionKey: string; sortKey: string; projected: readonly string[] }) =>
@@ -364,22 +379,29 @@ export class CloudflareWebhookReceiver extends Construct {
     });
   }
 
-  /** `$default`, throttled, with JSON access logs. */
-  private addStage(config: ResolvedConfig): apigwv2.HttpStage {
+  /**
+   * HttpApiProps cannot configure the stage it creates itself (no throttle, no access logs), so
+   * it creates none and we add `$default` with both, instead of patching the CfnStage through an
+   * escape hatch.
+   */
+  private createHttpApi(config: ResolvedConfig): { httpApi: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
+    const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-cloudflare-webhooks`,
+      description: 'Cloudflare Images and Stream webhooks',
+      createDefaultStage: false,
+    });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetention });
-    return this.httpApi.addStage('DefaultStage', {
+    const stage = httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
       throttle: config.throttle,
       accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs), format: accessLogFormat() },
     });
-  }
-
-  private addWebhookRoutes(config: ResolvedConfig): void {
     const integration = new integrations.HttpLambdaIntegration('WebhookIntegration', this.webhookFunction);
     for (const path of [config.imagesPath, config.streamPath]) {
-      this.httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration });
+      httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration });
     }
+    return { httpApi, stage };
   }
 
   private createSweep(config: ResolvedConfig, options: ExpirySweepOptions): ExpirySweep {
@@ -398,8 +420,6 @@ export class CloudflareWebhookReceiver extends Construct {
     return new CloudflareUploads(this, 'Uploads', {
       ...options,
       table: this.table,
-      httpApi: this.httpApi,
-      reservedPaths: [config.imagesPath, config.streamPath],
       logRetention: config.logRetention,
     });
   }

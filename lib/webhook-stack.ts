@@ -57,6 +57,12 @@ export class CloudflareWebhookStack extends Stack {
         description: 'Cloudflare API token of the upload route: JSON {accountId, apiToken}',
       };
     }
+    const ipSets = this.receiver.frontDoor?.ipSets;
+    if (ipSets) {
+      // For `npm run cli -- front-door refresh-ips --stack <name>`.
+      outputs.CloudflareIpv4SetArn = { value: ipSets.ipv4.attrArn, description: "AWS WAF IP set of Cloudflare's IPv4 ranges (front door)" };
+      outputs.CloudflareIpv6SetArn = { value: ipSets.ipv6.attrArn, description: "AWS WAF IP set of Cloudflare's IPv6 ranges (front door)" };
+    }
     for (const [outputId, output] of Object.entries(outputs)) {
       new CfnOutput(this, outputId, output);
     }

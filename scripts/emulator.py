@@ -7,6 +7,7 @@ import sys
 import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.secretsmanager.models import SecretsManagerBackend
 from moto.server import main
 
 
@@ -22,19 +23,37 @@ def exit_when_parent_dies():
 # DynamoDB applies each conditional write atomically. moto serves requests on many threads
 # without a lock, so two concurrent writes guarded by the same version could both succeed,
 # which real DynamoDB never allows. Serialising DynamoDB calls restores that guarantee; other
-# services (SQS long polls above all) stay concurrent.
-_dynamodb = threading.Lock()
+# services (SQS long polls above all) stay concurrent. Secrets Manager likewise, for the
+# conditional label move `connect` writes with (cli/secret-store.ts).
+_serialised = {"DynamoDB_": threading.Lock(), "secretsmanager.": threading.Lock()}
 _dispatch = DomainDispatcherApplication.__call__
 
 
-def _atomic_dynamodb(self, environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-        with _dynamodb:
-            return list(_dispatch(self, environ, start_response))
+def _atomic_calls(self, environ, start_response):
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    for prefix, lock in _serialised.items():
+        if target.startswith(prefix):
+            with lock:
+                return list(_dispatch(self, environ, start_response))
     return _dispatch(self, environ, start_response)
 
 
-DomainDispatcherApplication.__call__ = _atomic_dynamodb
+DomainDispatcherApplication.__call__ = _atomic_calls
+
+# In Secrets Manager, GetSecretValue without a version returns whichever version holds
+# AWSCURRENT. moto returns a remembered default version instead, which UpdateSecretVersionStage
+# does not move: after `connect` promotes a version, the receiver would keep reading the old one.
+_update_stage = SecretsManagerBackend.update_secret_version_stage
+
+
+def _update_stage_moving_current(self, secret_id, version_stage, remove_from_version_id, move_to_version_id):
+    result = _update_stage(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
+    if version_stage == "AWSCURRENT" and move_to_version_id:
+        self.secrets[secret_id].default_version_id = move_to_version_id
+    return result
+
+
+SecretsManagerBackend.update_secret_version_stage = _update_stage_moving_current
 
 if __name__ == "__main__":
     threading.Thread(target=exit_when_parent_dies, daemon=True).start()

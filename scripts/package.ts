@@ -10,10 +10,10 @@
  * With the bundles next to it, the packaged construct never calls esbuild (lib/bundling.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { FunctionSources, PREBUILT_DIR, type FunctionName } from '../lib/bundling.js';
@@ -38,7 +38,8 @@ export async function packageDist(): Promise<void> {
       if (!bundle) throw new Error(`the synth produced no ${name} function`);
       const target = join(dist, PREBUILT_DIR, name);
       mkdirSync(target, { recursive: true });
-      for (const file of ['index.mjs', 'index.mjs.map']) copyFileSync(join(bundle.dir, file), join(target, file));
+      copyFileSync(join(bundle.dir, 'index.mjs'), join(target, 'index.mjs'));
+      writeFileSync(join(target, 'index.mjs.map'), portableSourceMap(join(bundle.dir, 'index.mjs.map'), target));
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -75,6 +76,29 @@ export async function packageDist(): Promise<void> {
 
   const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
   console.log(`dist/ ready for cloudflare-images-webhook ${version}`);
+}
+
+/**
+ * esbuild names each source relative to where it wrote the map, and that was a scratch
+ * directory of this machine: `../../../work/<checkout>/node_modules/…` would ship the packing
+ * machine's directory names (issue 15). Each source is re-expressed relative to the map's place
+ * in the package as if the package sat at the repository root (`../../../lambda/webhook/handler.ts`),
+ * so it names repository paths only; the code itself stays in `sourcesContent`.
+ */
+function portableSourceMap(mapFile: string, shippedDir: string): string {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[]; sourceRoot?: string };
+  const base = resolve(dirname(mapFile), map.sourceRoot ?? '');
+  const toRoot = relative(shippedDir, repoRoot);
+  map.sources = map.sources.map((source) => {
+    const absolute = resolve(base, source);
+    const inRepo = relative(repoRoot, absolute);
+    if (inRepo.startsWith('..') || isAbsolute(inRepo) || !existsSync(absolute)) {
+      throw new Error(`${mapFile}: source ${source} is not a file of this repository`);
+    }
+    return join(toRoot, inRepo).split(sep).join('/');
+  });
+  delete map.sourceRoot;
+  return JSON.stringify(map);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { publicReason } from '../webhook/verify.js';
 import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from './errors.js';
 
 export function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
@@ -11,7 +12,7 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyStructur
  * about internals.
  */
 export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
-  if (error instanceof SignatureError) return json(401, { error: 'unauthorized', reason: error.reason });
+  if (error instanceof SignatureError) return json(401, { error: 'unauthorized', reason: publicReason(error.reason) });
   if (error instanceof PayloadError) return json(400, { error: 'invalid payload', reason: error.message, ...(error.field ? { field: error.field } : {}) });
   if (error instanceof UnknownItemError) return json(404, { error: 'not found', reason: `no ${error.kind} with id ${error.id}` });
   if (error instanceof PayloadTooLargeError) return json(413, { error: 'payload too large', limitBytes: error.limitBytes });

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
 import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
 import { errorResponse, json } from '../core/http.js';
@@ -12,6 +12,7 @@ import { FetchCloudflareReader } from '../adapters/cloudflare.js';
 import { ApiTokenSecret, SecretsManagerSecrets } from '../adapters/secrets.js';
 import { DynamoItemStore } from '../adapters/store.js';
 import type { Route } from './verify.js';
+import { asHttpApiEvent } from './rest-event.js';
 
 /** Entry: API Gateway HTTP API (payload v2) → the data path in `receive.ts`. */
 
@@ -33,8 +34,10 @@ const ports: Ports = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
-export const handler = async (event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+export const handler = async (incoming: APIGatewayProxyEventV2 | APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
   const started = performance.now();
+  // The front door's REST API sends payload format 1.0 (lib/front-door.ts).
+  const event = asHttpApiEvent(incoming);
   if (context) logger.addContext(context);
   let route: Route | undefined;
   let receipt: Receipt | undefined;

@@ -29,9 +29,20 @@ export const RejectReason = {
   Malformed: 'malformed signature header',
   Invalid: 'invalid signature',
   Stale: 'timestamp outside the allowed window',
+  /**
+   * For operators only (logs, the `secret-not-configured` metric): the sender is answered as for
+   * an invalid signature (`publicReason`), so a prober cannot learn which schemes are switched off.
+   * Returned only for a well-formed header: a malformed one is answered as malformed, as it would
+   * be with a secret configured.
+   */
   NotConfigured: 'no secret configured for this webhook',
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+/** What the sender is told: an unconfigured scheme looks exactly like a wrong signature. */
+export function publicReason(reason: string): string {
+  return reason === RejectReason.NotConfigured ? RejectReason.Invalid : reason;
+}
 
 export type Verification =
   | { readonly ok: true; readonly scheme: Scheme }
@@ -77,9 +88,9 @@ function verifyNotification(presented: string, secrets: readonly string[]): Veri
 
 function verifyToolkit(header: string, body: Buffer, secrets: readonly string[]): Verification {
   const scheme = Scheme.ToolkitSignature;
-  if (secrets.length === 0) return { ok: false, scheme, reason: RejectReason.NotConfigured };
   const presented = header.trim().replace(/^sha256=/i, '');
   if (!HEX_SHA256.test(presented)) return { ok: false, scheme, reason: RejectReason.Malformed };
+  if (secrets.length === 0) return { ok: false, scheme, reason: RejectReason.NotConfigured };
   return anySecretSigns(secrets, body, [Buffer.from(presented, 'hex')])
     ? { ok: true, scheme }
     : { ok: false, scheme, reason: RejectReason.Invalid };
@@ -87,9 +98,9 @@ function verifyToolkit(header: string, body: Buffer, secrets: readonly string[])
 
 function verifyStream(header: string, input: VerifyInput): Verification {
   const scheme = Scheme.StreamSignature;
-  if (input.secrets.stream.length === 0) return { ok: false, scheme, reason: RejectReason.NotConfigured };
   const parsed = parseStreamSignature(header);
   if (!parsed) return { ok: false, scheme, reason: RejectReason.Malformed };
+  if (input.secrets.stream.length === 0) return { ok: false, scheme, reason: RejectReason.NotConfigured };
   const signed = Buffer.concat([Buffer.from(`${parsed.time}.`), input.body]);
   if (!anySecretSigns(input.secrets.stream, signed, parsed.signatures)) {
     return { ok: false, scheme, reason: RejectReason.Invalid };

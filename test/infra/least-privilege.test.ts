@@ -4,8 +4,9 @@
  * may assume the roles and invoke the functions, that no statement is a wildcard (but the one
  * ListStreams the stream relay's event source mapping needs), who may write the table and read
  * each secret, and that no resource policy opens anything to another principal. Over the default
- * app and the variants that change a role: recorded unknown ids and the upload route, no
- * confirmation, no read token, no byStatus index, and the webhook function alone.
+ * app and the variants that change a role or who invokes a function: recorded unknown ids and the
+ * upload route, no confirmation, no read token, the front door, no byStatus index, and the webhook
+ * function alone.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -81,6 +82,7 @@ const VARIANTS: Record<string, Variant> = {
     sweepFindsVideos: true,
   },
   'the app without a read token': { context: { cloudflareReadToken: 'false' }, functions: ALL, readSecret: false, webhookReadsToken: false, sweepFindsVideos: false },
+  'the app with the front door': { context: { frontDoor: 'true' }, functions: ALL, readSecret: true, webhookReadsToken: true, sweepFindsVideos: true },
   'the app without the byStatus index': { context: { statusIndex: 'false' }, functions: ALL, readSecret: true, webhookReadsToken: true, sweepFindsVideos: false },
   'the app with the webhook function alone': {
     context: { relay: 'false', expirySweepMinutes: '0', cloudflareReadToken: 'false', archiveRetentionDays: '0' },
@@ -255,7 +257,11 @@ for (const [name, variant] of Object.entries(VARIANTS)) {
     });
 
     test('lets API Gateway invoke the webhook function on its routes, the schedule the sweep, and nobody the relay', () => {
-      const apiId = onlyResource(template, 'AWS::ApiGatewayV2::Api')[0];
+      // The webhooks' API (an HTTP API, or the front door's REST API) and the upload route's own.
+      const apis = [...resourcesOf(template, 'AWS::ApiGatewayV2::Api'), ...resourcesOf(template, 'AWS::ApiGateway::RestApi')].map(([id]) => id);
+      const uploadsApi = apis.find((id) => id.startsWith('ReceiverUploads'));
+      const [webhookApi, ...others] = apis.filter((id) => id !== uploadsApi);
+      assert.deepEqual(others, [], 'one API for the webhooks');
       const permissions = resourcesOf(template, 'AWS::Lambda::Permission').map(([, p]) => p.Properties);
       const invoked = permissions.map((p) => `${p.Principal} → ${refOf(p.FunctionName)}`).sort();
       assert.deepEqual(invoked, [
@@ -270,9 +276,10 @@ for (const [name, variant] of Object.entries(VARIANTS)) {
         if (p.Principal === 'events.amazonaws.com') {
           assert.deepEqual(p.SourceArn, { 'Fn::GetAtt': [onlyResource(template, 'AWS::Events::Rule')[0], 'Arn'] }, 'only the sweep’s schedule');
         } else if (refOf(p.FunctionName) === functions.webhook![0]) {
-          assert.ok(arn.includes(`{"Ref":"${apiId}"}`) && arn.includes('AWS::AccountId'), 'scoped to this API in this account');
-          assert.match(arn, /"\/\*\/\*\/webhooks\/(images|stream)"/);
+          assert.ok(arn.includes(`{"Ref":"${webhookApi}"}`) && arn.includes('AWS::AccountId'), 'scoped to the webhooks’ API in this account');
+          assert.match(arn, /"(\/\*\/\*|\/POST)\/webhooks\/(images|stream)"/, 'and to a webhook route');
         } else {
+          assert.ok(arn.includes(`{"Ref":"${uploadsApi}"}`) && arn.includes('AWS::AccountId'), 'scoped to the upload route’s API in this account');
           assert.match(arn, /"\/\*\/\*\/uploads"/);
         }
       }

@@ -150,6 +150,35 @@ for (const [name, { context, parts }] of Object.entries(VARIANTS)) {
   });
 }
 
+describe('cdk-nag on the app with the front door (AWS WAF, Cloudflare addresses only) and the upload route', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'webhook-nag-front-door-'));
+  outdirs.push(outdir);
+  const { app } = createApp({ outdir, context: { ...NO_BUNDLING, frontDoor: 'true', frontDoorCloudflareIpsOnly: 'true', uploads: 'true', uploadsAllowOrigins: 'https://app.example.com', uploadsJwtIssuer: 'https://issuer.example.com', uploadsJwtAudience: 'a' } });
+  const { report, packs, failure } = nag(app, outdir);
+
+  test('has zero unacknowledged findings', () => {
+    assert.deepEqual(findings(report), []);
+    assert.equal(failure, undefined);
+    assert.deepEqual(packs.flatMap((p) => p.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))), []);
+  });
+
+  test('acknowledges on the REST API only what a webhook route and a construct cannot avoid', () => {
+    const frontDoor = 'CloudflareWebhook/Receiver/FrontDoor/Api';
+    const acks = acknowledgements(app).filter((a) => a.path.startsWith(frontDoor));
+    assert.deepEqual(acks.map((a) => `${a.rule} on ${a.path.slice(frontDoor.length)}`).sort(), [
+      'AwsSolutions-APIG2 on ',
+      'AwsSolutions-APIG4 on /Default/webhooks/images/POST/Resource',
+      'AwsSolutions-APIG4 on /Default/webhooks/stream/POST/Resource',
+      'AwsSolutions-APIG6 on /DeploymentStage.prod/Resource',
+      'AwsSolutions-COG4 on /Default/webhooks/images/POST/Resource',
+      'AwsSolutions-COG4 on /Default/webhooks/stream/POST/Resource',
+      'Serverless-APIGWXrayEnabled on /DeploymentStage.prod/Resource',
+    ]);
+    for (const ack of acks) assert.ok(ack.reason.length > 150, `${ack.rule}: the reason says why, specifically`);
+    assert.ok(!acknowledgements(app).some((a) => a.rule === 'AwsSolutions-APIG3'), 'the stage has its web ACL: nothing to acknowledge');
+  });
+});
+
 describe('the packs are live', () => {
   test('a role with wildcard permissions is reported, so a clean report means something', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'webhook-nag-control-'));

@@ -120,11 +120,13 @@ describe('the default stack, as synthesized for deployment', () => {
     assert.deepEqual(webhookGrants(template), expectedPermissions(template, { putItem: false }));
   });
 
-  test('keeps the table on stack deletion, with PITR, on-demand billing, encryption and a stream of new and old images', () => {
+  test('keeps the table on stack deletion, with deletion protection, PITR, on-demand billing, encryption and a stream of new and old images', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
       Properties: {
+        // Retain covers the stack; this covers a DeleteTable by hand or by another tool (issue 15).
+        DeletionProtectionEnabled: true,
         KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
         AttributeDefinitions: Match.arrayWith([{ AttributeName: TableDesign.partitionKey, AttributeType: 'S' }]),
         BillingMode: 'PAY_PER_REQUEST',

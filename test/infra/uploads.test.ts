@@ -65,13 +65,25 @@ describe('the upload route and the expiry sweep in the template', () => {
     const { template } = synth({ uploads: {} });
     const own = ids(template);
 
-    it('adds POST /uploads to the same API behind IAM authorization', () => {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads', AuthorizationType: 'AWS_IAM' });
+    it('adds POST /uploads behind IAM authorization on an HTTP API of its own, so browsers never share the webhooks\' limits (issue 15)', () => {
       const apis = resourcesOf(template, 'AWS::ApiGatewayV2::Api');
-      assert.equal(apis.length, 1, 'one HTTP API');
-      for (const path of ['/webhooks/images', '/webhooks/stream']) {
-        template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `POST ${path}`, AuthorizationType: 'NONE' });
-      }
+      assert.equal(apis.length, 2, 'the webhooks\' API and the upload route\'s');
+      const routesOf = (apiId: string) =>
+        resourcesOf(template, 'AWS::ApiGatewayV2::Route')
+          .filter(([, r]) => r.Properties.ApiId.Ref === apiId)
+          .map(([, r]) => `${r.Properties.RouteKey} ${r.Properties.AuthorizationType}`)
+          .sort();
+      const [uploadsApi] = apis.find(([, api]) => api.Properties.Name.endsWith('-cloudflare-uploads'))!;
+      const [webhooksApi] = apis.find(([, api]) => api.Properties.Name.endsWith('-cloudflare-webhooks'))!;
+      assert.deepEqual(routesOf(uploadsApi), ['POST /uploads AWS_IAM']);
+      assert.deepEqual(routesOf(webhooksApi), ['POST /webhooks/images NONE', 'POST /webhooks/stream NONE']);
+      // Its own stage: its own throttle (Cloudflare's API rate: 1,200 per 5 minutes), its own access log.
+      const stageOf = (apiId: string) => resourcesOf(template, 'AWS::ApiGatewayV2::Stage').find(([, st]) => st.Properties.ApiId.Ref === apiId)![1];
+      assert.deepEqual(stageOf(uploadsApi).Properties.DefaultRouteSettings, { ThrottlingRateLimit: 4, ThrottlingBurstLimit: 20 });
+      assert.deepEqual(stageOf(webhooksApi).Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
+      const logOf = (apiId: string) => stageOf(apiId).Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+      assert.notEqual(logOf(uploadsApi), logOf(webhooksApi));
+      template.hasOutput('UploadsUrl', { Value: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [uploadsApi, 'ApiEndpoint'] }, '/uploads']] } });
     });
 
     it('runs its own function, configured by the contract names, never pointed at another Cloudflare', () => {
@@ -176,9 +188,26 @@ describe('the upload route and the expiry sweep in the template', () => {
       { type: 'JWT', jwt: { Issuer: 'https://issuer.example.com/pool', Audience: ['app-client'] }, source: ['$request.header.Authorization'] },
     );
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads', AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: { AllowOrigins: ['https://app.example.com'], AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], MaxAge: 3600 },
-    });
+    // CORS on the upload route's API only: HTTP API would answer preflights on the webhook routes too (issue 15).
+    const apis = resourcesOf(template, 'AWS::ApiGatewayV2::Api');
+    assert.deepEqual(
+      apis.map(([, api]) => [api.Properties.Name.split('-').pop(), api.Properties.CorsConfiguration]).sort(),
+      [
+        ['uploads', { AllowOrigins: ['https://app.example.com'], AllowMethods: ['POST'], AllowHeaders: ['authorization', 'content-type'], MaxAge: 3600 }],
+        ['webhooks', undefined],
+      ],
+    );
+  });
+
+  it('takes its throttle from props and from CDK context', () => {
+    const stageOf = (template: Template) =>
+      resourcesOf(template, 'AWS::ApiGatewayV2::Stage').map(([, st]) => st.Properties.DefaultRouteSettings);
+    assert.deepEqual(stageOf(synth({ uploads: { throttle: { rateLimit: 1, burstLimit: 2 } } }).template), [
+      { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+    ]);
+    const { stack } = createApp({ context: { ...NO_BUNDLING, uploads: 'true', uploadsThrottleRateLimit: '2' } });
+    assert.deepEqual(stageOf(Template.fromStack(stack))[1], { ThrottlingRateLimit: 2, ThrottlingBurstLimit: 20 });
   });
 
   it('uses an existing API secret when given one, creating none', () => {
@@ -207,7 +236,8 @@ describe('the upload route and the expiry sweep in the template', () => {
 
   it('refuses props that would synthesize a broken or useless route or sweep', () => {
     const cases: [CloudflareWebhookReceiverProps, RegExp][] = [
-      [{ uploads: { path: '/webhooks/images' } }, /uploads.path '\/webhooks\/images' is already a webhook route/],
+      [{ uploads: { throttle: { rateLimit: -1, burstLimit: 1 } } }, /uploads.throttle.rateLimit/],
+      [{ uploads: { throttle: { rateLimit: 1, burstLimit: 1.5 } } }, /uploads.throttle.burstLimit/],
       [{ uploads: { path: '/uploads/{proxy+}' } }, /uploads.path must be a literal path/],
       [{ uploads: { defaultExpiry: Duration.minutes(1) } }, /between 2 minutes and 6 hours/],
       [{ uploads: { defaultExpiry: Duration.hours(7) } }, /between 2 minutes and 6 hours/],

@@ -24,10 +24,10 @@ async function readSecret(stack: UploadsStack, secretId = stack.resources.secret
 
 function connector(stack: UploadsStack, cloudflare: CloudflareStandIn, dir: string) {
   let env: Record<string, string> | undefined;
-  return async (args: readonly string[] = [], options: { now?: Date; token?: string } = {}): Promise<CliRun> => {
+  return async (args: readonly string[] = [], options: { now?: Date; token?: string; env?: Record<string, string> } = {}): Promise<CliRun> => {
     env ??= await stateFor(stack, join(dir, `${stack.resources.tableName}.json`));
     return cli(['connect', '--local', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, ...args], {
-      env: { ...env, CLOUDFLARE_API_TOKEN: options.token ?? cloudflare.token },
+      env: { ...env, CLOUDFLARE_API_TOKEN: options.token ?? cloudflare.token, ...options.env },
       ...(options.now && { now: () => options.now! }),
     });
   };
@@ -247,13 +247,14 @@ describe('connect', () => {
     const cloudflare = await startCloudflareStandIn();
     try {
       const connect = connector(stack, cloudflare, dir);
-      const args = ['--only', 'images', '--uploads-secret', stack.apiSecretArn, '--uploads-token', 'images-write-token'];
-      const first = await connect(args);
+      const args = ['--only', 'images', '--uploads-secret', stack.apiSecretArn];
+      const withToken = { env: { CLOUDFLARE_UPLOADS_API_TOKEN: 'images-write-token' } };
+      const first = await connect(args, withToken);
       assert.equal(first.code, 0, first.err);
       assert.match(first.out, /uploads\s+stored\s+stored the account id and API token [0-9a-f]{8} in the upload route's API secret/);
       assert.ok(!first.out.includes('images-write-token'));
       assert.deepEqual(await readSecret(stack, stack.apiSecretArn), { accountId: cloudflare.accountId, apiToken: 'images-write-token' });
-      const second = await connect(args);
+      const second = await connect(args, withToken);
       assert.match(second.out, /uploads\s+unchanged/);
     } finally {
       await cloudflare.close();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { BuiltAssets } from '../../scripts/build.js';
@@ -156,6 +156,30 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
     }
     const unexpected = tarballFiles.filter((file) => /^package\/(lambda|lib|test|bench|scripts|cli|local)\//.test(file) || file.endsWith('.ts') && !file.endsWith('.d.ts'));
     assert.deepEqual(unexpected, []);
+  });
+
+  it('carries no directory name of the packing machine, and its source maps name repository paths only', async () => {
+    const unpacked = join(work, 'unpacked');
+    mkdirSync(unpacked);
+    await run('tar', ['-xzf', tarball, '-C', unpacked]);
+    const root = join(unpacked, 'package');
+    // The checkout (absolute, and as esbuild's relative `../../../work/<checkout>/…` spelled it)
+    // and the scratch directory scripts/package.ts synthesizes in.
+    const machine = [repoRoot.replace(/\/+$/, ''), repoRoot.replace(/^\/+|\/+$/g, ''), join(tmpdir(), 'cf-webhook-package-')];
+    const files = readdirSync(root, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      for (const path of machine) assert.ok(!text.includes(path), `${relative(root, file)} mentions ${path}`);
+    }
+    const maps = files.filter((file) => file.endsWith('.map'));
+    assert.equal(maps.length, 3, 'one map per function');
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
+      assert.ok(sources.some((source) => source.endsWith('lambda/core/contract.ts')), 'our own sources are named');
+      for (const source of sources) {
+        assert.ok(!relative(root, resolve(dirname(map), source)).startsWith('..'), `${source} stays inside the package's tree`);
+      }
+    }
   });
 
   it('installs without esbuild, the AWS SDK or Powertools: the bundles carry what the functions need', () => {

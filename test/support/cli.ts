@@ -25,9 +25,11 @@ export interface InProcessOptions {
   readonly now?: () => Date;
   /** Called with every stderr line as it is written, e.g. to wait for `events tail` to listen. */
   readonly onErr?: (line: string) => void;
+  /** What standard input holds (`connect --token-stdin`). @default empty: a test never reads the runner's own stdin */
+  readonly stdin?: string;
 }
 
-export async function cli(argv: readonly string[], { env, signal, now, onErr }: InProcessOptions): Promise<CliRun> {
+export async function cli(argv: readonly string[], { env, signal, now, onErr, stdin = '' }: InProcessOptions): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runCli(argv, {
@@ -37,6 +39,7 @@ export async function cli(argv: readonly string[], { env, signal, now, onErr }: 
       onErr?.(text);
     },
     env,
+    readInput: async () => stdin,
     ...(signal && { signal }),
     ...(now && { now }),
   });

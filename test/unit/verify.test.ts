@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RejectReason, Scheme, hmacSha256, parseStreamSignature, sign, verifyRequest, type SecretSet, type VerifyInput } from '../../lambda/webhook/verify';
+import { SignatureError } from '../../lambda/core/errors';
+import { errorResponse } from '../../lambda/core/http';
+import { RejectReason, Scheme, hmacSha256, parseStreamSignature, publicReason, sign, verifyRequest, type SecretSet, type VerifyInput } from '../../lambda/webhook/verify';
 
 const secrets: SecretSet = { images: ['img-secret', 'img-next'], stream: ['stream-secret'], toolkit: ['toolkit-secret'] };
 const body = Buffer.from('{"uid":"dd5d531a12de0c724bd1275a3b2bc9c6","readyToStream":true,"status":{"state":"ready"}}');
@@ -109,5 +111,40 @@ describe('toolkit X-Signature', () => {
   it('rejects truncated signatures as malformed rather than comparing them', () => {
     const hex = hmacSha256('toolkit-secret', body).toString('hex');
     assert.deepEqual(verifyRequest(input({ headers: { 'x-signature': hex.slice(0, 63) } })), { ok: false, scheme: Scheme.ToolkitSignature, reason: RejectReason.Malformed });
+  });
+});
+
+describe('a scheme without a secret', () => {
+  // Issue 15: "no secret configured" told a prober which schemes are switched off. The verdict
+  // keeps the reason for operators (logs, the secret-not-configured metric); the answer does not.
+  const answer = (verdict: ReturnType<typeof verifyRequest>) => {
+    assert.equal(verdict.ok, false);
+    return errorResponse(new SignatureError(verdict.ok ? '' : verdict.reason));
+  };
+  const none: SecretSet = { images: [], stream: [], toolkit: [] };
+  const cases: [string, VerifyInput['route'], Record<string, string>][] = [
+    ['X-Signature', 'images', { 'x-signature': sign.toolkit('guess', body) }],
+    ['X-Cloudflare-Signature', 'images', { 'x-cloudflare-signature': hmacSha256('guess', body).toString('hex') }],
+    ['cf-webhook-auth', 'images', { 'cf-webhook-auth': 'guess' }],
+    ['Webhook-Signature', 'stream', { 'webhook-signature': sign.stream('guess', body, now) }],
+    ['malformed X-Signature', 'images', { 'x-signature': 'sha256=zz' }],
+    ['malformed Webhook-Signature', 'stream', { 'webhook-signature': 'time=1' }],
+  ];
+
+  for (const [name, route, headers] of cases) {
+    it(`answers a ${name} exactly as a wrong signature on a configured scheme`, () => {
+      const unconfigured = answer(verifyRequest(input({ route, headers, secrets: none })));
+      const configured = answer(verifyRequest(input({ route, headers })));
+      assert.deepEqual(unconfigured, configured);
+      assert.equal(unconfigured.statusCode, 401);
+      assert.doesNotMatch(String(unconfigured.body), /configured/);
+    });
+  }
+
+  it('still tells operators: the verdict of a well-formed header says not configured', () => {
+    const verdict = verifyRequest(input({ headers: { 'x-signature': sign.toolkit('guess', body) }, secrets: none }));
+    assert.deepEqual(verdict, { ok: false, scheme: Scheme.ToolkitSignature, reason: RejectReason.NotConfigured });
+    assert.equal(publicReason(RejectReason.NotConfigured), RejectReason.Invalid);
+    assert.equal(publicReason(RejectReason.Stale), RejectReason.Stale);
   });
 });
