@@ -31,6 +31,9 @@ export interface LocalResources {
   secrets: LocalSecrets;
   watchQueueUrl: string;
   watchRuleName: string;
+  /** With `stream`: the table's stream (NEW_AND_OLD_IMAGES) and the relay's dead-letter queue. */
+  streamArn?: string;
+  relayDlqUrl?: string;
 }
 
 export interface ProvisionOptions {
@@ -38,9 +41,16 @@ export interface ProvisionOptions {
   /** Keeps several receivers apart in one emulator. */
   prefix?: string;
   secrets?: Partial<LocalSecrets>;
+  /** Creates the table with a stream, for the relay, and the relay's dead-letter queue. */
+  stream?: boolean;
 }
 
-export async function provisionLocal({ endpoint, prefix = 'local', secrets: given = {} }: ProvisionOptions): Promise<LocalResources> {
+export async function provisionLocal({
+  endpoint,
+  prefix = 'local',
+  secrets: given = {},
+  stream = false,
+}: ProvisionOptions): Promise<LocalResources> {
   const config = localClientConfig(endpoint);
   const name = `${prefix}-cloudflare-webhook`;
   const secrets: LocalSecrets = {
@@ -51,7 +61,7 @@ export async function provisionLocal({ endpoint, prefix = 'local', secrets: give
 
   const events = new EventBridgeClient(config);
   const sqs = new SQSClient(config);
-  const [, bus, secret, queue] = await Promise.all([
+  const [table, bus, secret, queue, relayDlq] = await Promise.all([
     new DynamoDBClient(config).send(
       new CreateTableCommand({
         TableName: name,
@@ -83,6 +93,7 @@ export async function provisionLocal({ endpoint, prefix = 'local', secrets: give
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['unpublished'] },
           },
         ],
+        ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
       }),
     ),
     events.send(new CreateEventBusCommand({ Name: name })),
@@ -97,6 +108,7 @@ export async function provisionLocal({ endpoint, prefix = 'local', secrets: give
       }),
     ),
     sqs.send(new CreateQueueCommand({ QueueName: `${name}-watch` })),
+    stream ? sqs.send(new CreateQueueCommand({ QueueName: `${name}-relay-dlq` })) : undefined,
   ]);
 
   const watchQueueUrl = queue.QueueUrl!;
@@ -135,6 +147,7 @@ export async function provisionLocal({ endpoint, prefix = 'local', secrets: give
     secrets,
     watchQueueUrl,
     watchRuleName,
+    ...(stream && { streamArn: table.TableDescription!.LatestStreamArn!, relayDlqUrl: relayDlq!.QueueUrl! }),
   };
 }
 
