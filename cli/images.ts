@@ -5,6 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/core/contract';
+import { recordedItem } from '../lambda/core/decide';
 import { CliError, failure, step } from './errors';
 import { errorText, table, transition } from './format';
 import type { ClientConfig } from './target';
@@ -102,12 +103,12 @@ async function queryStatus(client: DynamoDBDocumentClient, tableName: string, st
 }
 
 /**
- * What an upload route would write before sending the user to Cloudflare. With
- * `updatedAt` set, so the item shows up in `images list` straight away.
+ * What the upload route writes before sending the user to Cloudflare: the item the receiver
+ * records itself (`recordedItem`: `pending` at the lowest precedence, version 0), so every report
+ * applies to it exactly as to an upload's. `updatedAt` puts it in `images list` straight away.
  */
 export async function createPending(client: DynamoDBDocumentClient, tableName: string, id: string, kind: ItemKind, now: Date): Promise<Item> {
-  const at = now.toISOString();
-  const item: Item = { id, kind, status: 'pending', createdAt: at, updatedAt: at };
+  const item: Item = { ...recordedItem(kind, id, now), recordedFrom: 'cli' };
   try {
     await client.send(
       new PutCommand({

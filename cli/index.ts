@@ -244,12 +244,12 @@ async function imagesCreatePending({ flags, positionals: [id], io }: Parameters<
 async function eventsTail({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
   let pattern: EventBridgePattern;
   try {
-    pattern = eventBridgePattern({
-      detailTypes: list(flags, 'detail-type') as DetailType[] | undefined,
-      kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!),
-    });
+    pattern = eventBridgePattern(
+      { detailTypes: list(flags, 'detail-type') as DetailType[] | undefined, kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!) },
+      { detailTypes: '--detail-type', kinds: '--kind' },
+    );
   } catch (error) {
-    throw new UsageError((error as Error).message.replace('eventPattern detailTypes', '--detail-type').replace('eventPattern kinds', '--kind'));
+    throw new UsageError((error as Error).message);
   }
   const max = str(flags, 'max');
   const found = await target(flags, io);
