@@ -28,6 +28,8 @@ export interface ListQuery {
   readonly kind?: ItemKind;
   /** ISO instant; items whose last change is older are left out. */
   readonly since?: string;
+  /** ISO instant; items whose last change is newer are left out (`images sync --older-than`). */
+  readonly before?: string;
   readonly limit: number;
 }
 
@@ -65,11 +67,13 @@ export function listInput(tableName: string, status: ItemStatus, query: ListQuer
   const names: Record<string, string> = { '#status': byStatus.partitionKey };
   const values: Record<string, unknown> = { ':status': status };
   let condition = '#status = :status';
-  if (query.since !== undefined) {
-    names['#updatedAt'] = byStatus.sortKey;
-    values[':since'] = query.since;
-    condition += ' AND #updatedAt >= :since';
-  }
+  if (query.since !== undefined || query.before !== undefined) names['#updatedAt'] = byStatus.sortKey;
+  if (query.since !== undefined) values[':since'] = query.since;
+  if (query.before !== undefined) values[':before'] = query.before;
+  // A key condition takes one range test on the sort key: both bounds make it a BETWEEN.
+  if (query.since !== undefined && query.before !== undefined) condition += ' AND #updatedAt BETWEEN :since AND :before';
+  else if (query.since !== undefined) condition += ' AND #updatedAt >= :since';
+  else if (query.before !== undefined) condition += ' AND #updatedAt <= :before';
   // Statuses are shared by kinds (both have `pending`), so the kind is a filter, not a key.
   if (query.kind !== undefined) {
     names['#kind'] = 'kind';

@@ -27,6 +27,7 @@ import {
 } from './send';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
+import { imagesSyncCommand, SYNC_USAGE } from './sync';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -44,7 +45,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   images history <id>           the transitions the item records
   images create-pending <id> [--kind image|video]
                                 the pending item an upload route would create
-  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+${SYNC_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
 ${CONNECT_USAGE}
 Which receiver (default: the one \`npm start\` runs)
@@ -69,10 +70,10 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** A command as `runCli` registers it; `connect` declares its own in `cli/connect.ts`. */
+/** A command as `runCli` registers it; `connect` and `images sync` declare theirs in their own files. */
 export interface Command {
   readonly options: Options;
-  /** Positional arguments after the command words. */
+  /** Positional arguments after the command words; a name ending in `?` may be left out (only last ones). */
   readonly positionals: readonly string[];
   readonly run: (args: { flags: Flags; positionals: string[]; io: Required<CliIO> }) => Promise<void>;
 }
@@ -101,6 +102,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
+  'images sync': imagesSyncCommand,
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -156,8 +158,9 @@ function parse(name: string, command: Command, args: string[]): { values: Flags;
     throw new UsageError(`${name}: ${(error as Error).message}`);
   }
   const { values, positionals } = parsed;
-  if (!values.help && positionals.length !== command.positionals.length) {
-    const expected = command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+  const least = command.positionals.filter((p) => !p.endsWith('?')).length;
+  if (!values.help && (positionals.length < least || positionals.length > command.positionals.length)) {
+    const expected = command.positionals.map((p) => (p.endsWith('?') ? `[<${p.slice(0, -1)}>]` : `<${p}>`)).join(' ') || 'no arguments';
     throw new UsageError(`${name} takes ${expected}, got ${positionals.length ? positionals.join(' ') : 'none'}`);
   }
   return { values: values as Flags, positionals };
