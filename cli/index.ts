@@ -27,6 +27,8 @@ import {
 } from './send';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
+import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive';
+import { eventsReplayCommand, REPLAY_USAGE } from './replay';
 import { imagesSyncCommand, SYNC_USAGE } from './sync';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
@@ -47,7 +49,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
                                 the pending item an upload route would create
 ${SYNC_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
-${CONNECT_USAGE}
+${REPLAY_USAGE}${REDRIVE_USAGE}${CONNECT_USAGE}
 Which receiver (default: the one \`npm start\` runs)
   --local                       the local receiver (state file .build/local.json, or $CF_WEBHOOK_LOCAL_STATE)
   --stack NAME [--region R]     a deployed stack, found through its CloudFormation outputs
@@ -70,7 +72,7 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** A command as `runCli` registers it; `connect` and `images sync` declare theirs in their own files. */
+/** A command as `runCli` registers it; `connect`, `images sync`, `events replay` and `events redrive` declare theirs in their own files. */
 export interface Command {
   readonly options: Options;
   /** Positional arguments after the command words; a name ending in `?` may be left out (only last ones). */
@@ -113,6 +115,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [],
     run: eventsTail,
   },
+  'events replay': eventsReplayCommand,
+  'events redrive': eventsRedriveCommand,
   connect: connectCommand,
 };
 
