@@ -20,14 +20,14 @@ import { couldMatch } from './rule-match';
 import { required, resolveTarget, type ClientConfig, type TargetFlags } from './target';
 
 export const REPLAY_USAGE = `  events replay --since 1h|ISO [--until ISO|duration] [--detail-type T]... [--rule NAME]...
-                                send the archive's events of that window to the bus again and
-                                follow the replay until it ends (StartReplay, DescribeReplay)
+                                send the archive's events of that window to the bus again and follow
+                                the replay until it ends; consumers get each event again with a new
+                                id, a top-level "replay-name" and the original detail.eventId:
+                                deduplicate on detail.eventId
       --archive ARN               the archive (default: the stack's EventArchiveArn, or local mode's)
-      --detail-type T             only to the rules that can match events of type T (their patterns
-                                  are evaluated here; a rule that also matches other types gets those too)
-      --rule NAME                 only to these rules of the bus
-                                  Consumers get each event again, with a new id and a top-level
-                                  "replay-name"; detail.eventId is the original's: deduplicate on it.
+      --detail-type T             only to the rules whose pattern can match events of type T (judged
+                                  here; such a rule gets the window's other events it matches too)
+      --rule NAME                 only to this rule of the bus (with --detail-type: this one as well)
 `;
 
 /** Prefix of the replays this command starts, so they are easy to find (`aws events list-replays`). */

@@ -140,26 +140,38 @@ export async function syncItem(ports: SyncPorts, options: SyncOptions, id: strin
     (untilMs) => waitFor(ports, options, untilMs),
   );
 
-  const said = describeTruth(truth);
+  return resultOf(decision, { ...base, cloudflare: describeTruth(truth), settles: fromApi !== undefined });
+}
+
+/** What `settle` returns: the decision it stuck to. */
+type Settled = ReturnType<typeof decide> | typeof NOTHING;
+
+/** What the decision `settle` stuck to means for the person who asked. */
+function resultOf(decision: Settled, base: { id: string; kind: ItemKind; before: ItemStatus; cloudflare: string; settles: boolean }): SyncResult {
+  const { settles, ...known } = base;
+  const gone = { id: base.id, outcome: SyncOutcome.Missing, cloudflare: base.cloudflare, published: [] };
+  const unchanged = (status: ItemStatus, outcome: SyncOutcome = SyncOutcome.Unchanged) => ({ ...known, before: status, after: status, outcome, published: [] });
   switch (decision.type) {
     case 'write': {
-      const published = decision.publish.map((event) => ({ eventId: event.detail.eventId, detailType: event.detailType }));
-      const after = decision.outcome === 'transitioned' ? reportStatus(decision.write.set) : decision.previousStatus;
-      const outcome = decision.outcome === 'transitioned' ? SyncOutcome.Transitioned : SyncOutcome.Unchanged;
-      return { ...base, before: decision.previousStatus, after, outcome, cloudflare: said, published };
+      const transitioned = decision.outcome === 'transitioned';
+      return {
+        ...known,
+        before: decision.previousStatus,
+        after: transitioned ? reportStatus(decision.write.set) : decision.previousStatus,
+        outcome: transitioned ? SyncOutcome.Transitioned : SyncOutcome.Unchanged,
+        published: decision.publish.map((event) => ({ eventId: event.detail.eventId, detailType: event.detailType })),
+      };
     }
     case 'none':
-      return { ...base, before: decision.previousStatus, after: decision.previousStatus, outcome: SyncOutcome.Unchanged, cloudflare: said, published: [] };
+      return unchanged(decision.previousStatus);
     case 'wait':
-      return { ...base, after: base.before, outcome: SyncOutcome.Busy, cloudflare: said, published: [] };
+      return unchanged(base.before, SyncOutcome.Busy);
     case 'unknown':
-      return { id, outcome: SyncOutcome.Missing, cloudflare: said, published: [] };
-    default: {
-      // Nothing to apply: Cloudflare has not settled an item that is still open, or the item went away meanwhile.
-      if (fromApi) return { id, outcome: SyncOutcome.Missing, cloudflare: said, published: [] };
-      const open = base.before === 'pending' || base.before === 'draft';
-      return { ...base, after: base.before, outcome: open ? SyncOutcome.Waiting : SyncOutcome.Unchanged, cloudflare: said, published: [] };
-    }
+      return gone;
+    default:
+      // Nothing to apply: the item went away meanwhile, or Cloudflare has not settled one still open.
+      if (settles) return gone;
+      return unchanged(base.before, base.before === 'pending' || base.before === 'draft' ? SyncOutcome.Waiting : SyncOutcome.Unchanged);
   }
 }
 
