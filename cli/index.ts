@@ -12,6 +12,8 @@ import { CliError, UsageError } from './errors';
 import { formatEvent, tailEvents } from './events';
 import { parseSince, positiveInteger } from './format';
 import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images';
+import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive';
+import { eventsReplayCommand, REPLAY_USAGE } from './replay';
 import {
   Deliveries,
   Fault,
@@ -25,11 +27,9 @@ import {
   secretNeeded,
   type SendRequest,
 } from './send';
+import { imagesSyncCommand, SYNC_USAGE } from './sync';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
-import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive';
-import { eventsReplayCommand, REPLAY_USAGE } from './replay';
-import { imagesSyncCommand, SYNC_USAGE } from './sync';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -47,9 +47,9 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   images history <id>           the transitions the item records
   images create-pending <id> [--kind image|video]
                                 the pending item an upload route would create
-${SYNC_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+${SYNC_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
-${REPLAY_USAGE}${REDRIVE_USAGE}${CONNECT_USAGE}
+${CONNECT_USAGE}
 Which receiver (default: the one \`npm start\` runs)
   --local                       the local receiver (state file .build/local.json, or $CF_WEBHOOK_LOCAL_STATE)
   --stack NAME [--region R]     a deployed stack, found through its CloudFormation outputs
@@ -105,6 +105,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
   'images sync': imagesSyncCommand,
+  'events replay': eventsReplayCommand,
+  'events redrive': eventsRedriveCommand,
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -115,8 +117,6 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [],
     run: eventsTail,
   },
-  'events replay': eventsReplayCommand,
-  'events redrive': eventsRedriveCommand,
   connect: connectCommand,
 };
 

@@ -62,7 +62,7 @@ describe('the new commands refuse wrong invocations before touching AWS', () => 
       [['events', 'replay', '--since', '10m', '--until', '1h'], /--since 10m is not before --until/],
       [['events', 'replay', '--since', '1h', '--detail-type', 'Image Uploded'], /--detail-type: no event has 'Image Uploded'/],
       [['events', 'redrive', '--max', '0'], /--max takes a positive whole number/],
-      [['events'], /events needs one of: tail, replay, redrive/],
+      [['events'], /events needs one of: replay, redrive, tail/],
     ];
     for (const [argv, message] of cases) {
       const { code, err } = await run(...argv);
