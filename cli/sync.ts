@@ -367,5 +367,5 @@ function writeFailure(error: unknown): CliError {
   if (!(error instanceof DependencyError)) throw error;
   // A publish that fails after its write leaves the event in the item's outbox, where the stream relay finds it.
   const after = error.dependency === 'eventbridge' ? ' (the transition is written; its event waits in the item’s outbox for the stream relay)' : '';
-  return new CliError(`could not apply Cloudflare's answer: ${error.message}${after}`, 1, { cause: error });
+  return new CliError(`could not sync: ${error.message}${after}`, 1, { cause: error });
 }
