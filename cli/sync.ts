@@ -18,7 +18,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { FetchCloudflareReader, type CloudflareReader } from '../lambda/adapters/cloudflare';
+import { FetchCloudflare, type CloudflareReader } from '../lambda/adapters/cloudflare';
 import { EventBridgePublisher } from '../lambda/adapters/publish';
 import { ApiTokenSecret } from '../lambda/adapters/secrets';
 import { DynamoItemStore } from '../lambda/adapters/store';
@@ -300,7 +300,7 @@ export const imagesSyncCommand: Command = {
     const ports: SyncPorts = {
       store: new DynamoItemStore(tableName, dynamo),
       publisher: new EventBridgePublisher(required(found, 'eventBusName'), events),
-      cloudflare: new FetchCloudflareReader({ baseUrl, credentials: { get: async () => credentials, invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
+      cloudflare: new FetchCloudflare({ baseUrl, credentials: { reading: async () => ({ ok: true, credentials }), invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
       now: io.now,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
