@@ -12,6 +12,8 @@ import { CliError, UsageError } from './errors';
 import { formatEvent, tailEvents } from './events';
 import { parseSince, positiveInteger } from './format';
 import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images';
+import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive';
+import { eventsReplayCommand, REPLAY_USAGE } from './replay';
 import {
   Deliveries,
   Fault,
@@ -25,6 +27,7 @@ import {
   secretNeeded,
   type SendRequest,
 } from './send';
+import { imagesSyncCommand, SYNC_USAGE } from './sync';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
 import { CONNECT_USAGE, connectCommand } from './connect';
 import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
@@ -46,7 +49,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   images history <id>           the transitions the item records
   images create-pending <id> [--kind image|video]
                                 the pending item an upload route would create
-  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+${SYNC_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
 ${CONNECT_USAGE}${FRONT_DOOR_USAGE}
 Which receiver (default: the one \`npm start\` runs)
@@ -73,10 +76,10 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** A command as `runCli` registers it; `connect` declares its own in `cli/connect.ts`. */
+/** A command as `runCli` registers it; `connect`, `images sync`, `events replay` and `events redrive` declare theirs in their own files. */
 export interface Command {
   readonly options: Options;
-  /** Positional arguments after the command words. */
+  /** Positional arguments after the command words; a name ending in `?` may be left out (only last ones). */
   readonly positionals: readonly string[];
   readonly run: (args: { flags: Flags; positionals: string[]; io: Required<CliIO> }) => Promise<void>;
 }
@@ -105,6 +108,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
+  'images sync': imagesSyncCommand,
+  'events replay': eventsReplayCommand,
+  'events redrive': eventsRedriveCommand,
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -161,8 +167,9 @@ function parse(name: string, command: Command, args: string[]): { values: Flags;
     throw new UsageError(`${name}: ${(error as Error).message}`);
   }
   const { values, positionals } = parsed;
-  if (!values.help && positionals.length !== command.positionals.length) {
-    const expected = command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+  const least = command.positionals.filter((p) => !p.endsWith('?')).length;
+  if (!values.help && (positionals.length < least || positionals.length > command.positionals.length)) {
+    const expected = command.positionals.map((p) => (p.endsWith('?') ? `[<${p.slice(0, -1)}>]` : `<${p}>`)).join(' ') || 'no arguments';
     throw new UsageError(`${name} takes ${expected}, got ${positionals.length ? positionals.join(' ') : 'none'}`);
   }
   return { values: values as Flags, positionals };
@@ -249,12 +256,12 @@ async function imagesCreatePending({ flags, positionals: [id], io }: Parameters<
 async function eventsTail({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
   let pattern: EventBridgePattern;
   try {
-    pattern = eventBridgePattern({
-      detailTypes: list(flags, 'detail-type') as DetailType[] | undefined,
-      kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!),
-    });
+    pattern = eventBridgePattern(
+      { detailTypes: list(flags, 'detail-type') as DetailType[] | undefined, kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!) },
+      { detailTypes: '--detail-type', kinds: '--kind' },
+    );
   } catch (error) {
-    throw new UsageError((error as Error).message.replace('eventPattern detailTypes', '--detail-type').replace('eventPattern kinds', '--kind'));
+    throw new UsageError((error as Error).message);
   }
   const max = str(flags, 'max');
   const found = await target(flags, io);

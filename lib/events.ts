@@ -81,14 +81,29 @@ export function eventPattern(options: EventPatternOptions = {}): events.EventPat
   };
 }
 
+/**
+ * What an error message calls each option: a caller that takes them under other names (the CLI's
+ * `--detail-type`, `--kind`) passes those, so its users read the names they typed.
+ */
+export interface PatternOptionNames {
+  /** @default 'eventPattern detailTypes' */
+  readonly detailTypes?: string;
+  /** @default 'eventPattern kinds' */
+  readonly kinds?: string;
+  /** @default 'eventPattern statuses' */
+  readonly statuses?: string;
+}
+
 /** The same pattern in EventBridge's JSON form, for the SDK, the CLI or the console. */
-export function eventBridgePattern(options: EventPatternOptions = {}): EventBridgePattern {
-  const detailTypes = checked('detailTypes', options.detailTypes, DetailTypes.all);
-  const kinds = checked('kinds', options.kinds, Object.values(ItemKind));
-  const statuses = checked('statuses', options.statuses, [...new Set(PUBLISHED.map((event) => event.status))]);
+export function eventBridgePattern(options: EventPatternOptions = {}, names: PatternOptionNames = {}): EventBridgePattern {
+  const named = (key: keyof PatternOptionNames) => names[key] ?? `eventPattern ${key}`;
+  const detailTypes = checked(named('detailTypes'), options.detailTypes, DetailTypes.all);
+  const kinds = checked(named('kinds'), options.kinds, Object.values(ItemKind));
+  const statuses = checked(named('statuses'), options.statuses, [...new Set(PUBLISHED.map((event) => event.status))]);
   // Such a rule deploys fine and then silently never fires; better to fail at synth.
   if (!canMatch(detailTypes, kinds, statuses)) {
-    throw new Error(`eventPattern ${JSON.stringify(options)} can never match: no event has that detail-type, kind and status`);
+    const given = (['detailTypes', 'kinds', 'statuses'] as const).flatMap((key) => (options[key] ? [`${named(key)} ${options[key].map((v) => `'${v}'`).join(', ')}`] : []));
+    throw new Error(`${given.join(' with ')} can never match: no event has that detail-type, kind and status`);
   }
   const detail = { ...(kinds && { kind: kinds }), ...(statuses && { status: statuses }) };
   return {
@@ -101,10 +116,10 @@ export function eventBridgePattern(options: EventPatternOptions = {}): EventBrid
 function checked<T extends string>(name: string, values: readonly T[] | undefined, known: readonly T[]): T[] | undefined {
   if (values === undefined) return undefined;
   // EventBridge rejects an empty list at deploy time; say so at synth time instead.
-  if (values.length === 0) throw new Error(`eventPattern ${name}: empty; leave it out to match any`);
+  if (values.length === 0) throw new Error(`${name}: empty; leave it out to match any`);
   const unknown = values.filter((value) => !known.includes(value));
   if (unknown.length > 0) {
-    throw new Error(`eventPattern ${name}: no event has ${unknown.map((v) => `'${v}'`).join(', ')}; possible: ${known.join(', ')}`);
+    throw new Error(`${name}: no event has ${unknown.map((v) => `'${v}'`).join(', ')}; possible: ${known.join(', ')}`);
   }
   return [...new Set(values)];
 }

@@ -1,25 +1,40 @@
-import { ApiFailure, apiUrl, CloudflareApiError, imageTruth, readAnswer, videoTruth, type ApiCredentials, type ImageTruth, type VideoTruth } from '../core/cloudflare.js';
+import {
+  ApiFailure,
+  apiUrl,
+  CloudflareApiError,
+  imageTruth,
+  readAnswer,
+  readDirectUpload,
+  videoTruth,
+  type ApiCredentials,
+  type ApiSecretReading,
+  type DirectUpload,
+  type ImageTruth,
+  type VideoTruth,
+} from '../core/cloudflare.js';
 
 /**
- * Cloudflare's API, read-only, with plain `fetch`: two GETs do not justify the official SDK in a
- * Lambda bundle (it adds ~650 KB to every cold start; `connect` uses it).
+ * Cloudflare's API with plain `fetch`: three calls do not justify the official SDK in a Lambda
+ * bundle (it adds ~650 KB to every cold start; `connect` uses it).
  *
- *   GET /accounts/{account_id}/images/v1/{image_id}   (Images Read)
- *   GET /accounts/{account_id}/stream/{identifier}    (Stream Read)
+ *   GET  /accounts/{account_id}/images/v1/{image_id}    (Images Read: the webhook, the sweep)
+ *   GET  /accounts/{account_id}/stream/{identifier}     (Stream Read: the webhook, the sweep)
+ *   POST /accounts/{account_id}/images/v2/direct_upload (Images Write: the upload route)
  *
  * The API allows 1,200 requests per five minutes per user; a 429 says how long to wait
- * (`retry-after`). A wait that fits the caller's budget is waited and the call tried once more;
- * a longer one is the caller's to honour (the sweep stops asking for the rest of its run).
+ * (`retry-after`). A read's wait that fits `maxRetryAfterMs` is waited and the read tried once
+ * more; a longer one is the caller's to honour (the sweep stops asking for the rest of its run).
+ * A create is never retried: a second attempt could leave a second draft.
  */
 
 export interface CredentialSource {
-  /** Undefined while the secret is blank: nothing is asked of Cloudflare then. */
-  get(): Promise<ApiCredentials | undefined>;
+  /** The credentials, or why there are none (a blank secret), never its value. */
+  reading(): Promise<ApiSecretReading>;
   /** Forget a cached value, e.g. after Cloudflare refused the token (it may have been replaced). */
   invalidate(): void;
 }
 
-/** What the functions ask of Cloudflare. */
+/** What the webhook and the sweep ask of Cloudflare. */
 export interface CloudflareReader {
   /** False while there is no token: callers then act as if confirmation were off. */
   configured(): Promise<boolean>;
@@ -27,22 +42,33 @@ export interface CloudflareReader {
   video(uid: string): Promise<VideoTruth>;
 }
 
+/** What the upload route asks of Cloudflare. */
+export interface DirectUploadClient {
+  create(fields: Readonly<Record<string, string>>): Promise<DirectUpload>;
+}
+
 export interface FetchCloudflareOptions {
   readonly baseUrl: string;
   readonly credentials: CredentialSource;
-  /** One request's limit; a timeout is `unavailable`, retryable. */
+  /** One request's limit; a timeout is `timeout`, retryable. */
   readonly timeoutMs: number;
-  /** The longest `retry-after` waited within a call. @default 1000 */
+  /** The longest `retry-after` a read waits for. @default 1000 */
   readonly maxRetryAfterMs?: number;
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export class FetchCloudflareReader implements CloudflareReader {
+interface Call {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly body?: FormData;
+}
+
+export class FetchCloudflare implements CloudflareReader, DirectUploadClient {
   constructor(private readonly options: FetchCloudflareOptions) {}
 
   async configured(): Promise<boolean> {
-    return (await this.options.credentials.get()) !== undefined;
+    return (await this.options.credentials.reading()).ok;
   }
 
   async image(id: string): Promise<ImageTruth> {
@@ -53,36 +79,51 @@ export class FetchCloudflareReader implements CloudflareReader {
     return videoTruth(await this.read(`/stream/${encodeURIComponent(uid)}`));
   }
 
-  /** The envelope's result, or undefined for "no such object". */
-  private async read(path: string, attempt = 1): Promise<unknown> {
-    const credentials = await this.options.credentials.get();
-    if (!credentials) throw new CloudflareApiError('no Cloudflare read token is configured', ApiFailure.Auth);
-    const { status, body, retryAfter } = await this.get(apiUrl(this.options.baseUrl, credentials.accountId, path), credentials.apiToken);
+  async create(fields: Readonly<Record<string, string>>): Promise<DirectUpload> {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    return readDirectUpload(await this.call({ method: 'POST', path: '/images/v2/direct_upload', body: form }));
+  }
+
+  /** The envelope's result, or undefined for "no such object"; a throttled read is tried once more if the wait fits. */
+  private async read(path: string): Promise<unknown> {
     try {
-      return readAnswer(status, body, retryAfter);
+      return await this.call({ method: 'GET', path });
     } catch (error) {
-      if (!(error instanceof CloudflareApiError)) throw error;
-      if (error.failure === ApiFailure.Auth) this.options.credentials.invalidate();
-      const waitMs = (error.detail.retryAfterSeconds ?? Number.POSITIVE_INFINITY) * 1000;
-      if (error.failure === ApiFailure.Throttled && attempt === 1 && waitMs <= (this.options.maxRetryAfterMs ?? 1000)) {
-        await (this.options.sleep ?? sleep)(waitMs);
-        return this.read(path, attempt + 1);
-      }
+      const waitMs = error instanceof CloudflareApiError ? (error.detail.retryAfterSeconds ?? Number.POSITIVE_INFINITY) * 1000 : Number.POSITIVE_INFINITY;
+      if (!(error instanceof CloudflareApiError) || error.failure !== ApiFailure.Throttled || waitMs > (this.options.maxRetryAfterMs ?? 1000)) throw error;
+      await (this.options.sleep ?? sleep)(waitMs);
+      return this.call({ method: 'GET', path });
+    }
+  }
+
+  private async call({ method, path, body }: Call): Promise<unknown> {
+    const reading = await this.options.credentials.reading();
+    if (!reading.ok) throw new CloudflareApiError(reading.problem, ApiFailure.NotConfigured);
+    const answer = await this.send(method, apiUrl(this.options.baseUrl, reading.credentials.accountId, path), reading.credentials, body);
+    try {
+      return readAnswer(answer.status, answer.body, answer.retryAfter);
+    } catch (error) {
+      // A refused token may have been replaced since it was cached: read the secret again next time.
+      if (error instanceof CloudflareApiError && error.failure === ApiFailure.Auth) this.options.credentials.invalidate();
       throw error;
     }
   }
 
-  private async get(url: string, token: string): Promise<{ status: number; body: string; retryAfter: string | null }> {
+  private async send(method: string, url: string, credentials: ApiCredentials, body?: FormData): Promise<{ status: number; body: string; retryAfter: string | null }> {
     try {
       const response = await (this.options.fetch ?? fetch)(url, {
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        method,
+        headers: { authorization: `Bearer ${credentials.apiToken}`, accept: 'application/json' },
+        ...(body && { body }),
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       return { status: response.status, body: await response.text(), retryAfter: response.headers.get('retry-after') };
     } catch (error) {
-      const timedOut = (error as Error).name === 'TimeoutError';
-      const why = timedOut ? `did not answer within ${this.options.timeoutMs} ms` : `could not be reached: ${(error as Error).message}`;
-      throw new CloudflareApiError(`Cloudflare ${why}`, ApiFailure.Unavailable, {}, { cause: error });
+      if ((error as Error).name === 'TimeoutError') {
+        throw new CloudflareApiError(`Cloudflare did not answer within ${this.options.timeoutMs} ms`, ApiFailure.Timeout, {}, { cause: error });
+      }
+      throw new CloudflareApiError(`Cloudflare could not be reached: ${(error as Error).message}`, ApiFailure.Unavailable, {}, { cause: error });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from './aws.js';
 import { SecretKey, SecretRetiringKey } from '../core/contract.js';
-import { readApiSecret, type ApiCredentials, type ApiSecretReading } from '../core/cloudflare.js';
+import { readApiSecret, type ApiSecretReading } from '../core/cloudflare.js';
 import { DependencyError } from '../core/errors.js';
 import type { CredentialSource } from './cloudflare.js';
 import type { SecretSet } from '../webhook/verify.js';
@@ -142,11 +142,6 @@ export class ApiTokenSecret implements CredentialSource {
     private readonly options: { readonly ttlMs: number; readonly blankTtlMs: number; readonly now: () => number } = { ttlMs: 5 * 60_000, blankTtlMs: 30_000, now: Date.now },
   ) {
     this.client = client ?? new SecretsManagerClient(awsClientConfig);
-  }
-
-  async get(): Promise<ApiCredentials | undefined> {
-    const reading = await this.reading();
-    return reading.ok ? reading.credentials : undefined;
   }
 
   /** The credentials, or what is missing from the secret (never its value). */

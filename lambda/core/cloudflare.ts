@@ -37,8 +37,12 @@ export const ApiFailure = {
   Auth: 'auth',
   /** 429: Cloudflare asks us to slow down (`retryAfterSeconds`). */
   Throttled: 'throttled',
-  /** 5xx, a timeout or no connection: try again later. */
+  /** 5xx or no connection: try again later. */
   Unavailable: 'unavailable',
+  /** No answer within the caller's limit: try again later. */
+  Timeout: 'timeout',
+  /** The token's secret is blank or half-filled: an operator has to store one (`npm run connect`). */
+  NotConfigured: 'not-configured',
   /** An answer that is not Cloudflare's envelope, or a result without the fields it must have. */
   BadAnswer: 'bad-answer',
   /** Cloudflare refused the request itself (400, 409, 413, 422; or 404 for the account, not the object). */
@@ -59,7 +63,8 @@ export class CloudflareApiError extends Error {
 
   /** Worth trying again later without anyone changing anything. */
   get retryable(): boolean {
-    return this.failure === ApiFailure.Throttled || this.failure === ApiFailure.Unavailable || this.failure === ApiFailure.BadAnswer;
+    const transient: readonly ApiFailure[] = [ApiFailure.Throttled, ApiFailure.Unavailable, ApiFailure.Timeout, ApiFailure.BadAnswer];
+    return transient.includes(this.failure);
   }
 }
 
@@ -179,6 +184,17 @@ export function streamError(status: Readonly<Record<string, unknown>>): ErrorInf
     ...(code && { code: storableString(code, 'status.errorReasonCode', Limits.errorCodeChars) }),
     ...(message && { message: storableString(message, 'status.errorReasonText', Limits.errorMessageChars) }),
   };
+}
+
+/** A direct creator upload as Cloudflare answers it (images/upload-images/direct-creator-upload.mdx). */
+export interface DirectUpload {
+  readonly id: string;
+  readonly uploadURL: string;
+}
+
+export function readDirectUpload(result: unknown): DirectUpload {
+  if (isRecord(result) && typeof result.id === 'string' && typeof result.uploadURL === 'string') return { id: result.id, uploadURL: result.uploadURL };
+  throw new CloudflareApiError('Cloudflare answered without an upload id and URL', ApiFailure.BadAnswer);
 }
 
 /** What a secret of the form `{"accountId", "apiToken"}` holds: the credentials, or why there are none. */

@@ -1,5 +1,5 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { FetchCloudflareReader } from '../adapters/cloudflare.js';
+import { FetchCloudflare } from '../adapters/cloudflare.js';
 import { createLogger } from '../adapters/log.js';
 import { createMetrics, publishBatches, type MetricBatch } from '../adapters/metrics.js';
 import { EventBridgePublisher } from '../adapters/publish.js';
@@ -20,7 +20,7 @@ const base = {
   store: new DynamoItemStore(config.tableName),
   publisher: new EventBridgePublisher(config.eventBusName),
   ...(config.readSecretId && {
-    cloudflare: new FetchCloudflareReader({ baseUrl: config.cloudflareBaseUrl, credentials: new ApiTokenSecret(config.readSecretId), timeoutMs: config.cloudflareTimeoutMs }),
+    cloudflare: new FetchCloudflare({ baseUrl: config.cloudflareBaseUrl, credentials: new ApiTokenSecret(config.readSecretId), timeoutMs: config.cloudflareTimeoutMs }),
   }),
   now: () => new Date(),
 };

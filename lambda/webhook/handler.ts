@@ -8,7 +8,7 @@ import { createMetrics, publishBatches } from '../adapters/metrics.js';
 import { metricBatches, summarizeDelivery, type DeliverySummary } from './metrics.js';
 import { EventBridgePublisher } from '../adapters/publish.js';
 import { receive, type Ports, type Receipt, type WebhookRequest } from './receive.js';
-import { FetchCloudflareReader } from '../adapters/cloudflare.js';
+import { FetchCloudflare } from '../adapters/cloudflare.js';
 import { ApiTokenSecret, SecretsManagerSecrets } from '../adapters/secrets.js';
 import { DynamoItemStore } from '../adapters/store.js';
 import type { Route } from './verify.js';
@@ -24,7 +24,7 @@ const ports: Ports = {
   store: new DynamoItemStore(config.tableName),
   publisher: new EventBridgePublisher(config.eventBusName),
   ...(config.readSecretId && {
-    cloudflare: new FetchCloudflareReader({
+    cloudflare: new FetchCloudflare({
       baseUrl: config.cloudflareBaseUrl,
       credentials: new ApiTokenSecret(config.readSecretId),
       timeoutMs: config.cloudflareTimeoutMs,

@@ -1,4 +1,4 @@
-import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../core/errors.js';
+import { answerOf, DependencyError } from '../core/errors.js';
 import type { ItemStatus } from '../core/contract.js';
 import {
   Confirmation,
@@ -12,17 +12,10 @@ import {
 import { CloudflareApiError, type ApiFailure } from '../core/cloudflare.js';
 import type { MetricBatch } from '../adapters/metrics.js';
 import type { Receipt } from './receive.js';
-import { RejectReason, type Route } from './verify.js';
+import type { Route } from './verify.js';
 
 /** How one webhook delivery maps onto the metrics named in `lambda/core/metrics.ts`. */
 
-const SIGNATURE_REASONS: Readonly<Record<RejectReason, Rejection>> = {
-  [RejectReason.Missing]: Rejection.MissingSignature,
-  [RejectReason.Malformed]: Rejection.MalformedSignature,
-  [RejectReason.Invalid]: Rejection.InvalidSignature,
-  [RejectReason.Stale]: Rejection.StaleSignature,
-  [RejectReason.NotConfigured]: Rejection.SecretNotConfigured,
-};
 
 
 /** What one delivery contributes to the metrics and the log line. */
@@ -75,14 +68,9 @@ export function summarizeDelivery(route: Route | undefined, input: DeliveryResul
   return { result: DeliveryResult.Error, kind, outcome: DeliveryOutcome.Error, republished: 0, publishFailed, ...(apiFailure && { apiFailure }) };
 }
 
-/** The rejection an error stands for; undefined for our own failures (a 500). */
+/** The rejection an error stands for, from its row of the error table; undefined for our own failures (a 500). */
 export function rejectionOf(error: unknown): Rejection | undefined {
-  if (error instanceof SignatureError) return SIGNATURE_REASONS[error.reason as RejectReason] ?? Rejection.InvalidSignature;
-  if (error instanceof PayloadError) return Rejection.InvalidPayload;
-  if (error instanceof UnknownItemError) return Rejection.UnknownId;
-  if (error instanceof PayloadTooLargeError) return Rejection.TooLarge;
-  if (error instanceof RouteNotFoundError) return Rejection.UnknownRoute;
-  return undefined;
+  return answerOf(error).rejection;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { RejectReason } from '../core/errors.js';
 
 /**
  * Step 1 of the data path: prove the request comes from Cloudflare, on the raw bytes,
@@ -24,25 +25,7 @@ export const Scheme = {
 } as const;
 export type Scheme = (typeof Scheme)[keyof typeof Scheme];
 
-export const RejectReason = {
-  Missing: 'missing signature',
-  Malformed: 'malformed signature header',
-  Invalid: 'invalid signature',
-  Stale: 'timestamp outside the allowed window',
-  /**
-   * For operators only (logs, the `secret-not-configured` metric): the sender is answered as for
-   * an invalid signature (`publicReason`), so a prober cannot learn which schemes are switched off.
-   * Returned only for a well-formed header: a malformed one is answered as malformed, as it would
-   * be with a secret configured.
-   */
-  NotConfigured: 'no secret configured for this webhook',
-} as const;
-export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
-
-/** What the sender is told: an unconfigured scheme looks exactly like a wrong signature. */
-export function publicReason(reason: string): string {
-  return reason === RejectReason.NotConfigured ? RejectReason.Invalid : reason;
-}
+export { RejectReason };
 
 export type Verification =
   | { readonly ok: true; readonly scheme: Scheme }

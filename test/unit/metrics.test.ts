@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors';
-import { statusOf } from '../../lambda/core/http';
+import { errorResponse } from '../../lambda/core/http';
 import { Rejection } from '../../lambda/core/metrics';
 import { metricBatches, summarizeDelivery } from '../../lambda/webhook/metrics';
-import { RejectReason } from '../../lambda/webhook/verify';
+import { RejectReason } from '../../lambda/core/errors';
 
 describe('summarizeDelivery', () => {
   it('names the rejection of every 4xx, and the 4xx is what http.ts answers for it', () => {
@@ -21,7 +21,7 @@ describe('summarizeDelivery', () => {
     ];
     assert.deepEqual(new Set(cases.map(([, r]) => r)), new Set(Object.values(Rejection)), 'every rejection is reachable');
     for (const [error, rejection, status] of cases) {
-      assert.equal(statusOf(error), status);
+      assert.equal(errorResponse(error).statusCode, status);
       assert.deepEqual(summarizeDelivery('images', { error }), {
         result: 'rejected', kind: 'image', outcome: 'rejected', rejection, republished: 0, publishFailed: false,
       });
