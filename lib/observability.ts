@@ -461,28 +461,36 @@ export class WebhookObservability extends Construct {
         width: 8,
       }),
     );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Truth from Cloudflare',
-        left: [
-          ...Object.values(Confirmation).filter((c) => c !== Confirmation.NotAsked).map((c) => m.confirmations(c, { label: `confirmation ${c}` })),
-          m.recoveredWebhooks({ label: 'recovered lost webhooks' }),
-        ],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Cloudflare API errors',
-        left: Object.values(ApiFailure).map((failure) => m.cloudflareApiErrors(failure, { label: failure })),
-        stacked: true,
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Stream relay',
-        left: [m.relayedEvents({ label: 'events a writer left behind' })],
-        right: props.relay ? [props.relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age (ms)' })] : [],
-        width: 8,
-      }),
-    );
+    const truth: cloudwatch.IWidget[] = [];
+    if (props.cloudflareTokenInUse) {
+      truth.push(
+        new cloudwatch.GraphWidget({
+          title: 'Truth from Cloudflare',
+          left: [
+            ...Object.values(Confirmation).filter((c) => c !== Confirmation.NotAsked).map((c) => m.confirmations(c, { label: `confirmation ${c}` })),
+            m.recoveredWebhooks({ label: 'recovered lost webhooks' }),
+          ],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Cloudflare API errors',
+          left: Object.values(ApiFailure).map((failure) => m.cloudflareApiErrors(failure, { label: failure })),
+          stacked: true,
+          width: 8,
+        }),
+      );
+    }
+    if (props.relay) {
+      truth.push(
+        new cloudwatch.GraphWidget({
+          title: 'Stream relay',
+          left: [m.relayedEvents({ label: 'events a writer left behind' })],
+          right: [props.relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age (ms)' })],
+          width: 8,
+        }),
+      );
+    }
+    if (truth.length > 0) dashboard.addWidgets(...truth);
     if (props.logGroup) {
       dashboard.addWidgets(
         new cloudwatch.LogQueryWidget({

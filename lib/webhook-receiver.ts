@@ -474,6 +474,9 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (config.relay && props.table && props.table.tableStreamArn === undefined) {
     throw new Error('relay needs the table’s stream (NEW_AND_OLD_IMAGES): import the table with its tableStreamArn, or set relay: false');
   }
+  if (props.cloudflareReadSecret === false && props.confirmWithCloudflare !== undefined && props.confirmWithCloudflare !== ConfirmMode.Never) {
+    throw new Error(`confirmWithCloudflare '${props.confirmWithCloudflare}' needs the read token; cloudflareReadSecret: false leaves none`);
+  }
   if (!Object.values(ConfirmMode).includes(config.confirmWithCloudflare)) {
     throw new Error(`confirmWithCloudflare must be one of ${Object.values(ConfirmMode).join(', ')}, got '${config.confirmWithCloudflare}'`);
   }
