@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDir, buildVariant, shippedBundle, type Bundle, type ShippedBundle, type VariantSpec } from './build';
+import { measureCliStart, type CliStartResult } from './cli-start';
 import { measureCold, coldOnce, type ColdResult } from './cold';
 import { ASSUMPTIONS, costModel, PRICE_SOURCES, type CostModel } from './cost';
 import { benchSecrets, lambdaEnvironment, makeDeliveries, pendingItem } from './deliveries';
@@ -29,8 +30,8 @@ const TARGETS = { bundleBytes: 420_000, coldImportRatio: 1.15, warmP50Ratio: 1.1
 
 const quick = process.argv.includes('--quick');
 const SETTINGS = quick
-  ? { coldRounds: 8, warmMeasured: 600, warmup: 100, block: 20, throughput: { perRound: 25, rounds: 2, concurrency: 8 }, soak: 200 }
-  : { coldRounds: 21, warmMeasured: 2000, warmup: 200, block: 20, throughput: { perRound: 50, rounds: 4, concurrency: 8 }, soak: 1000 };
+  ? { coldRounds: 8, warmMeasured: 600, warmup: 100, block: 20, throughput: { perRound: 25, rounds: 2, concurrency: 8 }, soak: 200, cliRounds: 8, cliRebuilds: 1 }
+  : { coldRounds: 21, warmMeasured: 2000, warmup: 200, block: 20, throughput: { perRound: 50, rounds: 4, concurrency: 8 }, soak: 1000, cliRounds: 15, cliRebuilds: 3 };
 
 /** Attribution: the shipped entry with one choice changed each, built with the same settings. */
 const LOGGER = { 'lambda/adapters/log': 'bench/variants/console-logger.ts' };
@@ -121,6 +122,10 @@ async function main(): Promise<void> {
     progress(`throughput: emulator, ${SETTINGS.throughput.rounds} rounds × ${SETTINGS.throughput.perRound} deliveries each side, concurrency ${SETTINGS.throughput.concurrency}`);
     const throughput = await measureThroughput({ handler: shipped.file, floor: floor.file }, SETTINGS.throughput);
 
+    // 5. The developer loop: how soon `npm run cli` answers.
+    progress(`cli start: ${SETTINGS.cliRounds} pairs of npm run cli -- --help and node -e 0, ${SETTINGS.cliRebuilds} first calls after a change`);
+    const cliStart = await measureCliStart(SETTINGS.cliRounds, SETTINGS.cliRebuilds);
+
     // Cost model from the measurements and the stack.
     const shippedWarm = warm.subjects.shipped!;
     const cost = costModel(
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
 
     progress('standing cost: synthesizing the default stack and each option that changes it');
     const standing = standingReport(cost.totalPerMillion);
-    const result = report({ started, shipped, floor, empty, variants, cold, soak, warm, throughput, cost, standing, stack, stubCallsPerDelivery: warmCalls });
+    const result = report({ started, shipped, floor, empty, variants, cold, soak, warm, throughput, cliStart, cost, standing, stack, stubCallsPerDelivery: warmCalls });
     const dir = join(benchDir, 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(result.json, null, 2)}\n`);
@@ -165,6 +170,7 @@ interface Measurements {
   readonly soak: { readonly maxRssMB: number; readonly rssMB: number; readonly heapMB: number };
   readonly warm: WarmResult;
   readonly throughput: ThroughputResult;
+  readonly cliStart: CliStartResult;
   readonly cost: CostModel;
   readonly standing: StandingReport;
   readonly stack: ReturnType<typeof readStackFacts>;
@@ -234,6 +240,15 @@ function report(m: Measurements) {
       meets(ratio.throughput >= T.throughputRatio),
     ],
     [
+      '5 npm run cli -- --help, spawn to exit, median',
+      ms(m.cliStart.cliMs.median),
+      `${ms(m.cliStart.nodeMs.median)} (node -e 0)`,
+      x(m.cliStart.ratio.median),
+      '',
+      '',
+    ],
+    ['  first call after a source changed (bundles the CLI)', ms(m.cliStart.afterChangeMs.median), '', '', '', ''],
+    [
       `$ per million webhooks (${m.cost.memoryMB} MB, ${Math.round(m.cost.assumptions.coldStartFraction * 100)}% cold)`,
       `$${m.cost.totalPerMillion.toFixed(2)}`,
       '',
@@ -296,7 +311,7 @@ function report(m: Measurements) {
 
   const durationSeconds = Math.round((Date.now() - m.started) / 1000);
   const header = `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, Node ${machine.node} (${machine.platform}) · commit ${commit}${dirty ? ' + uncommitted changes' : ''} · ${new Date().toISOString().slice(0, 16)}Z · ${durationSeconds} s`;
-  const samples = `samples: cold ${SETTINGS.coldRounds} fresh processes per bundle, each next to a floor sample (ratio = median of pair ratios); warm ${SETTINGS.warmMeasured} deliveries per subject after ${SETTINGS.warmup} warm-up (interleaved blocks of ${SETTINGS.block}); throughput ${SETTINGS.throughput.rounds}×${SETTINGS.throughput.perRound} per side${quick ? ' (--quick)' : ''}`;
+  const samples = `samples: cold ${SETTINGS.coldRounds} fresh processes per bundle, each next to a floor sample (ratio = median of pair ratios); warm ${SETTINGS.warmMeasured} deliveries per subject after ${SETTINGS.warmup} warm-up (interleaved blocks of ${SETTINGS.block}); throughput ${SETTINGS.throughput.rounds}×${SETTINGS.throughput.perRound} per side; cli start ${SETTINGS.cliRounds} pairs${quick ? ' (--quick)' : ''}`;
   const steady = `one instance after ${SETTINGS.soak} deliveries: max RSS ${m.soak.maxRssMB.toFixed(0)} MB, live heap ${m.soak.heapMB.toFixed(0)} MB (stack memory ${m.stack.memoryMB} MB); Node bootstrap ${ms(m.cold.shipped!.bootMs.median)}; empty-module import ${ms(m.cold.empty!.importMs.median)}`;
 
   const text = [
@@ -399,6 +414,14 @@ function report(m: Measurements) {
       receiverRounds: m.throughput.receiver.rounds.map((r) => round(r, 2)),
       ceilingRounds: m.throughput.ceiling.rounds.map((r) => round(r, 2)),
       concurrency: m.throughput.concurrency,
+    },
+    cliStart: {
+      cliMs: roundSummary(m.cliStart.cliMs),
+      nodeMs: roundSummary(m.cliStart.nodeMs),
+      ratio: round(m.cliStart.ratio.median, 3),
+      ratioP10P90: [round(m.cliStart.ratio.p10, 3), round(m.cliStart.ratio.p90, 3)],
+      ratioMethod: 'median of per-pair ratios (npm run cli -- --help next to node -e 0, order alternating)',
+      firstCallAfterChangeMs: roundSummary(m.cliStart.afterChangeMs),
     },
     attribution: attributionJson,
     cost: {

@@ -29,7 +29,7 @@ import {
 } from './send';
 import { imagesSyncCommand, SYNC_USAGE } from './sync';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
-import { CONNECT_USAGE, connectCommand } from './connect';
+import { CONNECT_USAGE, connectOptions } from './connect-options';
 import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
 import { standardInput, type ReadInput } from './tokens';
 
@@ -121,7 +121,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [],
     run: eventsTail,
   },
-  connect: connectCommand,
+  // The Cloudflare SDK is most of the CLI's weight and only `connect` uses it: loaded when it runs.
+  connect: { options: connectOptions, positionals: [], run: async (args) => (await import('./connect')).connectCommand.run(args) },
   'front-door refresh-ips': refreshIpsCommand,
 };
 
@@ -290,10 +291,19 @@ function parsedOrText(body: string): unknown {
   }
 }
 
-async function main(): Promise<void> {
+/** The process entry: `scripts/cli.mjs` (npm run cli) calls it from the bundle, `tsx cli/index.ts` directly. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  try {
+    process.exitCode = await runProcess(argv);
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+async function runProcess(argv: readonly string[]): Promise<number> {
   // The SDK's reminder that releases after early 2027 need Node 22 is noise in a dev tool.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const argv = process.argv.slice(2);
   const abort = new AbortController();
   const cleansUp = argv[0] === 'events' && argv[1] === 'tail';
   process.on('SIGINT', () => {
@@ -301,16 +311,11 @@ async function main(): Promise<void> {
     if (!cleansUp || abort.signal.aborted) process.exit(130);
     abort.abort();
   });
-  process.exitCode = await runCli(argv, {
+  return runCli(argv, {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
     signal: abort.signal,
   });
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

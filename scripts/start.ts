@@ -8,9 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { devLoopLines } from '../cli/dev-loop';
 import { WebhookEnv } from '../lambda/core/contract';
+import { importBundle, lambdaInstances, LOCAL_CONCURRENCY_ENV, localConcurrency } from '../local/instances';
 import { provisionLocal, webhookEnvironment } from '../local/provision';
 import { startLocalServer, type LocalHandler, type LocalServer } from '../local/server';
 import { localStatePath, removeLocalState, writeLocalState } from '../local/state';
@@ -38,9 +38,11 @@ async function main(): Promise<void> {
   try {
     const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix: 'local' });
     const env = webhookEnvironment(resources);
-    // The bundle reads its configuration from process.env when it loads.
-    Object.assign(process.env, env);
-    const { handler } = (await import(pathToFileURL(assets.webhook.entry).href)) as { handler: LocalHandler };
+    // Each concurrent delivery gets an instance of the bundle of its own, as in Lambda (local/instances.ts).
+    const concurrency = localConcurrency();
+    const webhook = lambdaInstances({ create: () => importBundle<LocalHandler>(assets.webhook.entry, env), concurrency });
+    await webhook.warm();
+    const handler = webhook.invoke;
 
     const imagesPath = env[WebhookEnv.ImagesPath]!;
     const streamPath = env[WebhookEnv.StreamPath]!;
@@ -79,7 +81,9 @@ async function main(): Promise<void> {
         `  Event bus        ${resources.eventBusName}`,
         `  Watch queue      ${resources.watchQueueUrl}`,
         `  Emulator         ${emulator.endpoint}  (AWS_ENDPOINT_URL for the AWS CLI/SDK; any credentials)`,
+        "                   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true quiets the SDK's Node 20 warning",
         `  Bundle           ${relative(process.cwd(), assets.webhook.entry)} (${(assets.webhook.bytes / 1024).toFixed(0)} KB)`,
+        `  Instances        up to ${concurrency} (${LOCAL_CONCURRENCY_ENV}), started on demand, one delivery at a time each; a burst waits`,
         '',
         `  Secrets (${resources.secretId}; generated for this run, local only, never use them in AWS):`,
         ...secretLines,

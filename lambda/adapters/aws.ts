@@ -12,6 +12,17 @@ import { integer } from '../core/env.js';
  * `throwOnRequestTimeout` is not optional: in this SDK's node-http-handler a breached
  * `requestTimeout` only logs a warning unless it is set.
  *
+ * Three attempts while the client's retry quota lasts. The SDK's standard mode keeps one quota
+ * per client: 500 tokens, 14 spent per retried timeout or 5xx (5 per throttle), 1 earned back
+ * per call that succeeds at once (test/unit/sdk-retries.test.ts counts the attempts). A Lambda
+ * instance serves one delivery at a time and makes its calls one after another, so a delivery
+ * cannot spend it; an outage that fails about 17 calls in a row on one warm instance does, and
+ * later calls then get one attempt until successes refill it: the SDK's circuit breaker, kept.
+ * Calls made at once on one client share its quota and its 50 sockets, and both timeouts count
+ * the wait for a socket: a few dozen failing together leave most of them one attempt. No
+ * function does that (the expiry sweep works on 4 items at a time); one that fans out wider
+ * needs a client per concurrent worker, or a retry strategy whose quota its own burst cannot spend.
+ *
  * `SDK_REQUEST_TIMEOUT_MS` is for the local emulator only (the stack never sets it): moto
  * serializes requests, so a test that bursts a hundred concurrent deliveries at it queues calls
  * for longer than any AWS answer takes, and raises the limit rather than measure the queue.

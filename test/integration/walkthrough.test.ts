@@ -135,7 +135,7 @@ describe('docs/walkthrough.md', () => {
       const cli = /^npm run cli -- (.*)$/.exec(step.command);
       assert.ok(cli, `line ${step.at}: the walkthrough may only use npm ci, npm start and npm run cli, not: ${step.command}`);
       const args = shellWords(cli[1]!);
-      const run = start(['cli/index.ts', ...args], env);
+      const run = start(['scripts/cli.mjs', ...args], env);
       if (args[0] === 'events' && args[1] === 'tail') {
         await run.waitFor(/^listening on /m, 30_000);
         background.push({ step, run });

@@ -76,10 +76,10 @@ export async function stateFor(r: Pick<Receiver, 'endpoint' | 'imagesUrl' | 'str
   return { [LOCAL_STATE_ENV]: path };
 }
 
-/** `npm run cli -- …` without npm: the same entry point, in a process of its own. */
+/** `npm run cli -- …` without npm: the same launcher (scripts/cli.mjs, the bundled CLI), in a process of its own. */
 export function spawnCli(argv: readonly string[], env: Record<string, string | undefined>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/index.ts', ...argv], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['scripts/cli.mjs', ...argv], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

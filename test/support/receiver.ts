@@ -1,11 +1,12 @@
 /**
  * The whole receiver running locally for integration tests: the built Lambda bundle behind
- * the local HTTP API, talking to resources of its own in the emulator.
+ * the local HTTP API, talking to resources of its own in the emulator, with instances of the
+ * bundle started and reused as `npm start` does (local/instances.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { WebhookEnv } from '../../lambda/core/contract';
 import {
   provisionLocal,
@@ -14,6 +15,7 @@ import {
   type LocalSecrets,
   type WebhookEnvOverrides,
 } from '../../local/provision';
+import { importBundle, lambdaInstances, localConcurrency, type InstanceStats } from '../../local/instances';
 import { startLocalServer, type LocalHandler } from '../../local/server';
 import type { BuiltAssets } from '../../scripts/build';
 import { startEmulator, type Emulator } from '../../scripts/emulator';
@@ -25,6 +27,8 @@ export interface ReceiverOptions {
   secrets?: Partial<LocalSecrets>;
   /** An emulator the test started itself (a heavy suite off the shared one); the caller stops it. */
   emulator?: Emulator;
+  /** Most instances of the bundle at once; npm start's (LOCAL_CONCURRENCY, default 8) unless given. */
+  concurrency?: number;
 }
 
 export interface Receiver {
@@ -34,6 +38,11 @@ export interface Receiver {
   resources: LocalResources;
   endpoint: string;
   stop(): Promise<void>;
+}
+
+/** A receiver `startReceiver` runs: also how many instances of the bundle it started. */
+export interface LocalReceiver extends Receiver {
+  instances(): InstanceStats;
 }
 
 // Read once: receivers later set AWS_ENDPOINT_URL themselves, for the bundle's SDK clients.
@@ -64,26 +73,26 @@ export async function connectEmulator(): Promise<Emulator> {
   };
 }
 
-let instances = 0;
-let loading: Promise<unknown> = Promise.resolve();
-let applied: string[] = [];
+let receivers = 0;
 
-export async function startReceiver({ overrides, secrets, emulator: own }: ReceiverOptions = {}): Promise<Receiver> {
+export async function startReceiver({ overrides, secrets, emulator: own, concurrency = localConcurrency() }: ReceiverOptions = {}): Promise<LocalReceiver> {
   const emulator = own ? { endpoint: own.endpoint, stop: async () => {} } : await connectEmulator();
   try {
-    const prefix = `t${process.pid}-${++instances}-${randomBytes(3).toString('hex')}`;
+    const prefix = `t${process.pid}-${++receivers}-${randomBytes(3).toString('hex')}`;
     const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, ...(secrets && { secrets }) });
     const env = webhookEnvironment(resources, overrides);
-    const handler = await loadBundle<LocalHandler>(async () => (await builtBundles()).webhook.entry, env);
+    const webhook = lambdaInstances({ create: () => loadBundle<LocalHandler>(async () => (await builtBundles()).webhook.entry, env), concurrency });
+    await webhook.warm();
     const imagesPath = env[WebhookEnv.ImagesPath]!;
     const streamPath = env[WebhookEnv.StreamPath]!;
-    const server = await startLocalServer({ handler, routes: [`POST ${imagesPath}`, `POST ${streamPath}`] });
+    const server = await startLocalServer({ handler: webhook.invoke, routes: [`POST ${imagesPath}`, `POST ${streamPath}`] });
     return {
       url: server.url,
       imagesUrl: server.url + imagesPath,
       streamUrl: server.url + streamPath,
       resources,
       endpoint: emulator.endpoint,
+      instances: webhook.stats,
       stop: async () => {
         await server.close();
         await emulator.stop();
@@ -95,25 +104,8 @@ export async function startReceiver({ overrides, secrets, emulator: own }: Recei
   }
 }
 
-/**
- * Bundles read their configuration from process.env while they load, so each load imports a
- * module instance of its own with `env` set just before; loads run one at a time, for every
- * receiver and uploads stack of the process, so none sees another's variables. `entry` may be
- * looked up inside the queue, so two loads never build the bundles at once.
- */
-export function loadBundle<T>(entry: string | (() => Promise<string>), env: Record<string, string>): Promise<T> {
-  const load = loading.then(async () => {
-    const file = typeof entry === 'string' ? entry : await entry();
-    // Drop what an earlier load set, so an override of `undefined` really unsets it.
-    for (const name of applied) delete process.env[name];
-    Object.assign(process.env, env);
-    applied = Object.keys(env);
-    const module = (await import(`${pathToFileURL(file).href}?instance=${++instances}`)) as { handler: T };
-    return module.handler;
-  });
-  loading = load.catch(() => {});
-  return load;
-}
+/** A module instance of its own of a bundle, `env` set while it loads (local/instances.ts), for the uploads stack too. */
+export const loadBundle: <T>(entry: string | (() => Promise<string>), env: Record<string, string>) => Promise<T> = importBundle;
 
 type Bundles = Required<Pick<BuiltAssets, 'webhook' | 'uploads' | 'sweep'>>;
 
