@@ -7,24 +7,8 @@ import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Defaults, RELAY_FILTER, RelayEnv } from '../lambda/core/contract.js';
+import { Defaults, RelayEnv, RelayEventSource } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
-
-/**
- * How the relay reads the table's stream. Exported because local mode's poller (local/stream-poller.ts)
- * applies the very same settings to moto's stream, so what runs locally is what is deployed.
- */
-export const RelayEventSource = {
-  /** Records per invocation: one read each, rarely a publish. */
-  batchSize: 100,
-  /** Gather records this long: a writer's own clean-up has usually emptied the outbox by then. */
-  maxBatchingWindowSeconds: 1,
-  /** Retries of a failing batch before it goes to the dead-letter queue (each split in two on error). */
-  retryAttempts: 10,
-  /** The stream keeps records 24 hours; a record that old is sent to the dead-letter queue rather than lost. */
-  maxRecordAgeSeconds: 86_400,
-  filter: RELAY_FILTER,
-} as const;
 
 export interface StreamRelayProps {
   /** The images table, with a stream of new and old images. */

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateArchiveCommand, CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
@@ -15,7 +15,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { Defaults, EVENT_SOURCE, SecretKey, TableDesign, WebhookEnv } from '../lambda/core/contract';
+import type { ApiCredentials } from '../lambda/core/cloudflare';
+import { ApiSecretKey, EVENT_SOURCE, SecretKey, TableDesign } from '../lambda/core/contract';
 import { localClientConfig, queuePolicy } from './aws';
 
 type SecretName = (typeof SecretKey)[keyof typeof SecretKey];
@@ -34,6 +35,12 @@ export interface LocalResources {
   /** With `stream`: the table's stream (NEW_AND_OLD_IMAGES) and the relay's dead-letter queue. */
   streamArn?: string;
   relayDlqUrl?: string;
+  /** The read-only Cloudflare token's secret `{accountId, apiToken}` (blank unless `readToken`). */
+  readSecretArn: string;
+  /** The upload route's Cloudflare token secret `{accountId, apiToken}` (blank unless `uploadsToken`). */
+  apiSecretArn: string;
+  /** With `archive`: the bus's archive of every event. */
+  eventArchiveArn?: string;
 }
 
 export interface ProvisionOptions {
@@ -41,15 +48,24 @@ export interface ProvisionOptions {
   /** Keeps several receivers apart in one emulator. */
   prefix?: string;
   secrets?: Partial<LocalSecrets>;
-  /** Creates the table with a stream, for the relay, and the relay's dead-letter queue. */
+  /** Creates the table with a stream, for the relay, and the relay's dead-letter queue. @default true, as the stack does */
   stream?: boolean;
+  /** An archive of every event on the bus, for `events replay`. @default true, as the stack does */
+  archive?: boolean;
+  /** What the read-only token's secret holds. @default blank, as the stack creates it */
+  readToken?: ApiCredentials;
+  /** What the upload route's token secret holds (a key left out stays out, to test a half-filled secret). @default blank */
+  uploadsToken?: Partial<ApiCredentials>;
 }
 
 export async function provisionLocal({
   endpoint,
   prefix = 'local',
   secrets: given = {},
-  stream = false,
+  stream = true,
+  archive = true,
+  readToken,
+  uploadsToken,
 }: ProvisionOptions): Promise<LocalResources> {
   const config = localClientConfig(endpoint);
   const name = `${prefix}-cloudflare-webhook`;
@@ -61,7 +77,10 @@ export async function provisionLocal({
 
   const events = new EventBridgeClient(config);
   const sqs = new SQSClient(config);
-  const [table, bus, secret, queue, relayDlq] = await Promise.all([
+  const secretsManager = new SecretsManagerClient(config);
+  const tokenSecret = (suffix: string, token: Partial<ApiCredentials> | undefined) =>
+    secretsManager.send(new CreateSecretCommand({ Name: `${prefix}/${suffix}`, SecretString: JSON.stringify(token ?? { [ApiSecretKey.AccountId]: '', [ApiSecretKey.ApiToken]: '' }) }));
+  const [table, bus, secret, queue, relayDlq, readSecret, apiSecret] = await Promise.all([
     new DynamoDBClient(config).send(
       new CreateTableCommand({
         TableName: name,
@@ -83,21 +102,21 @@ export async function provisionLocal({
             ],
             Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TableDesign.byStatus.projected] },
           },
-          // The expiry sweep's index, as the stack creates it when uploads are on.
+          // The sweep's index, as the stack creates it.
           {
             IndexName: TableDesign.byExpiry.indexName,
             KeySchema: [
               { AttributeName: TableDesign.byExpiry.partitionKey, KeyType: 'HASH' },
               { AttributeName: TableDesign.byExpiry.sortKey, KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['unpublished'] },
+            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TableDesign.byExpiry.projected] },
           },
         ],
         ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
       }),
     ),
     events.send(new CreateEventBusCommand({ Name: name })),
-    new SecretsManagerClient(config).send(
+    secretsManager.send(
       new CreateSecretCommand({
         Name: `${prefix}/cloudflare-webhook`,
         SecretString: JSON.stringify({
@@ -109,7 +128,12 @@ export async function provisionLocal({
     ),
     sqs.send(new CreateQueueCommand({ QueueName: `${name}-watch` })),
     stream ? sqs.send(new CreateQueueCommand({ QueueName: `${name}-relay-dlq` })) : undefined,
+    tokenSecret('cloudflare-read', readToken),
+    tokenSecret('cloudflare-api', uploadsToken),
   ]);
+  const archived = archive
+    ? await events.send(new CreateArchiveCommand({ ArchiveName: `${name}-archive`, EventSourceArn: bus.EventBusArn!, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }), RetentionDays: 30 }))
+    : undefined;
 
   const watchQueueUrl = queue.QueueUrl!;
   const watchRuleName = `${name}-watch`;
@@ -148,38 +172,10 @@ export async function provisionLocal({
     watchQueueUrl,
     watchRuleName,
     ...(stream && { streamArn: table.TableDescription!.LatestStreamArn!, relayDlqUrl: relayDlq!.QueueUrl! }),
+    readSecretArn: readSecret.ARN!,
+    apiSecretArn: apiSecret.ARN!,
+    ...(archived && { eventArchiveArn: archived.ArchiveArn! }),
   };
-}
-
-type WebhookEnvName = (typeof WebhookEnv)[keyof typeof WebhookEnv];
-/** `undefined` removes a variable, to test how the function copes without it. */
-export type WebhookEnvOverrides = { [K in WebhookEnvName]?: string | number | undefined } & Record<
-  string,
-  string | number | undefined
->;
-
-/** The Lambda's environment, as the stack would set it, pointed at the emulator. */
-export function webhookEnvironment(resources: LocalResources, overrides: WebhookEnvOverrides = {}): Record<string, string> {
-  const { region, credentials } = localClientConfig(resources.endpoint);
-  const env: Record<string, string | number | undefined> = {
-    [WebhookEnv.TableName]: resources.tableName,
-    [WebhookEnv.EventBusName]: resources.eventBusName,
-    [WebhookEnv.SecretId]: resources.secretArn,
-    [WebhookEnv.ImagesPath]: Defaults.imagesPath,
-    [WebhookEnv.StreamPath]: Defaults.streamPath,
-    [WebhookEnv.ToleranceSeconds]: Defaults.toleranceSeconds,
-    [WebhookEnv.MaxBodyBytes]: Defaults.maxBodyBytes,
-    [WebhookEnv.UnknownIdPolicy]: Defaults.unknownIdPolicy,
-    AWS_ENDPOINT_URL: resources.endpoint,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
-    ...overrides,
-  };
-  return Object.fromEntries(
-    Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])),
-  );
 }
 
 export type WatchedEvent = EventBridgeEvent<string, unknown>;

@@ -3,10 +3,11 @@
  * format 2.0): same event shape, same answers for unknown routes, oversized bodies and
  * failing functions, so the handler cannot tell it is not in AWS.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { lambdaContext } from './context';
 
 /** HTTP API's payload limit; larger requests never reach the function. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -178,7 +179,7 @@ export function startLocalServer({
     );
     let response: HttpResponse;
     try {
-      response = toHttpResponse(await handler(event, fakeContext()));
+      response = toHttpResponse(await handler(event, lambdaContext(FUNCTION_NAME, FUNCTION_TIMEOUT_MS)));
     } catch (error) {
       onError(error);
       response = gatewayError(500, 'Internal Server Error');
@@ -250,25 +251,4 @@ interface StructuredResult {
 
 function isStructured(result: unknown): result is StructuredResult {
   return typeof result === 'object' && result !== null && 'statusCode' in result;
-}
-
-function fakeContext(): Context {
-  const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
-  const unsupported = () => {
-    throw new Error('context.done/fail/succeed are not supported locally; return or throw instead');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: FUNCTION_NAME,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:${FUNCTION_NAME}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${FUNCTION_NAME}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }

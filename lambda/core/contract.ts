@@ -88,6 +88,22 @@ export const RELAY_FILTER = {
 } as const;
 
 /**
+ * How the relay reads the table's stream. The stack's event source mapping (lib/stream-relay.ts)
+ * and local mode's poller (local/stack.ts) both take these, so what runs locally is what is deployed.
+ */
+export const RelayEventSource = {
+  /** Records per invocation: one read each, rarely a publish. */
+  batchSize: 100,
+  /** Gather records this long: a writer's own clean-up has usually emptied the outbox by then. */
+  maxBatchingWindowSeconds: 1,
+  /** Retries of a failing batch before it goes to the dead-letter queue (each split in two on error). */
+  retryAttempts: 10,
+  /** The stream keeps records 24 hours; a record that old is sent to the dead-letter queue rather than lost. */
+  maxRecordAgeSeconds: 86_400,
+  filter: RELAY_FILTER,
+} as const;
+
+/**
  * Keys of the Secrets Manager secret (a JSON object). Each value is a string or an array
  * of strings: every listed value is accepted, which is how a secret is rotated without
  * downtime (add the new value, switch Cloudflare over, remove the old one).

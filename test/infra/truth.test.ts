@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfirmMode, EVENT_SOURCE, RelayEnv, SweepEnv, TableDesign, WebhookEnv } from '../../lambda/core/contract.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics.js';
 import { createApp } from '../../lib/app.js';
-import { RelayEventSource } from '../../lib/stream-relay.js';
+import { RelayEventSource } from '../../lambda/core/contract.js';
 import { matchesFilter } from '../../local/filter-pattern.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
@@ -54,7 +54,7 @@ describe('the stream relay', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
       FilterCriteria: mapping.Properties.FilterCriteria,
     });
-    // RelayEventSource is exported for local mode's poller (lib/stream-relay.ts): it must be what is deployed.
+    // RelayEventSource (lambda/core/contract.ts) is what local mode's poller applies: it must be what is deployed.
     const p = mapping.Properties;
     assert.deepEqual(
       [p.BatchSize, p.MaximumBatchingWindowInSeconds, p.MaximumRetryAttempts, p.MaximumRecordAgeInSeconds],

@@ -5,7 +5,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Defaults, EVENT_SOURCE, TableDesign, WebhookEnv } from '../../lambda/core/contract';
 import { localClientConfig } from '../../local/aws';
-import { provisionLocal, receiveEvents, webhookEnvironment, type LocalResources } from '../../local/provision';
+import { provisionLocal, receiveEvents, type LocalResources } from '../../local/provision';
+import { webhookEnvironment } from '../../local/environments';
 import type { Emulator } from '../../scripts/emulator';
 import { connectEmulator } from '../support/receiver';
 

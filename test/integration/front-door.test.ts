@@ -3,7 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { payloads, signedHeaders } from '../../local/payloads';
-import { provisionLocal, webhookEnvironment, type LocalResources } from '../../local/provision';
+import { provisionLocal, type LocalResources } from '../../local/provision';
+import { webhookEnvironment } from '../../local/environments';
 import { at, readItem, seedPending } from '../support/deliver';
 import { builtBundles, connectEmulator, loadBundle } from '../support/receiver';
 
