@@ -4,7 +4,6 @@
  */
 import { CLOUDFLARE_API } from '../lambda/core/cloudflare';
 import { Defaults, RelayEnv, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../lambda/core/contract';
-import { METRICS_NAMESPACE_ENV } from '../lambda/core/metrics';
 import { localClientConfig } from './aws';
 import type { LocalResources } from './provision';
 
@@ -23,7 +22,6 @@ function aws(resources: LocalResources): Record<string, string> {
     AWS_REGION: region,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    [METRICS_NAMESPACE_ENV]: 'CloudflareWebhookLocal',
   };
 }
 

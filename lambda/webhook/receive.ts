@@ -7,7 +7,7 @@ import { settle } from '../core/outbox.js';
 import type { ItemStore, Publisher } from '../core/ports.js';
 import type { CloudflareReader } from '../adapters/cloudflare.js';
 import type { SecretSource } from '../adapters/secrets.js';
-import { confirm, type Confirmation } from './confirm.js';
+import { Confirmation, confirm } from './confirm.js';
 import { parseDelivery } from './parse.js';
 import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify.js';
 
@@ -73,7 +73,8 @@ export async function receive(request: WebhookRequest, ports: Ports, options: Re
 
   const { observation } = delivery;
   const confirmed = await confirm(observation, options.confirmWithCloudflare, ports.cloudflare, ports.now());
-  const subject = { scheme, kind: observation.kind, id: observation.id, confirmation: confirmed.confirmation };
+  // Asking Cloudflare is worth telling the sender about only when it happened (or could not).
+  const subject = { scheme, kind: observation.kind, id: observation.id, ...(confirmed.confirmation !== Confirmation.NotAsked && { confirmation: confirmed.confirmation }) };
   if (confirmed.type === 'ignored') return { outcome: 'ignored', ...subject, reason: confirmed.reason };
   const applied = await apply(confirmed.report, ports, options);
   return { ...subject, reported: confirmed.report.status, ...applied, ...(confirmed.apiFailure && { apiFailure: confirmed.apiFailure }) };

@@ -60,7 +60,7 @@ describe(`a burst of ${ITEMS * COPIES} deliveries to npm start's receiver`, () =
     for (const item of items) {
       assert.equal(item?.status, 'uploaded');
       assert.equal(item.history?.length, 1, `${item.id}: one transition`);
-      assert.deepEqual(item.unpublished ?? {}, {}, `${item.id}: its event reached the bus`);
+      assert.equal(item.unpublished, undefined, `${item.id}: its event reached the bus`);
     }
     // A delivery may take over a slow writer's event and publish it again, with the same id.
     const events = await drainEvents(r);

@@ -47,7 +47,8 @@ export async function drainEvents(r: Receiver, quietPolls = 3): Promise<WatchedE
 export async function scanItems(r: Receiver): Promise<Item[]> {
   const items: Item[] = [];
   for await (const page of paginateScan({ client: documentClient(r.endpoint) }, { TableName: r.resources.tableName, ConsistentRead: true })) {
-    items.push(...((page.Items ?? []) as Item[]));
+    // The outbox as the functions see it: a list of ids (a String Set in the table).
+    items.push(...(page.Items ?? []).map((item) => (item.unpublished instanceof Set ? { ...item, unpublished: [...item.unpublished].sort() } : item) as Item));
   }
   return items.sort((a, b) => a.id.localeCompare(b.id));
 }
