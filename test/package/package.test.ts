@@ -204,7 +204,7 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
     const out = join(work, 'cdk.out.cjs');
     await run(process.execPath, ['app.cjs'], { cwd: fixture, env: { PATH: dirname(process.execPath), FIXTURE_OUT: out, HOME: work } });
     const template = JSON.parse(readFileSync(join(out, 'CommonJs.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    assert.equal(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length, 1);
+    assert.equal(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length, 3, 'a default receiver: webhook, sweep, relay');
   });
 
   it('synthesizes with esbuild off the PATH and deploys the very bytes this repository tested', async () => {
@@ -243,7 +243,7 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
       assert.deepEqual(readdirSync(dir).sort(), ['index.mjs', 'index.mjs.map']);
       shipped.add(readFileSync(join(dir, 'index.mjs')).toString('base64'));
     }
-    assert.equal(shipped.size, 3);
+    assert.equal(shipped.size, 4);
     assert.deepEqual(shipped, tested, 'each bundle is byte for byte the one the test suite ran');
 
     // Existing table and bus: no table or bus created, the function writes to the given ones.
