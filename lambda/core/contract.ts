@@ -136,6 +136,8 @@ export const WebhookEnv = {
   CloudflareBaseUrl: 'CLOUDFLARE_BASE_URL',
   /** How long one Cloudflare read may take before the delivery gives up on it (ms). */
   CloudflareTimeoutMs: 'CLOUDFLARE_TIMEOUT_MS',
+  /** How long a whole delivery may take before it is answered 500 (ms). */
+  DeadlineMs: 'DELIVERY_DEADLINE_MS',
 } as const;
 
 export const Defaults = {
@@ -150,6 +152,8 @@ export const Defaults = {
   confirmWithCloudflare: 'unconfirmed',
   /** A webhook waits this long for Cloudflare's API; the function's own timeout is 10 s. */
   webhookCloudflareTimeoutMs: 3000,
+  /** Below the function's 10 s timeout, so a slow delivery still gets a clean, retryable answer. */
+  deliveryDeadlineMs: 8000,
 } as const;
 
 export const UnknownIdPolicy = { Reject: 'reject', Record: 'record' } as const;
