@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ItemKind, type DetailType, type ItemStatus } from '../lambda/core/contract';
-import type { SecretSet } from '../lambda/webhook/verify';
+import type { SecretSet } from '../lambda/core/secret-format';
 import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
 import { CliError, UsageError } from './errors';
 import { formatEvent, tailEvents } from './events';
