@@ -429,6 +429,7 @@ function writeDocs(figures: Record<string, unknown>): void {
     row('transitions recorded', (r) => r.events.transitions),
     row('events received', (r) => r.events.events),
     row('… events received more than once (same eventId)', (r) => r.events.redelivered),
+    row('… copies beyond the first', (r) => r.events.events - r.events.distinct),
     row('**transitions lost**', (r) => `**${r.events.lost}**`),
     row('relay invocations', relay((s) => s.invocations)),
     row('… stream records it handled / filtered out', (r) => (r.relay ? `${r.relay.delivered} / ${r.relay.filteredOut}` : '—')),
