@@ -37,6 +37,7 @@ import {
   type WebhookSecret,
 } from './secret-rotation';
 import { describeStack, required, resolveTarget, StackOutput, type TargetFlags } from './target';
+import { CLOUDFLARE_API } from '../lambda/core/cloudflare';
 
 export { secretsManagerStore, type SecretStore } from './secret-store';
 
@@ -86,7 +87,6 @@ export interface ApiSecretTarget {
   readonly apiToken?: string;
 }
 
-const CLOUDFLARE_API = 'https://api.cloudflare.com/client/v4';
 /** Attempts at one write of the webhook secret while others keep changing it. */
 const MAX_SECRET_WRITES = 3;
 const IMAGES_ALERT = 'image_notification';

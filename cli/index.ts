@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ItemKind, type DetailType, type ItemStatus } from '../lambda/core/contract';
-import type { SecretSet } from '../lambda/webhook/verify';
+import type { SecretSet } from '../lambda/core/secret-format';
 import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
 import { CliError, UsageError } from './errors';
 import { formatEvent, tailEvents } from './events';
@@ -29,6 +29,7 @@ import {
 } from './send';
 import { imagesSyncCommand, SYNC_USAGE } from './sync';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
+import { imagesUploadCommand, UPLOAD_USAGE } from './upload';
 import { CONNECT_USAGE, connectOptions } from './connect-options';
 import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
 import { standardInput, type ReadInput } from './tokens';
@@ -49,7 +50,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   images history <id>           the transitions the item records
   images create-pending <id> [--kind image|video]
                                 the pending item an upload route would create
-${SYNC_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+${SYNC_USAGE}${UPLOAD_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
 ${CONNECT_USAGE}${FRONT_DOOR_USAGE}
 Which receiver (default: the one \`npm start\` runs)
@@ -109,6 +110,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
   'images sync': imagesSyncCommand,
+  'images upload': imagesUploadCommand,
   'events replay': eventsReplayCommand,
   'events redrive': eventsRedriveCommand,
   'events tail': {

@@ -8,8 +8,8 @@
  *   });
  */
 import type * as events from 'aws-cdk-lib/aws-events';
-import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../lambda/core/contract.js';
-import { detailTypeOf } from '../lambda/core/decide.js';
+import { DetailType, detailTypeOf, EVENT_SOURCE, ImageStatus, ItemKind, STATUSES, VideoStatus, type ItemStatus } from '../lambda/core/contract.js';
+
 import type { ErrorInfo, TransitionDetail } from '../lambda/core/item.js';
 
 export { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus };
@@ -57,11 +57,7 @@ export interface EventBridgePattern {
   readonly detail?: { readonly kind?: readonly ItemKind[]; readonly status?: readonly ItemStatus[] };
 }
 
-/** Every status an item of each kind can have. */
-export const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
-  image: Object.values(ImageStatus),
-  video: Object.values(VideoStatus),
-};
+export { STATUSES };
 
 /** Every (kind, status, detail-type) the receiver can publish, from the table `decide` uses; `pending` never is. */
 export const PUBLISHED = Object.values(ItemKind).flatMap((kind) =>

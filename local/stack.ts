@@ -46,7 +46,7 @@ export interface LocalStackOptions {
   readonly sweep?: LocalSweepSettings;
   /** Most instances of the webhook (and of the upload function) at once. @default LOCAL_CONCURRENCY, 8 */
   readonly concurrency?: number;
-  /** @default a free port */
+  /** Tried first; when it is taken, a free one is used. @default a free port */
   readonly port?: number;
 }
 
@@ -94,7 +94,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const uploads = options.uploads && (await uploadRoute(options.bundles.uploads, resources, cloudflare, options.uploads, concurrency));
   const handler: LocalHandler = (event, context) => (uploads && event.routeKey === uploadsRoute ? uploads(event, context) : webhook.invoke(event, context));
   const routes = [`POST ${imagesPath}`, `POST ${streamPath}`, ...(uploads ? [uploadsRoute] : [])];
-  const server = await startLocalServer({ handler, routes, port: options.port ?? 0 });
+  const server = await startLocalServer({ handler, routes, port: options.port ?? 0 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    return startLocalServer({ handler, routes, port: 0 });
+  });
   const relay = options.relay ? await startRelay(options.bundles.relay, resources, options.relay === true ? {} : options.relay) : undefined;
 
   return {

@@ -18,6 +18,20 @@ export const DetailType = {
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
+/** The two webhook routes: Cloudflare Notifications (Images, and the seed's toolkit) and Stream. */
+export type Route = 'images' | 'stream';
+
+/** How a delivery proves it comes from Cloudflare (lambda/webhook/verify.ts); the value is the header it rides in. */
+export const Scheme = {
+  /** Cloudflare Notifications (how Images direct-creator-upload events arrive): the secret itself. */
+  NotificationSecret: 'cf-webhook-auth',
+  /** Cloudflare Stream: `Webhook-Signature: time=…,sig1=…`, HMAC over `<time>.<body>`. */
+  StreamSignature: 'webhook-signature',
+  /** django-cloudflareimages-toolkit: `X-Signature`, HMAC over the body, optional `sha256=`. */
+  ToolkitSignature: 'x-signature',
+} as const;
+export type Scheme = (typeof Scheme)[keyof typeof Scheme];
+
 export const ItemKind = { Image: 'image', Video: 'video' } as const;
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 
@@ -38,6 +52,27 @@ export const VideoStatus = {
 export type VideoStatus = (typeof VideoStatus)[keyof typeof VideoStatus];
 
 export type ItemStatus = ImageStatus | VideoStatus;
+
+/** Every status an item of each kind can have. */
+export const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
+  image: Object.values(ImageStatus),
+  video: Object.values(VideoStatus),
+};
+
+/** The event each transition publishes, by the status moved to; `pending` never is one. */
+export const DETAIL_TYPES: Readonly<Record<ItemKind, Readonly<Partial<Record<ItemStatus, DetailType>>>>> = {
+  image: {
+    draft: DetailType.ImageDraft,
+    uploaded: DetailType.ImageUploaded,
+    failed: DetailType.ImageUploadFailed,
+    expired: DetailType.ImageExpired,
+  },
+  video: { ready: DetailType.VideoReady, error: DetailType.VideoFailed },
+};
+
+export function detailTypeOf(kind: ItemKind, status: ItemStatus): DetailType | undefined {
+  return DETAIL_TYPES[kind][status];
+}
 
 /** The images table: one item per image or video, keyed by Cloudflare's id. */
 export const TableDesign = {
@@ -136,6 +171,8 @@ export const WebhookEnv = {
   CloudflareBaseUrl: 'CLOUDFLARE_BASE_URL',
   /** How long one Cloudflare read may take before the delivery gives up on it (ms). */
   CloudflareTimeoutMs: 'CLOUDFLARE_TIMEOUT_MS',
+  /** How long a whole delivery may take before it is answered 500 (ms). */
+  DeadlineMs: 'DELIVERY_DEADLINE_MS',
 } as const;
 
 export const Defaults = {
@@ -150,6 +187,8 @@ export const Defaults = {
   confirmWithCloudflare: 'unconfirmed',
   /** A webhook waits this long for Cloudflare's API; the function's own timeout is 10 s. */
   webhookCloudflareTimeoutMs: 3000,
+  /** Below the function's 10 s timeout, so a slow delivery still gets a clean, retryable answer. */
+  deliveryDeadlineMs: 8000,
 } as const;
 
 export const UnknownIdPolicy = { Reject: 'reject', Record: 'record' } as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from './contract.js';
+import { detailTypeOf, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from './contract.js';
 import type { HistoryEntry, Item, ItemWrite, StatusReport, TransitionDetail, TransitionEvent } from './item.js';
 import { isRecord } from './values.js';
 
@@ -70,24 +70,12 @@ const RANK: Readonly<Record<ItemKind, Readonly<Record<string, number>>>> = {
   video: { pending: 0, error: 1, ready: 2 },
 };
 
-const DETAIL_TYPES: Readonly<Record<ItemKind, Readonly<Partial<Record<ItemStatus, DetailType>>>>> = {
-  image: {
-    draft: DetailType.ImageDraft,
-    uploaded: DetailType.ImageUploaded,
-    failed: DetailType.ImageUploadFailed,
-    expired: DetailType.ImageExpired,
-  },
-  video: { ready: DetailType.VideoReady, error: DetailType.VideoFailed },
-};
-
 export function precedenceOf(kind: ItemKind, status: ItemStatus, occurredAt: string): string {
   const tier = status === 'pending' ? 0 : TERMINAL.has(status) ? 2 : 1;
   return `${tier}#${occurredAt}#${RANK[kind][status] ?? 0}`;
 }
 
-export function detailTypeOf(kind: ItemKind, status: ItemStatus): DetailType | undefined {
-  return DETAIL_TYPES[kind][status];
-}
+export { detailTypeOf };
 
 /** Deterministic, so a republished event keeps the id consumers deduplicate on. */
 export function eventIdOf(kind: ItemKind, id: string, precedence: string): string {

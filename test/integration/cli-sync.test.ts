@@ -40,14 +40,11 @@ describe('images sync', () => {
   before(async () => {
     emulator = await connectEmulator();
     const prefix = `sync${process.pid}-${randomBytes(3).toString('hex')}`;
-    resources = await provisionLocal({ endpoint: emulator.endpoint, prefix });
     // The read secret holds a token that may only read, as `connect` stores it; the test uploads with another.
     standIn = await startCloudflareStandIn({ tokens: { [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead], [WRITE_TOKEN]: [Permission.ImagesWrite, Permission.StreamWrite] } });
+    resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, readToken: { accountId: standIn.accountId, apiToken: READ_TOKEN } });
     const config = localClientConfig(emulator.endpoint);
-    const readSecret = await new SecretsManagerClient(config).send(
-      new CreateSecretCommand({ Name: `${prefix}/cloudflare-read`, SecretString: JSON.stringify({ accountId: standIn.accountId, apiToken: READ_TOKEN }) }),
-    );
-    readSecretId = readSecret.ARN!;
+    readSecretId = resources.readSecretArn;
     store = new DynamoItemStore(resources.tableName, new DynamoDBClient(config));
     const path = join(dir, 'local.json');
     await writeLocalState(path, {
@@ -62,7 +59,7 @@ describe('images sync', () => {
       eventBusArn: resources.eventBusArn,
       secretId: resources.secretArn,
       watchQueueUrl: resources.watchQueueUrl,
-      readSecretId: readSecret.ARN!,
+      readSecretId,
       cloudflareBaseUrl: standIn.baseURL,
     });
     env = { [LOCAL_STATE_ENV]: path };
