@@ -240,276 +240,337 @@ export class WebhookObservability extends Construct {
 
     // 1. Alarms, and where they go.
     const alarmOptions = props.alarms === false ? undefined : (props.alarms ?? {});
-    if (alarmOptions) {
-      this.alarms = this.createAlarms(props, alarmOptions);
-      const { topic } = alarmOptions;
-      this.alarmTopic =
-        topic === true ? this.createTopic() : typeof topic === 'string' ? sns.Topic.fromTopicArn(this, 'AlarmTopic', topic) : topic;
-      if (this.alarmTopic) {
-        const action = new actions.SnsAction(this.alarmTopic);
-        for (const alarm of Object.values(this.alarms)) {
-          alarm.addAlarmAction(action);
-          alarm.addOkAction(action);
-        }
-      }
-    } else {
-      this.alarms = {};
-    }
+    this.alarms = alarmOptions ? createAlarms(this, props, this.metrics, alarmOptions) : {};
+    this.alarmTopic = alarmOptions && resolveAlarmTopic(this, alarmOptions.topic);
+    if (this.alarmTopic) sendAlarmsTo(this.alarmTopic, this.alarms);
 
     // 2. The dashboard.
-    if (props.dashboard ?? true) this.dashboard = this.createDashboard(props);
+    if (props.dashboard ?? true) this.dashboard = createDashboard(this, props, this.metrics, this.alarms);
 
     // 3. The event contract, for consumers that do not read TypeScript.
     if (props.eventSchemas) {
-      const options = props.eventSchemas === true ? {} : props.eventSchemas;
-      this.schemaRegistry = new eventschemas.CfnRegistry(this, 'SchemaRegistry', {
-        registryName: options.registryName,
-        description: `Events of the Cloudflare webhook receiver in ${Stack.of(this).stackName}`,
-      });
-      this.eventSchemas = Object.fromEntries(
-        Object.values(DetailType).map((detailType) => [
-          detailType,
-          new eventschemas.CfnSchema(this, `Schema${detailType.replace(/[^A-Za-z]/g, '')}`, {
-            registryName: this.schemaRegistry!.attrRegistryName,
-            schemaName: eventSchemaName(detailType),
-            type: 'JSONSchemaDraft4',
-            content: JSON.stringify(eventJsonSchema(detailType)),
-            description: `'${detailType}' events`,
-          }),
-        ]),
-      ) as Record<DetailType, eventschemas.CfnSchema>;
+      ({ registry: this.schemaRegistry, schemas: this.eventSchemas } = createEventSchemas(this, props.eventSchemas === true ? {} : props.eventSchemas));
     }
   }
+}
 
-  private createAlarms(props: WebhookObservabilityProps, options: WebhookAlarmOptions): Partial<Record<WebhookAlarm, cloudwatch.Alarm>> {
-    const ratePercent = positive('alarms.api5xxRatePercent', options.api5xxRatePercent ?? DEFAULT_API_5XX_RATE_PERCENT, 100);
-    const signatureRejections = positive('alarms.signatureRejectionsPerFiveMinutes', options.signatureRejectionsPerFiveMinutes ?? DEFAULT_SIGNATURE_REJECTIONS);
-    const { webhookFunction: fn, httpApi } = props;
-    /** An alarm with the id it has in the runbook, whose description ends with a link to its section. */
-    const alarm = (name: WebhookAlarm, text: string, alarmProps: Omit<cloudwatch.AlarmProps, 'alarmDescription'>) =>
-      new cloudwatch.Alarm(this, name, { alarmDescription: `${text} Runbook: ${RUNBOOK}#${name.toLowerCase()}`, ...alarmProps });
-    /** Fires on one 5-minute period at or above the threshold; no data is no trouble. */
-    const inAnyPeriod = (threshold: number) => ({
-      threshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+/** The alarms, by name; also the order the dashboard's alarm widget lists them in. */
+type WebhookAlarms = Partial<Record<WebhookAlarm, cloudwatch.Alarm>>;
 
-    const alarms: Partial<Record<WebhookAlarm, cloudwatch.Alarm>> = {
-      [WebhookAlarm.Api5xxRate]: alarm(WebhookAlarm.Api5xxRate, `More than ${ratePercent}% of webhook requests were answered 5xx in 2 of the last 3 5-minute periods; their transitions reach consumers late, if at all.`, {
-        metric: new cloudwatch.MathExpression({
-          expression: '100 * FILL(errors, 0) / requests',
-          usingMetrics: {
-            errors: httpApi.metricServerError(FIVE_MINUTE_SUM),
-            requests: httpApi.metricCount(FIVE_MINUTE_SUM),
-          },
-          label: '5xx %',
-          period: FIVE_MINUTES,
-        }),
-        threshold: ratePercent,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      [WebhookAlarm.FunctionErrors]: alarm(WebhookAlarm.FunctionErrors, 'The webhook function crashed, timed out or failed to start (its handled failures are 5xx answers, not errors).', {
-        metric: fn.metricErrors(FIVE_MINUTE_SUM),
-        ...inAnyPeriod(1),
-      }),
-      [WebhookAlarm.FunctionThrottles]: alarm(WebhookAlarm.FunctionThrottles, 'Invocations of the webhook function were throttled: deliveries were answered 5xx without running.', {
-        metric: fn.metricThrottles(FIVE_MINUTE_SUM),
-        ...inAnyPeriod(1),
-      }),
-      [WebhookAlarm.PublishFailures]: alarm(WebhookAlarm.PublishFailures, 'EventBridge failed or dropped an event; the transition is stored and waits for the next delivery for its item to publish it.', {
-        metric: this.metrics.publishFailures(),
-        ...inAnyPeriod(1),
-      }),
-      [WebhookAlarm.SignatureRejections]: alarm(WebhookAlarm.SignatureRejections, `At least ${signatureRejections} deliveries failed the signature check in 5 minutes: a probe, or a secret that no longer matches Cloudflare's.`, {
-        metric: this.metrics.signatureRejections(),
-        ...inAnyPeriod(signatureRejections),
-      }),
-    };
+function createAlarms(scope: Construct, props: WebhookObservabilityProps, metrics: WebhookMetrics, options: WebhookAlarmOptions): WebhookAlarms {
+  const ratePercent = positive('alarms.api5xxRatePercent', options.api5xxRatePercent ?? DEFAULT_API_5XX_RATE_PERCENT, 100);
+  const signatureRejections = positive('alarms.signatureRejectionsPerFiveMinutes', options.signatureRejectionsPerFiveMinutes ?? DEFAULT_SIGNATURE_REJECTIONS);
+  const noDeliveryHours = options.noDeliveryHours === undefined ? undefined : hoursWithoutDelivery(options.noDeliveryHours);
+  return {
+    [WebhookAlarm.Api5xxRate]: api5xxRateAlarm(scope, props.httpApi, ratePercent),
+    ...functionAlarms(scope, props.webhookFunction),
+    ...publishingAlarms(scope, metrics, signatureRejections),
+    ...(props.cloudflareTokenInUse && { [WebhookAlarm.CloudflareTokenRefused]: tokenRefusedAlarm(scope, metrics) }),
+    ...(props.relay && relayAlarms(scope, props.relay)),
+    ...(noDeliveryHours !== undefined && { [WebhookAlarm.NoSuccessfulDelivery]: noDeliveryAlarm(scope, metrics, noDeliveryHours) }),
+  };
+}
 
-    if (props.cloudflareTokenInUse) {
-      alarms[WebhookAlarm.CloudflareTokenRefused] = alarm(WebhookAlarm.CloudflareTokenRefused, 'Cloudflare refused the read-only API token (401/403): deliveries are not confirmed and lost webhooks are not recovered until it is replaced.', {
-        metric: this.metrics.cloudflareApiErrors(ApiFailure.Auth),
-        ...inAnyPeriod(1),
-      });
-    }
-    if (props.relay) {
-      alarms[WebhookAlarm.RelayDeadLetters] = alarm(WebhookAlarm.RelayDeadLetters, 'The stream relay gave up on a batch of records after its retries: events in those items’ outboxes may not have reached the bus. Run npm run cli -- events redrive.', {
-        metric: props.relay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
-        ...inAnyPeriod(1),
-      });
-      alarms[WebhookAlarm.RelayIteratorAge] = alarm(WebhookAlarm.RelayIteratorAge, 'The stream relay is more than 10 minutes behind the table’s stream: events whose writer died wait that long.', {
-        metric: props.relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
-        ...inAnyPeriod(10 * 60_000),
-      });
-    }
-    if (options.noDeliveryHours !== undefined) {
-      const hours = options.noDeliveryHours;
-      if (!Number.isInteger(hours) || hours < 1 || hours > MAX_NO_DELIVERY_HOURS) {
-        throw new Error(`alarms.noDeliveryHours must be an integer between 1 and ${MAX_NO_DELIVERY_HOURS}, got ${hours}`);
-      }
-      alarms[WebhookAlarm.NoSuccessfulDelivery] = alarm(WebhookAlarm.NoSuccessfulDelivery, `No delivery was accepted in ${hours} hour(s): Cloudflare stopped sending, or every delivery is rejected.`, {
-        metric: this.metrics.deliveriesByResult(DeliveryResult.Accepted, { period: Duration.hours(1) }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: hours,
-        datapointsToAlarm: hours,
-        // No datapoint is exactly the condition: an hour without deliveries publishes nothing.
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      });
-    }
-    return alarms;
+/** An alarm with the id it has in the runbook, whose description ends with a link to its section. */
+function runbookAlarm(scope: Construct, name: WebhookAlarm, text: string, alarmProps: Omit<cloudwatch.AlarmProps, 'alarmDescription'>): cloudwatch.Alarm {
+  return new cloudwatch.Alarm(scope, name, { alarmDescription: `${text} Runbook: ${RUNBOOK}#${name.toLowerCase()}`, ...alarmProps });
+}
+
+/** Fires on one 5-minute period at or above the threshold; no data is no trouble. */
+function inAnyPeriod(threshold: number) {
+  return {
+    threshold,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  };
+}
+
+function api5xxRateAlarm(scope: Construct, httpApi: WebhookObservabilityProps['httpApi'], ratePercent: number): cloudwatch.Alarm {
+  return runbookAlarm(scope, WebhookAlarm.Api5xxRate, `More than ${ratePercent}% of webhook requests were answered 5xx in 2 of the last 3 5-minute periods; their transitions reach consumers late, if at all.`, {
+    metric: new cloudwatch.MathExpression({
+      expression: '100 * FILL(errors, 0) / requests',
+      usingMetrics: {
+        errors: httpApi.metricServerError(FIVE_MINUTE_SUM),
+        requests: httpApi.metricCount(FIVE_MINUTE_SUM),
+      },
+      label: '5xx %',
+      period: FIVE_MINUTES,
+    }),
+    threshold: ratePercent,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+}
+
+function functionAlarms(scope: Construct, fn: lambda.IFunction): WebhookAlarms {
+  return {
+    [WebhookAlarm.FunctionErrors]: runbookAlarm(scope, WebhookAlarm.FunctionErrors, 'The webhook function crashed, timed out or failed to start (its handled failures are 5xx answers, not errors).', {
+      metric: fn.metricErrors(FIVE_MINUTE_SUM),
+      ...inAnyPeriod(1),
+    }),
+    [WebhookAlarm.FunctionThrottles]: runbookAlarm(scope, WebhookAlarm.FunctionThrottles, 'Invocations of the webhook function were throttled: deliveries were answered 5xx without running.', {
+      metric: fn.metricThrottles(FIVE_MINUTE_SUM),
+      ...inAnyPeriod(1),
+    }),
+  };
+}
+
+function publishingAlarms(scope: Construct, metrics: WebhookMetrics, signatureRejections: number): WebhookAlarms {
+  return {
+    [WebhookAlarm.PublishFailures]: runbookAlarm(scope, WebhookAlarm.PublishFailures, 'EventBridge failed or dropped an event; the transition is stored and waits for the next delivery for its item to publish it.', {
+      metric: metrics.publishFailures(),
+      ...inAnyPeriod(1),
+    }),
+    [WebhookAlarm.SignatureRejections]: runbookAlarm(scope, WebhookAlarm.SignatureRejections, `At least ${signatureRejections} deliveries failed the signature check in 5 minutes: a probe, or a secret that no longer matches Cloudflare's.`, {
+      metric: metrics.signatureRejections(),
+      ...inAnyPeriod(signatureRejections),
+    }),
+  };
+}
+
+function tokenRefusedAlarm(scope: Construct, metrics: WebhookMetrics): cloudwatch.Alarm {
+  return runbookAlarm(scope, WebhookAlarm.CloudflareTokenRefused, 'Cloudflare refused the read-only API token (401/403): deliveries are not confirmed and lost webhooks are not recovered until it is replaced.', {
+    metric: metrics.cloudflareApiErrors(ApiFailure.Auth),
+    ...inAnyPeriod(1),
+  });
+}
+
+function relayAlarms(scope: Construct, relay: StreamRelay): WebhookAlarms {
+  return {
+    [WebhookAlarm.RelayDeadLetters]: runbookAlarm(scope, WebhookAlarm.RelayDeadLetters, 'The stream relay gave up on a batch of records after its retries: events in those items’ outboxes may not have reached the bus. Run npm run cli -- events redrive.', {
+      metric: relay.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+      ...inAnyPeriod(1),
+    }),
+    [WebhookAlarm.RelayIteratorAge]: runbookAlarm(scope, WebhookAlarm.RelayIteratorAge, 'The stream relay is more than 10 minutes behind the table’s stream: events whose writer died wait that long.', {
+      metric: relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+      ...inAnyPeriod(10 * 60_000),
+    }),
+  };
+}
+
+function hoursWithoutDelivery(hours: number): number {
+  if (!Number.isInteger(hours) || hours < 1 || hours > MAX_NO_DELIVERY_HOURS) {
+    throw new Error(`alarms.noDeliveryHours must be an integer between 1 and ${MAX_NO_DELIVERY_HOURS}, got ${hours}`);
   }
+  return hours;
+}
 
-  /**
-   * TLS only. Not encrypted: it carries alarm state changes (names, metrics, thresholds), nothing
-   * about images or secrets, and CloudWatch cannot publish to a topic under the AWS managed key.
-   * Pass an existing topic with a customer managed key as `alarms.topic` to have one.
-   */
-  private createTopic(): sns.Topic {
-    return new sns.Topic(this, 'AlarmTopic', { displayName: 'Cloudflare webhook receiver alarms', enforceSSL: true });
+function noDeliveryAlarm(scope: Construct, metrics: WebhookMetrics, hours: number): cloudwatch.Alarm {
+  return runbookAlarm(scope, WebhookAlarm.NoSuccessfulDelivery, `No delivery was accepted in ${hours} hour(s): Cloudflare stopped sending, or every delivery is rejected.`, {
+    metric: metrics.deliveriesByResult(DeliveryResult.Accepted, { period: Duration.hours(1) }),
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: hours,
+    datapointsToAlarm: hours,
+    // No datapoint is exactly the condition: an hour without deliveries publishes nothing.
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+  });
+}
+
+/** The topic of `alarms.topic`: a new one, an existing one, or one by its ARN. */
+function resolveAlarmTopic(scope: Construct, topic: WebhookAlarmOptions['topic']): sns.ITopic | undefined {
+  return topic === true ? createTopic(scope) : typeof topic === 'string' ? sns.Topic.fromTopicArn(scope, 'AlarmTopic', topic) : topic;
+}
+
+/**
+ * TLS only. Not encrypted: it carries alarm state changes (names, metrics, thresholds), nothing
+ * about images or secrets, and CloudWatch cannot publish to a topic under the AWS managed key.
+ * Pass an existing topic with a customer managed key as `alarms.topic` to have one.
+ */
+function createTopic(scope: Construct): sns.Topic {
+  return new sns.Topic(scope, 'AlarmTopic', { displayName: 'Cloudflare webhook receiver alarms', enforceSSL: true });
+}
+
+/** Each alarm, and its return to OK, is sent to the topic. */
+function sendAlarmsTo(topic: sns.ITopic, alarms: WebhookAlarms): void {
+  const action = new actions.SnsAction(topic);
+  for (const alarm of Object.values(alarms)) {
+    alarm.addAlarmAction(action);
+    alarm.addOkAction(action);
   }
+}
 
-  private createDashboard(props: WebhookObservabilityProps): cloudwatch.Dashboard {
-    const m = this.metrics;
-    const { webhookFunction: fn, httpApi } = props;
-    const kinds = Object.values(ItemKind);
-    const rejectionWidgetHeight = 6;
+/** One row per `addWidgets`; the Cloudflare, relay and log rows only where there is something to show. */
+function createDashboard(scope: Construct, props: WebhookObservabilityProps, metrics: WebhookMetrics, alarms: WebhookAlarms): cloudwatch.Dashboard {
+  const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', { defaultInterval: Duration.days(1) });
+  dashboard.addWidgets(headingWidget(metrics));
+  dashboard.addWidgets(...overviewWidgets(metrics, props.httpApi, alarms));
+  dashboard.addWidgets(...deliveryWidgets(metrics));
+  dashboard.addWidgets(...functionWidgets(metrics, props));
+  const truth = [
+    ...(props.cloudflareTokenInUse ? cloudflareWidgets(metrics) : []),
+    ...(props.relay ? [relayWidget(metrics, props.relay)] : []),
+  ];
+  if (truth.length > 0) dashboard.addWidgets(...truth);
+  if (props.logGroup) dashboard.addWidgets(recentFailuresWidget(props.logGroup));
+  return dashboard;
+}
 
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
-    dashboard.addWidgets(
-      new cloudwatch.TextWidget({
-        markdown:
-          `# Cloudflare webhook receiver\nEvery delivery is counted once in \`${m.namespace}\` › \`${MetricName.Deliveries}\`, under each view below. ` +
-          `What an alarm means and what to do: \`${RUNBOOK}\`. Log fields and metric catalog: \`docs/OBSERVABILITY.md\`.`,
-        width: 24,
-        height: 2,
+function headingWidget(m: WebhookMetrics): cloudwatch.IWidget {
+  return new cloudwatch.TextWidget({
+    markdown:
+      `# Cloudflare webhook receiver\nEvery delivery is counted once in \`${m.namespace}\` › \`${MetricName.Deliveries}\`, under each view below. ` +
+      `What an alarm means and what to do: \`${RUNBOOK}\`. Log fields and metric catalog: \`docs/OBSERVABILITY.md\`.`,
+    width: 24,
+    height: 2,
+  });
+}
+
+/** Deliveries by result, the API's requests and errors, and the alarms' state. */
+function overviewWidgets(m: WebhookMetrics, httpApi: WebhookObservabilityProps['httpApi'], alarms: WebhookAlarms): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Deliveries by result',
+      left: Object.values(DeliveryResult).map((result) => m.deliveriesByResult(result, { label: result })),
+      stacked: true,
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'API requests and errors',
+      left: [
+        httpApi.metricCount({ ...FIVE_MINUTE_SUM, label: 'requests' }),
+        httpApi.metricClientError({ ...FIVE_MINUTE_SUM, label: '4xx' }),
+        httpApi.metricServerError({ ...FIVE_MINUTE_SUM, label: '5xx' }),
+      ],
+      width: 8,
+    }),
+    Object.keys(alarms).length > 0
+      ? new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(alarms), width: 8, height: 6 })
+      : new cloudwatch.TextWidget({ markdown: 'No alarms: `alarms: false`.', width: 8, height: 6 }),
+  ];
+}
+
+/** Every delivery again, by kind and outcome, by rejection reason, and by the transition it made. */
+function deliveryWidgets(m: WebhookMetrics): cloudwatch.IWidget[] {
+  const kinds = Object.values(ItemKind);
+  const rejectionWidgetHeight = 6;
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Deliveries by kind and outcome',
+      left: [
+        ...kinds.flatMap((kind) => Object.values(DeliveryOutcome).map((outcome) => m.deliveriesByOutcome(kind, outcome, { label: `${kind} ${outcome}` }))),
+        m.deliveriesByOutcome('unknown', DeliveryOutcome.Rejected, { label: 'no route' }),
+      ],
+      stacked: true,
+      width: 8,
+      height: rejectionWidgetHeight,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Rejections by reason',
+      left: Object.values(Rejection).map((reason) => m.rejections(reason, { label: reason })),
+      stacked: true,
+      width: 8,
+      height: rejectionWidgetHeight,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Transitions by status',
+      left: Object.values(PUBLISHED_TRANSITIONS).flatMap(({ kind, statuses }) => statuses.map((status) => m.transitions(status, { label: `${kind} → ${status}` }))),
+      stacked: true,
+      width: 8,
+      height: rejectionWidgetHeight,
+    }),
+  ];
+}
+
+/** Publishing to the bus, the function's invocations and the latency of both the function and the API. */
+function functionWidgets(m: WebhookMetrics, { webhookFunction: fn, httpApi }: WebhookObservabilityProps): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Publishing',
+      left: [m.publishFailures({ label: 'publish failures' }), m.republishedEvents({ label: 'republished events' })],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Function',
+      left: [
+        fn.metricInvocations({ ...FIVE_MINUTE_SUM, label: 'invocations' }),
+        fn.metricErrors({ ...FIVE_MINUTE_SUM, label: 'errors' }),
+        fn.metricThrottles({ ...FIVE_MINUTE_SUM, label: 'throttles' }),
+      ],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Latency (ms)',
+      left: [
+        fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(50), label: 'function p50' }),
+        fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'function p99' }),
+        httpApi.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
+      ],
+      width: 8,
+    }),
+  ];
+}
+
+/** What Cloudflare's API answered: confirmations and recoveries, and its errors by class. */
+function cloudflareWidgets(m: WebhookMetrics): cloudwatch.IWidget[] {
+  return [
+    new cloudwatch.GraphWidget({
+      title: 'Truth from Cloudflare',
+      left: [
+        ...Object.values(Confirmation).filter((c) => c !== Confirmation.NotAsked).map((c) => m.confirmations(c, { label: `confirmation ${c}` })),
+        m.recoveredWebhooks({ label: 'recovered lost webhooks' }),
+      ],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Cloudflare API errors',
+      left: Object.values(ApiFailure).map((failure) => m.cloudflareApiErrors(failure, { label: failure })),
+      stacked: true,
+      width: 8,
+    }),
+  ];
+}
+
+function relayWidget(m: WebhookMetrics, relay: StreamRelay): cloudwatch.IWidget {
+  return new cloudwatch.GraphWidget({
+    title: 'Stream relay',
+    left: [m.relayedEvents({ label: 'events a writer left behind' })],
+    right: [relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age (ms)' })],
+    width: 8,
+  });
+}
+
+function recentFailuresWidget(logGroup: logs.ILogGroup): cloudwatch.IWidget {
+  return new cloudwatch.LogQueryWidget({
+    title: 'Latest rejected and failed deliveries',
+    logGroupNames: [logGroup.logGroupName],
+    queryLines: [
+      'fields @timestamp, statusCode, outcome, rejection, reason, kind, id, requestId, durationMs',
+      'filter statusCode >= 400',
+      'sort @timestamp desc',
+      'limit 50',
+    ],
+    view: cloudwatch.LogQueryVisualizationType.TABLE,
+    width: 24,
+    height: 6,
+  });
+}
+
+/** The registry and one schema per detail-type, each the JSON Schema consumers generate code from. */
+function createEventSchemas(
+  scope: Construct,
+  options: WebhookEventSchemasOptions,
+): { registry: eventschemas.CfnRegistry; schemas: Record<DetailType, eventschemas.CfnSchema> } {
+  const registry = new eventschemas.CfnRegistry(scope, 'SchemaRegistry', {
+    registryName: options.registryName,
+    description: `Events of the Cloudflare webhook receiver in ${Stack.of(scope).stackName}`,
+  });
+  const schemas = Object.fromEntries(
+    Object.values(DetailType).map((detailType) => [
+      detailType,
+      new eventschemas.CfnSchema(scope, `Schema${detailType.replace(/[^A-Za-z]/g, '')}`, {
+        registryName: registry.attrRegistryName,
+        schemaName: eventSchemaName(detailType),
+        type: 'JSONSchemaDraft4',
+        content: JSON.stringify(eventJsonSchema(detailType)),
+        description: `'${detailType}' events`,
       }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Deliveries by result',
-        left: Object.values(DeliveryResult).map((result) => m.deliveriesByResult(result, { label: result })),
-        stacked: true,
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'API requests and errors',
-        left: [
-          httpApi.metricCount({ ...FIVE_MINUTE_SUM, label: 'requests' }),
-          httpApi.metricClientError({ ...FIVE_MINUTE_SUM, label: '4xx' }),
-          httpApi.metricServerError({ ...FIVE_MINUTE_SUM, label: '5xx' }),
-        ],
-        width: 8,
-      }),
-      Object.keys(this.alarms).length > 0
-        ? new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 8, height: 6 })
-        : new cloudwatch.TextWidget({ markdown: 'No alarms: `alarms: false`.', width: 8, height: 6 }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Deliveries by kind and outcome',
-        left: [
-          ...kinds.flatMap((kind) => Object.values(DeliveryOutcome).map((outcome) => m.deliveriesByOutcome(kind, outcome, { label: `${kind} ${outcome}` }))),
-          m.deliveriesByOutcome('unknown', DeliveryOutcome.Rejected, { label: 'no route' }),
-        ],
-        stacked: true,
-        width: 8,
-        height: rejectionWidgetHeight,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Rejections by reason',
-        left: Object.values(Rejection).map((reason) => m.rejections(reason, { label: reason })),
-        stacked: true,
-        width: 8,
-        height: rejectionWidgetHeight,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Transitions by status',
-        left: Object.values(PUBLISHED_TRANSITIONS).flatMap(({ kind, statuses }) => statuses.map((status) => m.transitions(status, { label: `${kind} → ${status}` }))),
-        stacked: true,
-        width: 8,
-        height: rejectionWidgetHeight,
-      }),
-    );
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'Publishing',
-        left: [m.publishFailures({ label: 'publish failures' }), m.republishedEvents({ label: 'republished events' })],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Function',
-        left: [
-          fn.metricInvocations({ ...FIVE_MINUTE_SUM, label: 'invocations' }),
-          fn.metricErrors({ ...FIVE_MINUTE_SUM, label: 'errors' }),
-          fn.metricThrottles({ ...FIVE_MINUTE_SUM, label: 'throttles' }),
-        ],
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Latency (ms)',
-        left: [
-          fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(50), label: 'function p50' }),
-          fn.metricDuration({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'function p99' }),
-          httpApi.metricLatency({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.p(99), label: 'API p99' }),
-        ],
-        width: 8,
-      }),
-    );
-    const truth: cloudwatch.IWidget[] = [];
-    if (props.cloudflareTokenInUse) {
-      truth.push(
-        new cloudwatch.GraphWidget({
-          title: 'Truth from Cloudflare',
-          left: [
-            ...Object.values(Confirmation).filter((c) => c !== Confirmation.NotAsked).map((c) => m.confirmations(c, { label: `confirmation ${c}` })),
-            m.recoveredWebhooks({ label: 'recovered lost webhooks' }),
-          ],
-          width: 8,
-        }),
-        new cloudwatch.GraphWidget({
-          title: 'Cloudflare API errors',
-          left: Object.values(ApiFailure).map((failure) => m.cloudflareApiErrors(failure, { label: failure })),
-          stacked: true,
-          width: 8,
-        }),
-      );
-    }
-    if (props.relay) {
-      truth.push(
-        new cloudwatch.GraphWidget({
-          title: 'Stream relay',
-          left: [m.relayedEvents({ label: 'events a writer left behind' })],
-          right: [props.relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age (ms)' })],
-          width: 8,
-        }),
-      );
-    }
-    if (truth.length > 0) dashboard.addWidgets(...truth);
-    if (props.logGroup) {
-      dashboard.addWidgets(
-        new cloudwatch.LogQueryWidget({
-          title: 'Latest rejected and failed deliveries',
-          logGroupNames: [props.logGroup.logGroupName],
-          queryLines: [
-            'fields @timestamp, statusCode, outcome, rejection, reason, kind, id, requestId, durationMs',
-            'filter statusCode >= 400',
-            'sort @timestamp desc',
-            'limit 50',
-          ],
-          view: cloudwatch.LogQueryVisualizationType.TABLE,
-          width: 24,
-          height: 6,
-        }),
-      );
-    }
-    return dashboard;
-  }
+    ]),
+  ) as Record<DetailType, eventschemas.CfnSchema>;
+  return { registry, schemas };
 }
 
 function positive(name: string, value: number, max?: number): number {
