@@ -17,7 +17,7 @@ import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js'
 import { StreamRelay } from './stream-relay.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
-import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
+import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability/index.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
 /** Log levels the Powertools logger understands. */
