@@ -34,7 +34,7 @@ export {
   type WebhookAlarmOptions,
   type WebhookEventSchemasOptions,
   type WebhookObservabilityProps,
-} from './observability.js';
+} from './observability/index.js';
 export { eventJsonSchema, eventSchemaName } from './event-schemas.js';
 export {
   DetailTypes,
