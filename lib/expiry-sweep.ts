@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/core/contract.js';
 import { METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
-import { receiverFunction } from './bundling.js';
+import { deadLetterQueue, receiverFunction } from './bundling.js';
 import { requireNumber } from './validation.js';
 
 export interface ExpirySweepOptions {
@@ -70,11 +70,7 @@ export class ExpirySweep extends Construct {
     super(scope, id);
     const settings = resolveSettings(props);
     this.sweepFunction = this.createFunction(props, settings);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      enforceSSL: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = deadLetterQueue(this);
     this.rule = this.createSchedule(settings.schedule);
   }
 

@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, RelayEnv, RelayEventSource } from '../lambda/core/contract.js';
-import { receiverFunction } from './bundling.js';
+import { deadLetterQueue, receiverFunction } from './bundling.js';
 
 export interface StreamRelayProps {
   /** The images table, with a stream of new and old images. */
@@ -38,11 +38,7 @@ export class StreamRelay extends Construct {
     if (!props.table.tableStreamArn) throw new Error('the stream relay needs the table’s stream: give a table with a NEW_AND_OLD_IMAGES stream');
     this.relayFunction = this.createFunction(props);
     // Where batches go when their retries run out.
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      enforceSSL: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      retentionPeriod: Duration.days(14),
-    });
+    this.deadLetterQueue = deadLetterQueue(this);
     this.relayFunction.addEventSource(this.streamSource(props.table));
   }
 
