@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ItemKind, type DetailType, type ItemStatus } from '../lambda/core/contract';
+import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract';
 import type { SecretSet } from '../lambda/core/secret-format';
 import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
 import { CliError, UsageError } from './errors';
@@ -183,28 +183,10 @@ const list = (flags: Flags, name: string) => flags[name] as string[] | undefined
 const target = (flags: Flags, io: Required<CliIO>): Promise<Target> => resolveTarget(flags as TargetFlags, { env: io.env });
 
 async function send({ flags, positionals: [delivery], io }: Parameters<Command['run']>[0]): Promise<void> {
-  if (!isDeliveryName(delivery!)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
-  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
-  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
-  const format = str(flags, 'format');
-  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
-    throw new UsageError(`--format is notification or seed, got '${format}'`);
-  }
   const now = io.now();
-  const request: SendRequest = {
-    delivery,
-    id: str(flags, 'id'),
-    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
-    format: format as Format | undefined,
-    fault: faults[0] ?? Fault.None,
-  };
-
+  const request = sendRequest(flags, delivery!, now);
   const found = await target(flags, io);
-  const route = Deliveries[delivery].route;
-  const urls = {
-    images: route === 'images' ? required(found, 'imagesUrl') : '',
-    stream: route === 'stream' ? required(found, 'streamUrl') : '',
-  };
+  const urls = deliveryUrls(found, Deliveries[request.delivery].route);
   const secrets: SecretSet = secretNeeded(request) ? await readSecrets(found) : { images: [], stream: [], toolkit: [] };
   const prepared = prepareDelivery(request, urls, secrets, now);
 
@@ -213,6 +195,32 @@ async function send({ flags, positionals: [delivery], io }: Parameters<Command['
     const answer = await post(prepared);
     io.out(flags.json ? JSON.stringify({ url: prepared.url, delivery: prepared.label, status: answer.status, body: parsedOrText(answer.body) }) : formatAnswer(answer));
   }
+}
+
+/** `send`'s flags, checked before anything is read or sent. */
+function sendRequest(flags: Flags, delivery: string, now: Date): SendRequest {
+  if (!isDeliveryName(delivery)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
+  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
+  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
+  const format = str(flags, 'format');
+  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
+    throw new UsageError(`--format is notification or seed, got '${format}'`);
+  }
+  return {
+    delivery,
+    id: str(flags, 'id'),
+    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
+    format: format as Format | undefined,
+    fault: faults[0] ?? Fault.None,
+  };
+}
+
+/** Only the URL the delivery goes to is required: a target that knows just that one will do. */
+function deliveryUrls(found: Target, route: Route): { images: string; stream: string } {
+  return {
+    images: route === 'images' ? required(found, 'imagesUrl') : '',
+    stream: route === 'stream' ? required(found, 'streamUrl') : '',
+  };
 }
 
 async function imagesGet({ flags, positionals: [id], io }: Parameters<Command['run']>[0]): Promise<void> {

@@ -113,13 +113,7 @@ export function secretNeeded(request: SendRequest): keyof SecretSet | undefined 
 /** Builds the exact request; pure, so what each option does is tested without a network. */
 export function prepareDelivery(request: SendRequest, urls: { images: string; stream: string }, secrets: SecretSet, now: Date): PreparedDelivery {
   const definition: DeliveryDefinition = Deliveries[request.delivery];
-  if (definition.needsId && !request.id) {
-    throw new UsageError(`send ${request.delivery} needs --id (create one with: npm run cli -- images create-pending <id>)`);
-  }
-  const format = request.format ?? Format.Notification;
-  if (request.format !== undefined && !definition.formats.includes(request.format)) {
-    throw new UsageError(`--format applies to image-uploaded and image-failed only`);
-  }
+  const format = checkedFormat(request, definition);
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const scheme = definition.scheme(format);
   const payload = definition.payload(request.id ?? '', request.at.toISOString(), nowSeconds, format);
@@ -128,34 +122,62 @@ export function prepareDelivery(request: SendRequest, urls: { images: string; st
   }
 
   const body = JSON.stringify(payload);
+  const label = deliveryLabel(request, scheme);
+  const url = definition.route === 'images' ? urls.images : urls.stream;
+  if (request.fault === Fault.Unsigned) return { url, label, headers: { 'content-type': 'application/json' }, body, notes: [] };
+  return { url, label, ...signed({ scheme, fault: request.fault, secret: firstSecret(secrets, scheme), payload, body, nowSeconds }) };
+}
+
+/** The format the request asks for (Notifications by default), once the delivery is known to take it. */
+function checkedFormat(request: SendRequest, definition: DeliveryDefinition): Format {
+  if (definition.needsId && !request.id) {
+    throw new UsageError(`send ${request.delivery} needs --id (create one with: npm run cli -- images create-pending <id>)`);
+  }
+  if (request.format !== undefined && !definition.formats.includes(request.format)) {
+    throw new UsageError(`--format applies to image-uploaded and image-failed only`);
+  }
+  return request.format ?? Format.Notification;
+}
+
+/** `image-uploaded, Notifications envelope, cf-webhook-auth`, plus the fault. */
+function deliveryLabel(request: SendRequest, scheme: Scheme): string {
   const notification = scheme === Scheme.NotificationSecret && request.delivery !== 'ping';
-  const label = [
+  return [
     request.delivery,
     ...(notification ? ['Notifications envelope'] : []),
     request.fault === Fault.Unsigned ? 'unsigned' : HEADER_AS_DOCUMENTED[scheme],
     ...(request.fault === Fault.Stale || request.fault === Fault.Tampered ? [request.fault] : []),
   ].join(', ');
-  const url = definition.route === 'images' ? urls.images : urls.stream;
-  const json = { 'content-type': 'application/json' };
-  if (request.fault === Fault.Unsigned) return { url, label, headers: json, body, notes: [] };
+}
 
-  const secret = firstSecret(secrets, scheme);
-  const tampered = request.fault === Fault.Tampered;
+interface Signing {
+  readonly scheme: Scheme;
+  readonly fault: Fault;
+  readonly secret: string;
+  readonly payload: Payload;
+  /** The payload as signed. */
+  readonly body: string;
+  readonly nowSeconds: number;
+}
+
+/** Headers as the scheme's sender signs the body, then broken the way `fault` asks. */
+function signed({ scheme, fault, secret, payload, body, nowSeconds }: Signing): Pick<PreparedDelivery, 'headers' | 'body' | 'notes'> {
+  const tampered = fault === Fault.Tampered;
   switch (scheme) {
     case Scheme.NotificationSecret:
       // cf-webhook-auth is the shared secret itself, not a signature of the body: only a wrong value fails it.
       return tampered
-        ? { url, label, headers: signedHeaders.notification(alter(secret)), body, notes: ['cf-webhook-auth carries the secret, not a signature of the body, so --tampered alters the secret'] }
-        : { url, label, headers: signedHeaders.notification(secret), body, notes: [] };
+        ? { headers: signedHeaders.notification(alter(secret)), body, notes: ['cf-webhook-auth carries the secret, not a signature of the body, so --tampered alters the secret'] }
+        : { headers: signedHeaders.notification(secret), body, notes: [] };
     case Scheme.ToolkitSignature:
       return tampered
-        ? { url, label, headers: signedHeaders.toolkit(secret, body), body: tamper(payload), notes: ['body changed after signing'] }
-        : { url, label, headers: signedHeaders.toolkit(secret, body), body, notes: [] };
+        ? { headers: signedHeaders.toolkit(secret, body), body: tamper(payload), notes: ['body changed after signing'] }
+        : { headers: signedHeaders.toolkit(secret, body), body, notes: [] };
     case Scheme.StreamSignature: {
-      const stale = request.fault === Fault.Stale;
+      const stale = fault === Fault.Stale;
       const headers = signedHeaders.stream(secret, body, stale ? nowSeconds - STALE_SECONDS : nowSeconds);
-      if (stale) return { url, label, headers, body, notes: [`signed ${STALE_SECONDS / 3600} h ago`] };
-      return tampered ? { url, label, headers, body: tamper(payload), notes: ['body changed after signing'] } : { url, label, headers, body, notes: [] };
+      if (stale) return { headers, body, notes: [`signed ${STALE_SECONDS / 3600} h ago`] };
+      return tampered ? { headers, body: tamper(payload), notes: ['body changed after signing'] } : { headers, body, notes: [] };
     }
   }
 }

@@ -22,7 +22,7 @@ import { localClientConfig } from '../local/aws';
 import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../local/cloudflare';
 import { LOCAL_CONCURRENCY_ENV, localConcurrency } from '../local/instances';
 import { startLocalStack, type LocalStack } from '../local/stack';
-import { localStatePath, removeLocalState, writeLocalState } from '../local/state';
+import { localStatePath, removeLocalState, writeLocalState, type LocalState } from '../local/state';
 import { buildAssets, buildDir, type BuiltAssets, type FunctionBundle } from './build';
 import { ensureEmulator, startEmulator } from './emulator';
 
@@ -54,38 +54,48 @@ async function main(): Promise<void> {
   onSignal(shutdown);
 
   try {
-    cloudflare = await startCloudflareStandIn({
-      tokens: { [ADMIN_TOKEN]: Object.values(Permission), [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead] },
-      dropWebhooks,
-    });
-    const { accountId, baseURL } = cloudflare;
+    cloudflare = await startCloudflare(dropWebhooks);
     stack = await startStack(emulator.endpoint, assets, cloudflare);
     const registered = await register(stack, cloudflare);
     sweeping = setInterval(() => void sweepOnce(stack!), LOCAL_SWEEP_MS);
-
-    await writeLocalState(statePath, {
-      version: 1,
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      endpoint: emulator.endpoint,
-      imagesUrl: stack.imagesUrl,
-      streamUrl: stack.streamUrl,
-      uploadsUrl: stack.uploadsUrl!,
-      tableName: stack.resources.tableName,
-      eventBusName: stack.resources.eventBusName,
-      eventBusArn: stack.resources.eventBusArn,
-      secretId: stack.resources.secretArn,
-      watchQueueUrl: stack.resources.watchQueueUrl,
-      readSecretId: stack.resources.readSecretArn,
-      ...(stack.resources.eventArchiveArn && { eventArchiveArn: stack.resources.eventArchiveArn }),
-      ...(stack.resources.relayDlqUrl && { relayDeadLetterQueueUrl: stack.resources.relayDlqUrl }),
-      cloudflareBaseUrl: baseURL,
-    });
-    console.log(banner({ stack, assets: assets.webhook, emulator: emulator.endpoint, cloudflare: { url: cloudflare.url, accountId }, registered, dropWebhooks, statePath }));
+    await writeLocalState(statePath, localState(stack, emulator.endpoint, cloudflare.baseURL));
+    const { url, accountId } = cloudflare;
+    console.log(banner({ stack, assets: assets.webhook, emulator: emulator.endpoint, cloudflare: { url, accountId }, registered, dropWebhooks, statePath }));
   } catch (error) {
     await shutdown();
     throw error;
   }
+}
+
+/** The stand-in of Cloudflare's API, with the admin token (`connect`, the upload route) and the read-only one. */
+function startCloudflare(dropWebhooks: boolean): Promise<CloudflareStandIn> {
+  return startCloudflareStandIn({
+    tokens: { [ADMIN_TOKEN]: Object.values(Permission), [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead] },
+    dropWebhooks,
+  });
+}
+
+/** Where everything is, for `npm run cli` in another terminal. */
+function localState(stack: LocalStack, endpoint: string, cloudflareBaseUrl: string): LocalState {
+  const { resources } = stack;
+  return {
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    endpoint,
+    imagesUrl: stack.imagesUrl,
+    streamUrl: stack.streamUrl,
+    uploadsUrl: stack.uploadsUrl!,
+    tableName: resources.tableName,
+    eventBusName: resources.eventBusName,
+    eventBusArn: resources.eventBusArn,
+    secretId: resources.secretArn,
+    watchQueueUrl: resources.watchQueueUrl,
+    readSecretId: resources.readSecretArn,
+    ...(resources.eventArchiveArn && { eventArchiveArn: resources.eventArchiveArn }),
+    ...(resources.relayDlqUrl && { relayDeadLetterQueueUrl: resources.relayDlqUrl }),
+    cloudflareBaseUrl,
+  };
 }
 
 async function startStack(endpoint: string, assets: BuiltAssets, cloudflare: CloudflareStandIn): Promise<LocalStack> {
