@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract';
 import type { SecretSet } from '../lambda/core/secret-format';
-import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
+import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events';
 import { CliError, UsageError } from './errors';
 import { formatEvent, tailEvents } from './events';
 import { parseSince, positiveInteger } from './format';

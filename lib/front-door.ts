@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from './cloudflare-ips.js';
+import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { requireNumber } from './validation.js';
 
 /*
