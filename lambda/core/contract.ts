@@ -142,10 +142,17 @@ export const RelayEventSource = {
   batchSize: 100,
   /** Gather records this long: a writer's own clean-up has usually emptied the outbox by then. */
   maxBatchingWindowSeconds: 1,
-  /** Retries of a failing batch before it goes to the dead-letter queue (each split in two on error). */
-  retryAttempts: 10,
-  /** The stream keeps records 24 hours; a record that old is sent to the dead-letter queue rather than lost. */
-  maxRecordAgeSeconds: 86_400,
+  /**
+   * -1: a failing batch is retried (split in two on error) until its records are too old. A retry
+   * finds the relay's own lease, doubled at each takeover, and waits or hands the records back
+   * without writing: the doubling lease, not a retry count, paces the relay while it cannot publish.
+   */
+  retryAttempts: -1,
+  /**
+   * After 6 hours of failing, a batch goes to the dead-letter queue: the alarm then means "given up",
+   * and `events redrive` still has 18 of the stream's 24 hours to read the records back.
+   */
+  maxRecordAgeSeconds: 21_600,
   filter: RELAY_FILTER,
 } as const;
 

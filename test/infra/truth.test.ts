@@ -40,15 +40,16 @@ describe('the stream relay', () => {
   const [, mapping] = onlyResource(template, 'AWS::Lambda::EventSourceMapping');
   const dlq = refOf(mapping.Properties.DestinationConfig.OnFailure.Destination)!;
 
-  test("reads the table's stream from the trim horizon, 100 records at most a second apart, retried 10 times over a day at most, split on error, answering per record", () => {
+  test("reads the table's stream from the trim horizon, 100 records at most a second apart, retried (split on error) until 6 hours old, answering per record", () => {
     assert.deepEqual(mapping.Properties, {
       FunctionName: { Ref: relayId },
       EventSourceArn: { 'Fn::GetAtt': [tableOf(template), 'StreamArn'] },
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 1,
-      MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 86_400,
+      // -1: no count; the record age alone ends the retries (the doubling lease paces them).
+      MaximumRetryAttempts: -1,
+      MaximumRecordAgeInSeconds: 21_600,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
