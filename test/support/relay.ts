@@ -174,6 +174,12 @@ export async function queueDepth(endpoint: string, queueUrl: string): Promise<nu
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
 
+/** The bodies of the messages in a queue, left in it (received with no visibility timeout). */
+export async function peekMessages(endpoint: string, queueUrl: string): Promise<string[]> {
+  const { Messages = [] } = await clientsFor(endpoint).sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+  return Messages.map((message) => message.Body!);
+}
+
 /** Nearest-rank percentile of `values` (ms), rounded. */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
