@@ -6,7 +6,9 @@
  * relay's reads, takeover writes and PutEvents attempts (through a pass-through fault proxy), the
  * item's records in the stream, and the dead-letter messages.
  *
- * A measurement, not a test of `npm test` (it takes the whole window): run it on its own.
+ * A measurement, not a test of `npm test` (it takes the whole window): run it on its own. It checks
+ * what cannot depend on the machine's speed: no more takeovers than the doubling leases let fit in
+ * the window, one PutEvents each, and no dead-letter message before the records' age bound.
  *
  *   npx tsx scripts/test.ts test/soak/relay-outage.ts
  *   RELAY_OUTAGE_SECONDS=300 npx tsx scripts/test.ts test/soak/relay-outage.ts
@@ -14,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Defaults, RelayEventSource } from '../../lambda/core/contract';
+import { relayLeaseMs } from '../../lambda/core/decide';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { at, readItem, seedPending } from '../support/deliver';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
@@ -21,6 +24,13 @@ import { connectEmulator, startReceiver, type LocalReceiver } from '../support/r
 import { FUNCTION_DIED, queueDepth, receiveInProcess, streamRecordsOf } from '../support/relay';
 
 const WINDOW_SECONDS = Number(process.env.RELAY_OUTAGE_SECONDS ?? 120);
+
+/** The most relay takeovers a window can hold: the first at once, each later one after the lease before it. */
+function takeoversWithin(windowMs: number): number {
+  let count = 1;
+  for (let elapsed = relayLeaseMs(Defaults.publishLeaseMs, 0); elapsed <= windowMs; elapsed += relayLeaseMs(Defaults.publishLeaseMs, count - 1)) count++;
+  return count;
+}
 const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 
 describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
@@ -69,5 +79,9 @@ describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
     // Whatever the relay did, nothing reached the missing bus and the event stays in the outbox.
     assert.equal(item?.unpublished?.length, 1, 'the event is still in the outbox');
     assert.ok(figures.invocations >= 1, 'the relay saw the dead writer’s record');
+    // Each takeover waits for the lease of the one before, doubled each time: no more fit in the window.
+    assert.ok(figures.takeoverWrites >= 1 && figures.takeoverWrites <= takeoversWithin(WINDOW_SECONDS * 1000), JSON.stringify(figures));
+    assert.equal(figures.putEventsCalls, figures.takeoverWrites, 'one PutEvents per takeover');
+    if (WINDOW_SECONDS < RelayEventSource.maxRecordAgeSeconds) assert.equal(figures.deadLetterMessages, 0, 'nothing given up on before the age bound');
   });
 });
