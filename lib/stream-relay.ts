@@ -25,8 +25,9 @@ export interface StreamRelayProps {
  * No event waits for a redelivery: the table's stream plays the redelivery that Cloudflare may never
  * send. A function reads the records whose item still has events in its outbox (a filter on the
  * event source mapping keeps every other write away from it) and publishes what their writer left
- * behind, through the same decision code a redelivery runs. What its retries cannot settle lands in
- * an encrypted dead-letter queue (`npm run cli -- events redrive` sends it back through the relay).
+ * behind, through the same decision code a redelivery runs. A batch it cannot settle is retried, paced
+ * by the relay's doubling lease, until its records are 6 hours old; then its description lands in an
+ * encrypted dead-letter queue (`npm run cli -- events redrive` sends it back through the relay).
  */
 export class StreamRelay extends Construct {
   public readonly relayFunction: lambda.Function;
@@ -37,7 +38,7 @@ export class StreamRelay extends Construct {
     super(scope, id);
     if (!props.table.tableStreamArn) throw new Error('the stream relay needs the table’s stream: give a table with a NEW_AND_OLD_IMAGES stream');
     this.relayFunction = this.createFunction(props);
-    // Where batches go when their retries run out.
+    // Where batches go once their records are too old to retry (RelayEventSource.maxRecordAgeSeconds).
     this.deadLetterQueue = deadLetterQueue(this);
     this.relayFunction.addEventSource(this.streamSource(props.table));
   }

@@ -108,18 +108,29 @@ export const TableDesign = {
    * transition and has not yet seen on the bus, `leaseUntil` (epoch ms) when its claim on them ends.
    * DynamoDB drops a set when its last element is deleted, so "the attribute exists" means "there is
    * something to publish": the one thing the stream's filter has to know.
+   * `relayAttempts` (a Number) counts the stream relay's takeovers of the outbox since a writer last
+   * added an event to it or emptied it (both REMOVE it); each takeover doubles the relay's lease, and
+   * its presence keeps the relay's own writes out of its stream's filter.
    */
-  outbox: { attribute: 'unpublished', lease: 'leaseUntil' },
+  outbox: { attribute: 'unpublished', lease: 'leaseUntil', relayAttempts: 'relayAttempts' },
 } as const;
 
 /**
  * The filter of the relay's event source mapping: only stream records whose new image still has
- * something in the outbox invoke it. A writer's own clean-up, and every write that publishes
- * nothing, never does. `exists` on the attribute's type key is how Lambda's filters test a DynamoDB
- * attribute (docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html, "Using the Exists operator").
+ * something in the outbox, and was not written by the relay itself, invoke it. A writer's own
+ * clean-up, every write that publishes nothing, and the relay's takeovers (which keep the outbox
+ * and carry `relayAttempts`) never do: only a retry of the record that put the events there brings
+ * the relay back to an item. `exists` on the attribute's type key is how Lambda's filters test a
+ * DynamoDB attribute, `exists: false` matching a record without it
+ * (docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html, "Using the Exists operator").
  */
 export const RELAY_FILTER = {
-  dynamodb: { NewImage: { [TableDesign.outbox.attribute]: { SS: [{ exists: true }] } } },
+  dynamodb: {
+    NewImage: {
+      [TableDesign.outbox.attribute]: { SS: [{ exists: true }] },
+      [TableDesign.outbox.relayAttempts]: { N: [{ exists: false }] },
+    },
+  },
 } as const;
 
 /**
@@ -131,10 +142,17 @@ export const RelayEventSource = {
   batchSize: 100,
   /** Gather records this long: a writer's own clean-up has usually emptied the outbox by then. */
   maxBatchingWindowSeconds: 1,
-  /** Retries of a failing batch before it goes to the dead-letter queue (each split in two on error). */
-  retryAttempts: 10,
-  /** The stream keeps records 24 hours; a record that old is sent to the dead-letter queue rather than lost. */
-  maxRecordAgeSeconds: 86_400,
+  /**
+   * -1: a failing batch is retried (split in two on error) until its records are too old. A retry
+   * finds the relay's own lease, doubled at each takeover, and waits or hands the records back
+   * without writing: the doubling lease, not a retry count, paces the relay while it cannot publish.
+   */
+  retryAttempts: -1,
+  /**
+   * After 6 hours of failing, a batch goes to the dead-letter queue: the alarm then means "given up",
+   * and `events redrive` still has 18 of the stream's 24 hours to read the records back.
+   */
+  maxRecordAgeSeconds: 21_600,
   filter: RELAY_FILTER,
 } as const;
 

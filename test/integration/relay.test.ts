@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { Defaults, DetailType, RelayEventSource } from '../../lambda/core/contract';
 import type { Item } from '../../lambda/core/item';
 import { localClientConfig } from '../../local/aws';
@@ -27,7 +27,7 @@ import { relayEnvironment } from '../../local/environments';
 import type { FilterPattern } from '../../local/filter-pattern';
 import { payloads, signedHeaders } from '../../local/payloads';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import { startStreamPoller, type StreamPoller, type StreamPollerStats } from '../../local/stream-poller';
+import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerStats } from '../../local/stream-poller';
 import { cli, stateFor } from '../support/cli';
 import { at, readItem, seedPending, send } from '../support/deliver';
 import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy';
@@ -40,9 +40,13 @@ import {
   duplicatesIn,
   eventIdOf,
   FUNCTION_DIED,
+  peekMessages,
   percentile,
   queueDepth,
   receiveInProcess,
+  startRelayPoller,
+  streamRecordsOf,
+  type ItemRecord,
   sweepInProcess,
   waitUntil,
 } from '../support/relay';
@@ -411,30 +415,44 @@ describe('the relay dies mid-batch', () => {
   });
 });
 
-describe('the relay’s retries run out: the dead-letter queue, then `events redrive`', () => {
+describe('the relay cannot publish until its records are too old: the dead-letter queue, then `events redrive`', () => {
+  /** The test's age bound (AWS's minimum is 60 s; the stack's is 6 hours): short, so the batch is given up on soon. */
+  const MAX_RECORD_AGE_SECONDS = 3;
   let r: LocalReceiver;
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'relay-redrive-'));
-    // A relay that cannot publish (its bus does not exist), retrying each batch once only.
-    r = await startReceiver({ overrides: QUIET, relay: { retryAttempts: 1, maxRecordAgeSeconds: 120, env: { ...QUIET, EVENT_BUS_NAME: 'no-such-bus', PUBLISH_LEASE_MS: 300 } } });
+    // A relay that cannot publish (its bus does not exist), retried without a count as the stack does, until the age bound.
+    r = await startReceiver({
+      overrides: QUIET,
+      relay: { maxRecordAgeSeconds: MAX_RECORD_AGE_SECONDS, onError: () => {}, env: { ...QUIET, EVENT_BUS_NAME: 'no-such-bus', PUBLISH_LEASE_MS: 300 } },
+    });
   });
   after(async () => {
     await r?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the on-failure record lands in the relay’s dead-letter queue; redrive with the right bus publishes each event once and deletes it', async () => {
+  it('the batch lands in the dead-letter queue as too old, the relay is not invoked again, and redrive with the right bus publishes each event once', async () => {
+    assert.equal(RelayEventSource.retryAttempts, -1, 'the stack’s mapping retries without a count');
     const dlq = r.resources.relayDlqUrl!;
     const ids = [await seedPending(r.resources, 'image'), await seedPending(r.resources, 'video')];
     const eventIds = [(await dieAfterWrite(r.resources, 'toolkit', ids[0]!, 200)).eventId, (await dieAfterWrite(r.resources, 'stream', ids[1]!, 200)).eventId];
     await waitUntil('an on-failure record in the dead-letter queue', async () => (await queueDepth(r.endpoint, dlq)) > 0, 90_000, 250);
-    // The broken relay goes (as a redeploy with the right bus replaces it); what it gave up on stays in the queue.
-    await r.relay!.stop();
-    const { stats } = r.relay!;
-    assert.ok(stats.sentToOnFailure >= 1 && stats.discarded >= 1, JSON.stringify(stats));
+    const failures = await peekMessages(r.endpoint, dlq);
+    assert.ok(failures.length > 0);
+    for (const body of failures) assert.equal((JSON.parse(body) as StreamFailureRecord).requestContext.condition, 'RecordAgeExceeded');
+
+    // Given up means given up: the relay's own takeovers never invoke it, so once the records are gone it stays idle.
+    await r.relay!.caughtUp(60_000);
+    const given = r.relay!.stats;
+    assert.ok(given.sentToOnFailure >= 1 && given.discarded >= 2, JSON.stringify(given));
     assert.deepEqual((await drainQueue(r.endpoint, r.resources.watchQueueUrl)).map(eventIdOf), [], 'nothing reached the bus');
-    for (const id of ids) assert.equal((await readItem(r.resources, id))?.unpublished?.length, 1, `${id}: still in the outbox`);
+    for (const id of ids) {
+      const item = await readItem(r.resources, id);
+      assert.equal(item?.unpublished?.length, 1, `${id}: still in the outbox`);
+      assert.ok((item?.relayAttempts ?? 0) >= 1, `${id}: the relay took it over, counted`);
+    }
     const messages = await queueDepth(r.endpoint, dlq);
 
     const env = await stateFor(r, join(dir, 'local.json'));
@@ -444,13 +462,104 @@ describe('the relay’s retries run out: the dead-letter queue, then `events red
     const summary = /^redrove (\d+) of (\d+) messages?: \d+ items? settled, (\d+) events? published$/.exec(redriven.out.split('\n').at(-1) ?? '');
     assert.ok(summary, redriven.out);
     assert.deepEqual(summary.slice(1).map(Number), [messages, messages, 2]);
-    const seen = await collectEvents({ endpoint: r.endpoint, queueUrl: r.resources.watchQueueUrl, eventIds });
+    const seen = await collectEvents({ endpoint: r.endpoint, queueUrl: r.resources.watchQueueUrl, eventIds, relay: r.relay! });
     assertOncePerId(seen, eventIds);
     await assertOutboxesEmpty(r.resources, ids);
+    for (const id of ids) assert.equal((await readItem(r.resources, id))?.relayAttempts, undefined, `${id}: the count went with the outbox`);
     assert.equal(await queueDepth(r.endpoint, dlq), 0, 'every message deleted');
+    const stats = r.relay!.stats;
+    assert.equal(stats.invocations, given.invocations, 'redrive’s writes never invoked the relay');
+    assert.equal(stats.sentToOnFailure, given.sentToOnFailure);
     figures.push(
-      `relay retries exhausted (bus missing, retryAttempts 1): ${stats.invocations} invocations, ${stats.discarded} records discarded in ${stats.sentToOnFailure} on-failure record${stats.sentToOnFailure === 1 ? '' : 's'}; ` +
-        `redrive: ${messages} message${messages === 1 ? '' : 's'}, 2 events published once each`,
+      `relay records too old (bus missing, no retry count, age bound ${MAX_RECORD_AGE_SECONDS} s, 300 ms lease): ${given.invocations} invocations, ${given.discarded} records discarded in ${given.sentToOnFailure} on-failure record${given.sentToOnFailure === 1 ? '' : 's'} (RecordAgeExceeded), ` +
+        `none after; redrive: ${messages} message${messages === 1 ? '' : 's'}, 2 events published once each`,
+    );
+  });
+});
+
+describe('PutEvents keeps failing for the relay: it backs off on its own lease until the bus heals', () => {
+  /** The relay's lease: its takeovers hold the outbox 1 s, 2 s, 4 s, 8 s, … */
+  const LEASE_MS = 1000;
+  /** The relay's wait per invocation, under the stack's 5 s so the hand-backs without a write come early (from the 4 s lease on). */
+  const MAX_WAIT_MS = 1500;
+  /** Takeovers to see before the bus heals. */
+  const TAKEOVERS = 4;
+  let emulator: Awaited<ReturnType<typeof connectEmulator>>;
+  let proxy: FaultProxy;
+  let r: LocalReceiver;
+  let poller: StreamPoller;
+  const delivered: DynamoDBRecord[] = [];
+  before(async () => {
+    emulator = await connectEmulator();
+    proxy = await startFaultProxy(emulator.endpoint);
+    // The receiver without its own relay: this one shows the test every record the mapping hands the relay.
+    r = await startReceiver({ overrides: QUIET, emulator });
+    poller = await startRelayPoller(r.resources, {
+      env: { ...QUIET, AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS, RELAY_MAX_WAIT_MS: MAX_WAIT_MS },
+      onRecords: (records) => delivered.push(...records),
+    });
+  });
+  after(async () => {
+    await poller?.stop();
+    await r?.stop();
+    await proxy?.close();
+    await emulator?.stop();
+  });
+
+  /** The item's records after `write`, oldest first. */
+  const takeoversAfter = async (write: ItemRecord) => (await streamRecordsOf(r.resources, write.newImage.id!.S!)).filter((record) => BigInt(record.sequenceNumber) > BigInt(write.sequenceNumber));
+
+  it('its takeovers count 1, 2, 3… with doubling leases, none of them reaches it, nothing goes to the dead-letter queue; healed, the event arrives once without a redrive', async () => {
+    proxy.setPolicy((call) => (call.operation === 'PutEvents' ? { type: 'server-error', status: 500 } : undefined));
+    const id = await seedPending(r.resources, 'image');
+    const { eventId } = await dieAfterWrite(r.resources, 'toolkit', id, 200);
+    const deadWrite = (await streamRecordsOf(r.resources, id)).at(-1)!;
+    assert.equal(deadWrite.newImage.relayAttempts, undefined, 'the writer’s own write carries no count');
+
+    await waitUntil(`the relay's takeover ${TAKEOVERS}`, async () => ((await readItem(r.resources, id))?.relayAttempts ?? 0) >= TAKEOVERS, 90_000, 100);
+    const takeovers = await takeoversAfter(deadWrite);
+    const broken = poller.stats;
+    proxy.setPolicy(() => undefined);
+
+    // Every write after the dead writer's is a relay takeover, counted one by one.
+    const counts = takeovers.map((record) => Number(record.newImage.relayAttempts?.N));
+    assert.deepEqual(counts, counts.map((_, i) => i + 1), 'relayAttempts 1, 2, 3, …');
+    assert.ok(counts.length >= TAKEOVERS);
+    // Each lease twice the one before. Takeover n sets leaseUntil = now + LEASE_MS × 2^(n-1), where `now`
+    // is when it found the lease before it ended and the write has not landed yet: the `now` that
+    // lease implies must fall between those two instants, however slow the machine.
+    let previousLeaseUntil = Number(deadWrite.newImage.leaseUntil!.N);
+    takeovers.forEach((record, i) => {
+      const leaseUntil = Number(record.newImage.leaseUntil!.N);
+      const decidedAt = leaseUntil - LEASE_MS * 2 ** i;
+      assert.ok(previousLeaseUntil <= decidedAt && decidedAt <= record.createdMs, `takeover ${i + 1}: lease until ${leaseUntil}, the one before until ${previousLeaseUntil}, written at ${record.createdMs}`);
+      previousLeaseUntil = leaseUntil;
+    });
+    // Retries in between found the relay's own lease longer than their wait and handed the records back without writing.
+    assert.ok(broken.invocations > takeovers.length, `invocations that wrote nothing: ${JSON.stringify(broken)}`);
+    assert.deepEqual([broken.discarded, broken.sentToOnFailure, await queueDepth(r.endpoint, r.resources.relayDlqUrl!)], [0, 0, 0], 'nothing given up on');
+
+    // The bus heals: the next retry after the current lease publishes; no redrive, nothing in the dead-letter queue.
+    const seen = await collectEvents({ endpoint: r.endpoint, queueUrl: r.resources.watchQueueUrl, eventIds: [eventId], relay: poller, timeoutMs: 120_000 });
+    assertOncePerId(seen, [eventId]);
+    const item = await readItem(r.resources, id);
+    assert.deepEqual([item?.unpublished, item?.relayAttempts], [undefined, undefined], 'outbox empty, count gone');
+    const healed = poller.stats;
+    assert.deepEqual([healed.discarded, healed.sentToOnFailure, await queueDepth(r.endpoint, r.resources.relayDlqUrl!)], [0, 0, 0]);
+    // Once the relay caught up it had read every takeover: the filter dropped them all; only the dead writer's record reached it, retried.
+    const all = await takeoversAfter(deadWrite);
+    const relayWrites = all.filter((record) => record.newImage.relayAttempts !== undefined);
+    assert.equal(relayWrites.length, all.length - 1, 'the relay’s takeovers, then its clean-up');
+    assert.deepEqual([...new Set(delivered.map((record) => record.dynamodb!.SequenceNumber))], [deadWrite.sequenceNumber]);
+    assert.ok(delivered.every((record) => record.dynamodb!.NewImage!.relayAttempts === undefined));
+    assert.ok(healed.filteredOut >= all.length, `the filter dropped the takeovers and the clean-up: ${JSON.stringify(healed)}`);
+    // Publishes paced by the lease: one PutEvents (an SDK call, its retries included) per takeover, none in between.
+    const putEvents = new Set(proxy.calls.filter((call) => call.operation === 'PutEvents').map((call) => call.invocationId)).size;
+    assert.equal(putEvents, relayWrites.length, 'one PutEvents per takeover');
+    const leases = takeovers.map((record) => Number(record.newImage.leaseUntil!.N) - record.createdMs);
+    figures.push(
+      `PutEvents failing for the relay (lease ${LEASE_MS} ms, wait ${MAX_WAIT_MS} ms): ${takeovers.length} takeovers before the bus healed, leases ${leases.join('/')} ms (from each write), ` +
+        `${broken.invocations} invocations, 0 dead letters; healed: 1 event; in all ${healed.invocations} invocations, ${putEvents} PutEvents for ${relayWrites.length} takeovers, ${healed.filteredOut} records filtered out`,
     );
   });
 });

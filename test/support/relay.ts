@@ -4,32 +4,37 @@
  * events a rule's queue received, counted by `eventId`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgePublisher } from '../../lambda/adapters/publish';
 import { SecretsManagerSecrets } from '../../lambda/adapters/secrets';
 import { DynamoItemStore } from '../../lambda/adapters/store';
-import { Defaults } from '../../lambda/core/contract';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { Defaults, RelayEventSource } from '../../lambda/core/contract';
 import type { Publisher } from '../../lambda/core/ports';
 import { DynamoSweepIndex } from '../../lambda/sweep/index-query';
 import { sweep, type SweepResult } from '../../lambda/sweep/sweep';
 import { receive, type Receipt } from '../../lambda/webhook/receive';
 import type { Route } from '../../lambda/webhook/verify';
 import { localClientConfig } from '../../local/aws';
+import { relayEnvironment } from '../../local/environments';
+import type { FilterPattern } from '../../local/filter-pattern';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import type { StreamPoller } from '../../local/stream-poller';
+import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller';
+import { builtBundles, loadBundle } from './receiver';
 
 /** What the crashed invocation's publisher does: the function is gone before PutEvents answers. */
 export const FUNCTION_DIED = new Error('the function died between its table write and PutEvents');
 export const dyingPublisher: Publisher = { publish: () => Promise.reject(FUNCTION_DIED) };
 
-const clients = new Map<string, { dynamodb: DynamoDBClient; events: EventBridgeClient; secrets: SecretsManagerClient; sqs: SQSClient }>();
+const clients = new Map<string, { dynamodb: DynamoDBClient; events: EventBridgeClient; secrets: SecretsManagerClient; sqs: SQSClient; streams: DynamoDBStreamsClient }>();
 function clientsFor(endpoint: string) {
   let found = clients.get(endpoint);
   if (!found) {
     const config = localClientConfig(endpoint);
-    found = { dynamodb: new DynamoDBClient(config), events: new EventBridgeClient(config), secrets: new SecretsManagerClient(config), sqs: new SQSClient(config) };
+    found = { dynamodb: new DynamoDBClient(config), events: new EventBridgeClient(config), secrets: new SecretsManagerClient(config), sqs: new SQSClient(config), streams: new DynamoDBStreamsClient(config) };
     clients.set(endpoint, found);
   }
   return found;
@@ -169,8 +174,86 @@ export async function queueDepth(endpoint: string, queueUrl: string): Promise<nu
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
 
+/** The bodies of the messages in a queue, left in it (received with no visibility timeout). */
+export async function peekMessages(endpoint: string, queueUrl: string): Promise<string[]> {
+  const { Messages = [] } = await clientsFor(endpoint).sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 0 }));
+  return Messages.map((message) => message.Body!);
+}
+
 /** Nearest-rank percentile of `values` (ms), rounded. */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return Math.round(sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN);
+}
+
+/** A stream record of one item, as the stream holds it: what the write left, and when DynamoDB took it (ms). */
+export interface ItemRecord {
+  readonly sequenceNumber: string;
+  readonly createdMs: number;
+  readonly newImage: Record<string, { S?: string; N?: string; SS?: string[] }>;
+}
+
+/**
+ * Every record of item `id` in the table's stream so far, oldest first, read straight from the
+ * emulator (moto keeps the whole stream, one shard): the relay's own writes included, whether or
+ * not its filter let them through.
+ */
+export async function streamRecordsOf(resources: LocalResources, id: string): Promise<ItemRecord[]> {
+  const { streams } = clientsFor(resources.endpoint);
+  const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: resources.streamArn! }));
+  let { ShardIterator: iterator } = await streams.send(
+    new GetShardIteratorCommand({ StreamArn: resources.streamArn!, ShardId: StreamDescription!.Shards![0]!.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }),
+  );
+  const found: ItemRecord[] = [];
+  while (iterator) {
+    const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    for (const record of page.Records ?? []) {
+      if (record.dynamodb?.Keys?.id?.S !== id) continue;
+      found.push({
+        sequenceNumber: record.dynamodb.SequenceNumber!,
+        createdMs: record.dynamodb.ApproximateCreationDateTime!.getTime(),
+        newImage: (record.dynamodb.NewImage ?? {}) as ItemRecord['newImage'],
+      });
+    }
+    // An open shard answers an empty page at its tip: everything written so far has been read.
+    if ((page.Records ?? []).length === 0) break;
+    iterator = page.NextShardIterator;
+  }
+  return found;
+}
+
+export interface RelayPollerOptions {
+  /** The relay's environment over the stack's (relayEnvironment). */
+  readonly env?: Readonly<Record<string, string | number | undefined>>;
+  /** Mapping settings over the stack's (RelayEventSource). */
+  readonly mapping?: Partial<Pick<StreamPollerOptions, 'retryAttempts' | 'maxRecordAgeSeconds' | 'pollIntervalMs'>>;
+  /** Sees every record the mapping hands the relay, before the relay does. */
+  readonly onRecords?: (records: readonly DynamoDBRecord[]) => void;
+}
+
+/**
+ * The relay bundle behind the local event source mapping with the stack's settings (as
+ * local/stack.ts runs it), for a test that must see which records reach the relay.
+ */
+export async function startRelayPoller(resources: LocalResources, options: RelayPollerOptions = {}): Promise<StreamPoller> {
+  const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, options.env));
+  return startStreamPoller({
+    endpoint: resources.endpoint,
+    streamArn: resources.streamArn!,
+    filters: [RelayEventSource.filter as unknown as FilterPattern],
+    startingPosition: 'TRIM_HORIZON',
+    batchSize: RelayEventSource.batchSize,
+    maxBatchingWindowMs: RelayEventSource.maxBatchingWindowSeconds * 1000,
+    retryAttempts: RelayEventSource.retryAttempts,
+    maxRecordAgeSeconds: RelayEventSource.maxRecordAgeSeconds,
+    bisectBatchOnFunctionError: true,
+    reportBatchItemFailures: true,
+    onFailure: { queueUrl: resources.relayDlqUrl! },
+    onError: () => {},
+    ...options.mapping,
+    handler: (event, context) => {
+      options.onRecords?.(event.Records);
+      return bundle(event, context);
+    },
+  });
 }
