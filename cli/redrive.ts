@@ -181,7 +181,7 @@ export async function redriveMessage(context: RedriveContext, message: Message):
   const read = await step(`read the stream ${batch.streamArn}`, () => readBatch(context.streams, batch));
   if (!read.found) return { ...empty, batch, status: MessageStatus.Gone, detail: `its records are no longer in the stream: ${read.reason}` };
   const relayed = read.records.filter(passesRelayFilter);
-  const result = await relay(relayed, context.relay, { leaseMs: Defaults.publishLeaseMs, maxWaitMs: DEFAULT_RELAY_MAX_WAIT_MS });
+  const result = await relay(relayed, context.relay, { leaseMs: Defaults.publishLeaseMs, maxWaitMs: DEFAULT_RELAY_MAX_WAIT_MS, by: 'writer' });
   const counts = { records: read.records.length, relayed: relayed.length, items: result.items, published: result.republished };
   if (result.failures.length > 0) {
     return { ...empty, ...counts, batch, status: MessageStatus.Unsettled, detail: `${(result.firstError as Error | undefined)?.message ?? 'an item could not be settled'}` };

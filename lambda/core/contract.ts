@@ -109,10 +109,12 @@ export const TableDesign = {
    * DynamoDB drops a set when its last element is deleted, so "the attribute exists" means "there is
    * something to publish": the one thing the stream's filter has to know.
    * `relayAttempts` (a Number) counts the stream relay's takeovers of the outbox since a writer last
-   * added an event to it or emptied it (both REMOVE it); each takeover doubles the relay's lease, and
-   * its presence keeps the relay's own writes out of its stream's filter.
+   * added an event to it or emptied it (both REMOVE it), and its presence keeps the
+   * relay's own writes out of its stream's filter. `relayBackoffUntil` (epoch ms) is when the relay
+   * tries again: it doubles with each count. It is the relay's alone: `leaseUntil` stays the plain
+   * lease of whoever may be publishing, which is all a writer waits for.
    */
-  outbox: { attribute: 'unpublished', lease: 'leaseUntil', relayAttempts: 'relayAttempts' },
+  outbox: { attribute: 'unpublished', lease: 'leaseUntil', relayAttempts: 'relayAttempts', relayBackoff: 'relayBackoffUntil' },
 } as const;
 
 /**

@@ -123,33 +123,50 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
  * What a redelivery does when it changes nothing itself, and all the stream relay ever does: events
  * left in the outbox are republished under their own ids once their writer's lease has run out.
  *
- * The relay's takeover also counts itself (`relayAttempts`) and doubles its lease with each count.
+ * The relay's takeover also counts itself (`relayAttempts`) and doubles its back-off with each count.
  * That write keeps the outbox, so without the count its stream record would invoke the relay again
  * (RELAY_FILTER lets no record carrying it through): only a retry of the record that put the events
- * there brings the relay back, and that retry finds the longer lease held. A writer's takeover keeps
- * the plain lease and leaves the count alone: the relay's record of the item is still being retried.
+ * there brings the relay back, and that retry finds the back-off still running. A writer's takeover
+ * takes the plain lease and leaves the count ([leaseEndFor] says why it need not wait for the back-off).
  */
 export function recover(item: Item, options: RecoverOptions): Recovery {
   const outbox = liveOutbox(item);
   if (outbox.length === 0) return { type: 'none' };
   const nowMs = options.now.getTime();
   const attempts = relayAttemptsOf(item);
-  if ((item.leaseUntil ?? 0) > nowMs) return { type: 'wait', untilMs: item.leaseUntil!, ...(attempts > 0 && { relayAttempts: attempts }) };
+  const heldUntil = leaseEndFor(item, options.by);
+  if (heldUntil > nowMs) return { type: 'wait', untilMs: heldUntil, ...(heldUntil !== (item.leaseUntil ?? 0) && { relayAttempts: attempts }) };
   const publish = eventsFor(item, item.history ?? [], outbox);
   const set: Record<string, unknown> = { unpublished: outbox, leaseUntil: nowMs + options.leaseMs, version: (item.version ?? 0) + 1 };
-  if (options.by === 'relay') {
-    set.leaseUntil = nowMs + relayLeaseMs(options.leaseMs, attempts);
-    set[RELAY_ATTEMPTS] = attempts + 1;
-  }
-  return { type: 'write', write: { expectedVersion: item.version, set }, publish, republished: publish.length };
+  const write: ItemWrite =
+    options.by === 'relay'
+      ? { expectedVersion: item.version, set: { ...set, [RELAY_ATTEMPTS]: attempts + 1, [RELAY_BACKOFF]: nowMs + relayLeaseMs(options.leaseMs, attempts) } }
+      : // A writer's takeover leaves the relay's count and back-off: its record stays out of the relay's
+        // filter, and should the writer die too, the relay's retried record still covers the item.
+        { expectedVersion: item.version, set };
+  return { type: 'write', write, publish, republished: publish.length };
 }
 
-/** The lease the relay takes at its takeover after `attempts` earlier ones. */
+/**
+ * When the claim on the outbox ends for `by`. The relay publishes right after its takeover write, so
+ * only the plain lease (`leaseUntil`) is ever a live publisher's; its back-off (`relayBackoffUntil`)
+ * is the relay pacing its own retries. The relay honours both; a writer (a redelivery, the sweep,
+ * `images sync`, `events redrive`) the lease only, so it never waits out the relay's back-off.
+ */
+export function leaseEndFor(item: Item, by: Recoverer = 'writer'): number {
+  const lease = item.leaseUntil ?? 0;
+  if (by !== 'relay' || relayAttemptsOf(item) === 0) return lease;
+  const backoff = item[RELAY_BACKOFF];
+  return Math.max(lease, typeof backoff === 'number' && Number.isFinite(backoff) ? backoff : 0);
+}
+
+/** How long the relay backs off after its takeover that follows `attempts` earlier ones. */
 export function relayLeaseMs(leaseMs: number, attempts: number): number {
   return leaseMs * 2 ** Math.min(attempts, MAX_LEASE_DOUBLINGS);
 }
 
 const RELAY_ATTEMPTS = TableDesign.outbox.relayAttempts;
+const RELAY_BACKOFF = TableDesign.outbox.relayBackoff;
 
 /** Anything but a count the relay wrote reads as none: the next takeover starts the doubling over. */
 function relayAttemptsOf(item: Item): number {
@@ -175,7 +192,7 @@ function apply(item: Item, report: StatusReport, incoming: string, options: Deci
   if (report.error) set.lastError = { ...report.error, at: report.occurredAt };
 
   // Events a dead writer left behind go out with this one; a live writer's stay its own.
-  const leaseHeld = (item.leaseUntil ?? 0) > nowMs;
+  const leaseHeld = leaseEndFor(item) > nowMs;
   const outbox = liveOutbox(item);
   const toPublish = leaseHeld ? [] : [...outbox];
   let history = item.history ?? [];
@@ -194,7 +211,7 @@ function apply(item: Item, report: StatusReport, incoming: string, options: Deci
   if (toPublish.length > 0) set.leaseUntil = nowMs + options.leaseMs;
   // A writer's write starts the relay's count over: its record must reach the relay (RELAY_FILTER),
   // which then begins again from the plain lease.
-  if (item[RELAY_ATTEMPTS] !== undefined) remove.push(RELAY_ATTEMPTS);
+  remove.push(...[RELAY_ATTEMPTS, RELAY_BACKOFF].filter((name) => item[name] !== undefined));
   if (item.expiresAt !== undefined && !KEEPS_EXPIRY.has(report.status)) remove.push('expiresAt');
 
   const publish = eventsFor({ ...item, ...set, id: item.id }, history, toPublish);

@@ -80,6 +80,8 @@ export interface Item {
   readonly leaseUntil?: number;
   /** The stream relay's takeovers of this outbox so far (TableDesign.outbox.relayAttempts); absent once a writer adds or clears events. */
   readonly relayAttempts?: number;
+  /** When the relay tries this outbox again (epoch ms; TableDesign.outbox.relayBackoff); absent with `relayAttempts`. */
+  readonly relayBackoffUntil?: number;
   readonly [attribute: string]: unknown;
 }
 

@@ -1,6 +1,6 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { TableDesign } from '../core/contract.js';
-import { recover, type WaitDecision } from '../core/decide.js';
+import { recover, type Recoverer, type WaitDecision } from '../core/decide.js';
 import { settle, type OutboxPorts } from '../core/outbox.js';
 
 /**
@@ -31,6 +31,11 @@ export interface RelayOptions {
   readonly maxWaitMs: number;
   /** Items handled at once; each is one read and, rarely, a publish. */
   readonly concurrency?: number;
+  /**
+   * `writer` when a person runs this code (`events redrive`): it takes over from the relay's back-off
+   * at once instead of waiting it out. @default 'relay'
+   */
+  readonly by?: Recoverer;
 }
 
 export interface RelayResult {
@@ -75,7 +80,7 @@ export async function relay(records: readonly DynamoDBRecord[], ports: RelayPort
       return waitMs <= budget;
     };
     try {
-      const decision = await settle(ports, id, (item) => (item ? recover(item, { now: ports.now(), leaseMs: options.leaseMs, by: 'relay' }) : NOTHING), waitFor);
+      const decision = await settle(ports, id, (item) => (item ? recover(item, { now: ports.now(), leaseMs: options.leaseMs, by: options.by ?? 'relay' }) : NOTHING), waitFor);
       if (decision.type === 'wait') throw new Error(leaseHeld(id, decision));
       if (decision.type === 'write') republished += decision.publish.length;
       if (waitedMs > 0) waited += 1;

@@ -525,15 +525,17 @@ describe('PutEvents keeps failing for the relay: it backs off on its own lease u
     const counts = takeovers.map((record) => Number(record.newImage.relayAttempts?.N));
     assert.deepEqual(counts, counts.map((_, i) => i + 1), 'relayAttempts 1, 2, 3, …');
     assert.ok(counts.length >= TAKEOVERS);
-    // Each lease twice the one before. Takeover n sets leaseUntil = now + LEASE_MS × 2^(n-1), where `now`
-    // is when it found the lease before it ended and the write has not landed yet: the `now` that
-    // lease implies must fall between those two instants, however slow the machine.
-    let previousLeaseUntil = Number(deadWrite.newImage.leaseUntil!.N);
+    // Each back-off twice the one before. Takeover n sets relayBackoffUntil = now + LEASE_MS × 2^(n-1),
+    // where `now` is when it found the back-off before it ended and the write has not landed yet: the
+    // `now` that back-off implies must fall between those two instants, however slow the machine. Its
+    // lease stays the plain one (LEASE_MS from the same `now`): only the relay waits out the back-off.
+    let previousUntil = Number(deadWrite.newImage.leaseUntil!.N);
     takeovers.forEach((record, i) => {
-      const leaseUntil = Number(record.newImage.leaseUntil!.N);
-      const decidedAt = leaseUntil - LEASE_MS * 2 ** i;
-      assert.ok(previousLeaseUntil <= decidedAt && decidedAt <= record.createdMs, `takeover ${i + 1}: lease until ${leaseUntil}, the one before until ${previousLeaseUntil}, written at ${record.createdMs}`);
-      previousLeaseUntil = leaseUntil;
+      const backoffUntil = Number(record.newImage.relayBackoffUntil!.N);
+      const decidedAt = backoffUntil - LEASE_MS * 2 ** i;
+      assert.ok(previousUntil <= decidedAt && decidedAt <= record.createdMs, `takeover ${i + 1}: back-off until ${backoffUntil}, the one before until ${previousUntil}, written at ${record.createdMs}`);
+      assert.equal(Number(record.newImage.leaseUntil!.N), decidedAt + LEASE_MS, `takeover ${i + 1}: the plain lease`);
+      previousUntil = backoffUntil;
     });
     // Retries in between found the relay's own lease longer than their wait and handed the records back without writing.
     assert.ok(broken.invocations > takeovers.length, `invocations that wrote nothing: ${JSON.stringify(broken)}`);
@@ -543,7 +545,7 @@ describe('PutEvents keeps failing for the relay: it backs off on its own lease u
     const seen = await collectEvents({ endpoint: r.endpoint, queueUrl: r.resources.watchQueueUrl, eventIds: [eventId], relay: poller, timeoutMs: 120_000 });
     assertOncePerId(seen, [eventId]);
     const item = await readItem(r.resources, id);
-    assert.deepEqual([item?.unpublished, item?.relayAttempts], [undefined, undefined], 'outbox empty, count gone');
+    assert.deepEqual([item?.unpublished, item?.relayAttempts, item?.relayBackoffUntil], [undefined, undefined, undefined], 'outbox empty, count and back-off gone');
     const healed = poller.stats;
     assert.deepEqual([healed.discarded, healed.sentToOnFailure, await queueDepth(r.endpoint, r.resources.relayDlqUrl!)], [0, 0, 0]);
     // Once the relay caught up it had read every takeover: the filter dropped them all; only the dead writer's record reached it, retried.
@@ -556,11 +558,40 @@ describe('PutEvents keeps failing for the relay: it backs off on its own lease u
     // Publishes paced by the lease: one PutEvents (an SDK call, its retries included) per takeover, none in between.
     const putEvents = new Set(proxy.calls.filter((call) => call.operation === 'PutEvents').map((call) => call.invocationId)).size;
     assert.equal(putEvents, relayWrites.length, 'one PutEvents per takeover');
-    const leases = takeovers.map((record) => Number(record.newImage.leaseUntil!.N) - record.createdMs);
+    const leases = takeovers.map((record) => Number(record.newImage.relayBackoffUntil!.N) - record.createdMs);
     figures.push(
-      `PutEvents failing for the relay (lease ${LEASE_MS} ms, wait ${MAX_WAIT_MS} ms): ${takeovers.length} takeovers before the bus healed, leases ${leases.join('/')} ms (from each write), ` +
+      `PutEvents failing for the relay (lease ${LEASE_MS} ms, wait ${MAX_WAIT_MS} ms): ${takeovers.length} takeovers before the bus healed, back-offs ${leases.join('/')} ms (from each write), ` +
         `${broken.invocations} invocations, 0 dead letters; healed: 1 event; in all ${healed.invocations} invocations, ${putEvents} PutEvents for ${relayWrites.length} takeovers, ${healed.filteredOut} records filtered out`,
     );
+  });
+
+  it('a redelivery during the relay’s back-off is answered at once: it takes over, publishes the event once and ends the back-off', async () => {
+    proxy.setPolicy((call) => (call.operation === 'PutEvents' ? { type: 'server-error', status: 500 } : undefined));
+    try {
+      const id = await seedPending(r.resources, 'image');
+      const { eventId } = await dieAfterWrite(r.resources, 'toolkit', id, 200);
+      // A back-off longer than a delivery's deadline (8 s), and the relay's plain lease over: before
+      // writers honoured the plain lease only, this redelivery waited until its deadline and got a 500.
+      await waitUntil(
+        'a relay back-off past the delivery deadline',
+        async () => {
+          const item = await readItem(r.resources, id);
+          const nowMs = Date.now();
+          return (item?.relayBackoffUntil ?? 0) - nowMs > 10_000 && (item?.leaseUntil ?? 0) < nowMs;
+        },
+        120_000,
+        100,
+      );
+      // The webhook's own PutEvents goes to the emulator directly: only the relay's calls fail.
+      const answer = await send.toolkit(r, payloads.imageUploaded(id, at(1)));
+      assert.deepEqual([answer.status, answer.body.outcome, answer.body.published], [200, 'duplicate', 1], JSON.stringify(answer.body));
+      const seen = await collectEvents({ endpoint: r.endpoint, queueUrl: r.resources.watchQueueUrl, eventIds: [eventId], relay: poller, timeoutMs: 60_000 });
+      assertOncePerId(seen, [eventId]);
+      const item = await readItem(r.resources, id);
+      assert.deepEqual([item?.unpublished, item?.relayAttempts, item?.relayBackoffUntil], [undefined, undefined, undefined], 'outbox, count and back-off gone');
+    } finally {
+      proxy.setPolicy(() => undefined);
+    }
   });
 });
 

@@ -73,13 +73,13 @@ describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
       deadLetterMessages: await queueDepth(r.endpoint, r.resources.relayDlqUrl!),
       discarded: stats.discarded - start.discarded,
       relayAttempts: item?.relayAttempts,
-      leaseLeftMs: item?.leaseUntil === undefined ? undefined : item.leaseUntil - Date.now(),
+      backoffLeftMs: item?.relayBackoffUntil === undefined ? undefined : item.relayBackoffUntil - Date.now(),
     };
     process.stderr.write(`\nrelay outage figures: ${JSON.stringify(figures)}\n`);
     // Whatever the relay did, nothing reached the missing bus and the event stays in the outbox.
     assert.equal(item?.unpublished?.length, 1, 'the event is still in the outbox');
     assert.ok(figures.invocations >= 1, 'the relay saw the dead writer’s record');
-    // Each takeover waits for the lease of the one before, doubled each time: no more fit in the window.
+    // Each takeover waits for the back-off of the one before, doubled each time: no more fit in the window.
     assert.ok(figures.takeoverWrites >= 1 && figures.takeoverWrites <= takeoversWithin(WINDOW_SECONDS * 1000), JSON.stringify(figures));
     assert.equal(figures.putEventsCalls, figures.takeoverWrites, 'one PutEvents per takeover');
     if (WINDOW_SECONDS < RelayEventSource.maxRecordAgeSeconds) assert.equal(figures.deadLetterMessages, 0, 'nothing given up on before the age bound');

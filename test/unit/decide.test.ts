@@ -171,53 +171,61 @@ describe('the outbox (unpublished events)', () => {
     };
     let item = first;
     let at = item.leaseUntil!;
-    const leases: number[] = [];
+    const backoffs: number[] = [];
     for (let n = 1; n <= 12; n++) {
-      assert.deepEqual(recover(item, { ...options, now: new Date(at - 1), by: 'relay' }).type, 'wait', 'nothing before the lease ends');
+      assert.deepEqual(recover(item, { ...options, now: new Date(at - 1), by: 'relay' }).type, 'wait', 'nothing before the back-off ends');
       const next = takeover(item, at, 'relay');
       assert.equal(next.set.relayAttempts, n);
       assert.equal(next.set.version, (item.version ?? 0) + 1);
+      assert.equal(next.set.leaseUntil, at + 3000, 'the lease stays the plain one: the relay publishes right after its write');
       assert.equal(next.remove, undefined);
-      leases.push((next.set.leaseUntil as number) - at);
+      backoffs.push((next.set.relayBackoffUntil as number) - at);
       item = next.item;
-      at = item.leaseUntil!;
+      at = item.relayBackoffUntil!;
     }
-    assert.deepEqual(leases, [3, 6, 12, 24, 48, 96, 192, 384, 768, 768, 768, 768].map((s) => s * 1000));
+    assert.deepEqual(backoffs, [3, 6, 12, 24, 48, 96, 192, 384, 768, 768, 768, 768].map((s) => s * 1000));
     assert.equal(relayLeaseMs(3000, MAX_LEASE_DOUBLINGS), 768_000);
-    // While its own lease holds, the relay (or anyone) is told to wait, and told whose lease it is.
+    // While its back-off runs, the relay is told to wait, and told it is its own.
     assert.deepEqual(recover(item, { ...options, now: new Date(at - 1), by: 'relay' }), { type: 'wait', untilMs: at, relayAttempts: 12 });
-    // A redelivery taking over after it: the plain lease, the relay's count left for the relay.
-    const writer = takeover(item, at, 'writer');
-    assert.equal(writer.set.leaseUntil, at + 3000);
-    assert.equal(writer.set.relayAttempts, undefined);
-    assert.equal(writer.item.relayAttempts, 12);
-    assert.equal(recover(item, { ...options, now: new Date(at) }).type, 'write', 'a writer by default');
-    assert.equal((recover(item, { ...options, now: new Date(at) }) as Extract<Recovery, { type: 'write' }>).write.set.leaseUntil, at + 3000);
+    // A writer (a redelivery, the sweep, images sync, events redrive) waits for the plain lease only…
+    const takenAt = at - 768_000;
+    assert.deepEqual(recover(item, { ...options, now: new Date(takenAt + 1000) }), { type: 'wait', untilMs: takenAt + 3000 });
+    // …then takes over during the back-off with the plain lease, leaving the relay's count (its write stays
+    // out of the relay's filter) until the clean-up after its publish removes it.
+    const writer = takeover(item, takenAt + 3000, 'writer');
+    assert.equal(writer.set.leaseUntil, takenAt + 6000);
+    assert.deepEqual([writer.set.relayAttempts, writer.remove, writer.item.relayAttempts], [undefined, undefined, 12]);
+    assert.equal(recover(item, { ...options, now: new Date(takenAt + 3000) }).type, 'write', 'a writer by default');
   });
 
   it('a count that is not the relay’s own number starts the doubling over', () => {
     const { item } = written();
     for (const relayAttempts of ['3', -2, 1.5, Number.NaN]) {
       const d = recover({ ...item, relayAttempts } as Item, { ...options, now: new Date(item.leaseUntil!), by: 'relay' }) as Extract<Recovery, { type: 'write' }>;
-      assert.deepEqual([d.write.set.relayAttempts, (d.write.set.leaseUntil as number) - item.leaseUntil!], [1, 3000], String(relayAttempts));
+      assert.deepEqual([d.write.set.relayAttempts, (d.write.set.relayBackoffUntil as number) - item.leaseUntil!], [1, 3000], String(relayAttempts));
     }
   });
 
-  it('a writer’s next report removes the relay’s count in its write (so its record reaches the relay), and only when there is one', () => {
+  it('a writer’s next report removes the relay’s count and back-off (so its record reaches the relay), and only when there are some', () => {
     const { item } = written();
-    const backingOff = { ...item, relayAttempts: 5, leaseUntil: now.getTime() + 96_000 } as Item;
     const failed = image('failed', '2024-01-01T12:10:00.000Z');
-    const stale = { ...backingOff, status: 'draft', precedence: precedenceOf('image', 'draft', '2024-01-01T12:00:00.000Z') } as Item;
-    const d = decide(stale, failed, options) as Extract<Decision, { type: 'write' }>;
+    const stale = { ...item, status: 'draft', precedence: precedenceOf('image', 'draft', '2024-01-01T12:00:00.000Z') } as Item;
+    // The relay took over 1 s ago (its plain lease still held) and backs off for 96 s.
+    const live = { ...stale, relayAttempts: 5, leaseUntil: now.getTime() + 2000, relayBackoffUntil: now.getTime() + 95_000 } as Item;
+    const d = decide(live, failed, options) as Extract<Decision, { type: 'write' }>;
     assert.equal(d.outcome, 'transitioned');
-    assert.ok(d.write.remove?.includes('relayAttempts'));
-    assert.deepEqual(d.publish.map((e) => e.detail.status), ['failed'], 'the relay’s lease still holds: its events stay its own');
+    assert.deepEqual(d.write.remove, ['relayAttempts', 'relayBackoffUntil']);
+    assert.deepEqual(d.publish.map((e) => e.detail.status), ['failed'], 'the relay may still be publishing: its events stay its own');
     assert.equal(d.write.set.leaseUntil, now.getTime() + 3000);
-    const refreshed = decide(stale, { ...image('draft', '2024-01-01T12:05:00.000Z') }, options) as Extract<Decision, { type: 'write' }>;
+    // Its plain lease over, only the back-off left: the report carries the relay's events out with its own.
+    const backingOff = { ...live, leaseUntil: now.getTime() - 1 } as Item;
+    const carried = decide(backingOff, failed, options) as Extract<Decision, { type: 'write' }>;
+    assert.deepEqual(carried.publish.map((e) => e.detail.status).sort(), ['failed', 'uploaded']);
+    const refreshed = decide(live, { ...image('draft', '2024-01-01T12:05:00.000Z') }, options) as Extract<Decision, { type: 'write' }>;
     assert.equal(refreshed.outcome, 'refreshed');
-    assert.ok(refreshed.write.remove?.includes('relayAttempts'));
-    const plain = decide({ ...stale, relayAttempts: undefined } as Item, failed, options) as Extract<Decision, { type: 'write' }>;
-    assert.equal(plain.write.remove?.includes('relayAttempts') ?? false, false);
+    assert.deepEqual(refreshed.write.remove, ['relayAttempts', 'relayBackoffUntil']);
+    const plain = decide(stale, failed, options) as Extract<Decision, { type: 'write' }>;
+    assert.equal(plain.write.remove, undefined);
   });
 
   it('a newer report publishes a dead writer’s events with its own, and leaves a live writer’s to it', () => {

@@ -37,7 +37,7 @@ class MemoryTable implements ItemStore, SweepIndex {
   }
   async markPublished(id: string, eventIds: readonly string[]) {
     // As the table's adapter does: the ids out of the outbox, the relay's count of takeovers gone.
-    const { unpublished, relayAttempts: _ended, ...item } = this.items.get(id)!;
+    const { unpublished, relayAttempts: _ended, relayBackoffUntil: _backoff, ...item } = this.items.get(id)!;
     const left = (unpublished ?? []).filter((eventId) => !eventIds.includes(eventId));
     this.items.set(id, { ...item, ...(left.length > 0 && { unpublished: left }), version: (item.version ?? 0) + 1 } as Item);
   }
