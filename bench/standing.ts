@@ -94,7 +94,7 @@ function changes(from: StandingCost, to: StandingCost): string {
     if (a?.count === b?.count && usd(a?.perMonth ?? 0) === usd(b?.perMonth ?? 0)) continue;
     const delta = (b?.perMonth ?? 0) - (a?.perMonth ?? 0);
     const sign = delta < 0 ? '−' : '+';
-    const amount = delta === 0 ? 'no standing charge' : usd(Math.abs(delta)).replace('< $', `< ${sign}$`).replace(/^\$/, `${sign}$`);
+    const amount = delta === 0 ? '±$0' : usd(Math.abs(delta)).replace('< $', `< ${sign}$`).replace(/^\$/, `${sign}$`);
     parts.push(`${item} ${(a?.count ?? 0).toLocaleString('en-US')} → ${(b?.count ?? 0).toLocaleString('en-US')} (${amount})`);
   }
   return parts.join('; ') || 'nothing standing';
