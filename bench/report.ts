@@ -204,6 +204,7 @@ function json(m: Measurements, durationSeconds: number) {
     settings: m.settings,
     durationSeconds,
     targets: TARGETS,
+    ratios: ratios(m),
     bundles: { webhook: bundle(m.bundles.shipped.webhook), floor: bundle(m.bundles.floor), relay: bundle(m.bundles.shipped.relay), relayFloor: bundle(m.bundles.relayFloor), assets: m.bundles.shipped.assets, variants: Object.fromEntries([...m.bundles.variants].map(([k, b]) => [k, b.bytes])) },
     cold: Object.fromEntries(Object.keys(m.cold).map((name) => [name, cold(name)])),
     steady: { maxRssMB: round(m.soak.maxRssMB, 1), heapMB: round(m.soak.heapMB, 1) },
@@ -217,6 +218,23 @@ function json(m: Measurements, durationSeconds: number) {
     parseMicros: { shipped: round(m.parse.shipped, 2), scan: round(m.parse.scan, 2), native: round(m.parse.native, 2) },
     cost: costJson(m),
     standing: { totalPerMonth: round(m.standing.standard.totalPerMonth, 4), lines: m.standing.standard.lines.map((l) => ({ ...l, perMonth: round(l.perMonth, 4) })), variants: m.standing.variants.map((v) => ({ context: v.context, totalPerMonth: round(v.cost.totalPerMonth, 4) })) },
+  };
+}
+
+/** The headline ratios, one key each, for comparing commits. */
+function ratios(m: Measurements) {
+  const { shipped, floor, relayFloor } = m.bundles;
+  const { webhook, relay } = m.warm.subjects;
+  const { receiver, ceiling } = m.local.throughput;
+  return {
+    webhookBundle: round(shipped.webhook.bytes / floor.bytes, 3),
+    webhookColdImport: round(m.cold.webhook!.pairedRatio!.wall.median, 3),
+    webhookWarmP50: round(webhook!.ms.median / m.warm.subjects.floor!.ms.median, 3),
+    throughput: round(receiver.perSecond / ceiling.perSecond, 3),
+    relayBundle: round(shipped.relay.bytes / relayFloor.bytes, 3),
+    relayColdImport: round(m.cold.relay!.pairedRatio!.wall.median, 3),
+    relayWarmP50: round(relay!.ms.median / m.warm.subjects['relay-floor']!.ms.median, 3),
+    recoveryP50OverLease: round(m.local.recovery.ms.median / m.local.recovery.leaseMs, 3),
   };
 }
 
