@@ -276,8 +276,8 @@ function provenance() {
   return {
     machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: cpus().length, memoryGB: round(totalmem() / 2 ** 30, 1), node: process.version, platform: `${process.platform} ${process.arch}` },
     commit: git(['rev-parse', '--short', 'HEAD']),
-    // The results of an earlier run are not a change to what is measured.
-    dirty: git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results']) !== '',
+    // Earlier results and the documents are not a change to what is measured.
+    dirty: git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results', ':!*.md']) !== '',
   };
 }
 
