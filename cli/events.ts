@@ -21,7 +21,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lib/events';
+import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lambda/core/events';
 import { queuePolicy } from '../local/aws';
 import { failure, step } from './errors';
 import { errorText, transition } from './format';

@@ -12,7 +12,7 @@
  * version read (WAF's own compare-and-swap); if someone changed it meanwhile, it is read again.
  */
 import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2Client } from '@aws-sdk/client-wafv2';
-import { parseCidrList, type IpVersion } from '../lib/cloudflare-ips';
+import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips';
 import { CliError, failure, UsageError } from './errors';
 import type { Command } from './index';
 import { describeStack, StackOutput, type ClientConfig } from './target';

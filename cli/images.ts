@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/core/contract';
+import { ItemKind, STATUSES, TableDesign, type ItemStatus } from '../lambda/core/contract';
 import { recordedItem } from '../lambda/core/decide';
 import { CliError, failure, step } from './errors';
 import { errorText, table, transition } from './format';
@@ -20,7 +20,9 @@ export async function getItem(client: DynamoDBDocumentClient, tableName: string,
     client.send(new GetCommand({ TableName: tableName, Key: { [TableDesign.partitionKey]: id }, ConsistentRead: true })),
   );
   if (!item) throw new CliError(`no item ${id} in table ${tableName}`);
-  return item as Item;
+  // The outbox is a String Set in the table; shown as the list of ids the functions see (a Set prints as {}).
+  const outbox = item[TableDesign.outbox.attribute];
+  return (outbox instanceof Set ? { ...item, [TableDesign.outbox.attribute]: [...outbox].sort() } : item) as Item;
 }
 
 export interface ListQuery {
@@ -42,11 +44,7 @@ export interface ListResult {
 
 /** Statuses to query when none is given: every status of the kind, or of both kinds. */
 export function statusesOf(kind: ItemKind | undefined): ItemStatus[] {
-  const image = Object.values(ImageStatus);
-  const video = Object.values(VideoStatus);
-  if (kind === ItemKind.Image) return image;
-  if (kind === ItemKind.Video) return video;
-  return [...new Set<ItemStatus>([...image, ...video])];
+  return kind ? [...STATUSES[kind]] : [...new Set<ItemStatus>([...STATUSES.image, ...STATUSES.video])];
 }
 
 /**

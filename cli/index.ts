@@ -5,9 +5,9 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ItemKind, type DetailType, type ItemStatus } from '../lambda/core/contract';
-import type { SecretSet } from '../lambda/webhook/verify';
-import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
+import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract';
+import type { SecretSet } from '../lambda/core/secret-format';
+import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events';
 import { CliError, UsageError } from './errors';
 import { formatEvent, tailEvents } from './events';
 import { parseSince, positiveInteger } from './format';
@@ -29,6 +29,7 @@ import {
 } from './send';
 import { imagesSyncCommand, SYNC_USAGE } from './sync';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
+import { imagesUploadCommand, UPLOAD_USAGE } from './upload';
 import { CONNECT_USAGE, connectOptions } from './connect-options';
 import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
 import { standardInput, type ReadInput } from './tokens';
@@ -49,7 +50,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   images history <id>           the transitions the item records
   images create-pending <id> [--kind image|video]
                                 the pending item an upload route would create
-${SYNC_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+${SYNC_USAGE}${UPLOAD_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
 ${CONNECT_USAGE}${FRONT_DOOR_USAGE}
 Which receiver (default: the one \`npm start\` runs)
@@ -109,6 +110,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
   'images sync': imagesSyncCommand,
+  'images upload': imagesUploadCommand,
   'events replay': eventsReplayCommand,
   'events redrive': eventsRedriveCommand,
   'events tail': {
@@ -181,28 +183,10 @@ const list = (flags: Flags, name: string) => flags[name] as string[] | undefined
 const target = (flags: Flags, io: Required<CliIO>): Promise<Target> => resolveTarget(flags as TargetFlags, { env: io.env });
 
 async function send({ flags, positionals: [delivery], io }: Parameters<Command['run']>[0]): Promise<void> {
-  if (!isDeliveryName(delivery!)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
-  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
-  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
-  const format = str(flags, 'format');
-  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
-    throw new UsageError(`--format is notification or seed, got '${format}'`);
-  }
   const now = io.now();
-  const request: SendRequest = {
-    delivery,
-    id: str(flags, 'id'),
-    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
-    format: format as Format | undefined,
-    fault: faults[0] ?? Fault.None,
-  };
-
+  const request = sendRequest(flags, delivery!, now);
   const found = await target(flags, io);
-  const route = Deliveries[delivery].route;
-  const urls = {
-    images: route === 'images' ? required(found, 'imagesUrl') : '',
-    stream: route === 'stream' ? required(found, 'streamUrl') : '',
-  };
+  const urls = deliveryUrls(found, Deliveries[request.delivery].route);
   const secrets: SecretSet = secretNeeded(request) ? await readSecrets(found) : { images: [], stream: [], toolkit: [] };
   const prepared = prepareDelivery(request, urls, secrets, now);
 
@@ -211,6 +195,32 @@ async function send({ flags, positionals: [delivery], io }: Parameters<Command['
     const answer = await post(prepared);
     io.out(flags.json ? JSON.stringify({ url: prepared.url, delivery: prepared.label, status: answer.status, body: parsedOrText(answer.body) }) : formatAnswer(answer));
   }
+}
+
+/** `send`'s flags, checked before anything is read or sent. */
+function sendRequest(flags: Flags, delivery: string, now: Date): SendRequest {
+  if (!isDeliveryName(delivery)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
+  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
+  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
+  const format = str(flags, 'format');
+  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
+    throw new UsageError(`--format is notification or seed, got '${format}'`);
+  }
+  return {
+    delivery,
+    id: str(flags, 'id'),
+    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
+    format: format as Format | undefined,
+    fault: faults[0] ?? Fault.None,
+  };
+}
+
+/** Only the URL the delivery goes to is required: a target that knows just that one will do. */
+function deliveryUrls(found: Target, route: Route): { images: string; stream: string } {
+  return {
+    images: route === 'images' ? required(found, 'imagesUrl') : '',
+    stream: route === 'stream' ? required(found, 'streamUrl') : '',
+  };
 }
 
 async function imagesGet({ flags, positionals: [id], io }: Parameters<Command['run']>[0]): Promise<void> {

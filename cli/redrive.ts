@@ -32,10 +32,11 @@ import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCom
 import type { DynamoDBRecord } from 'aws-lambda';
 import { EventBridgePublisher } from '../lambda/adapters/publish';
 import { DynamoItemStore } from '../lambda/adapters/store';
-import { Defaults, TableDesign } from '../lambda/core/contract';
+import { Defaults, RELAY_FILTER } from '../lambda/core/contract';
 import { isRecord } from '../lambda/core/values';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config';
 import { relay, type RelayPorts } from '../lambda/relay/relay';
+import { compileFilters, type FilterPattern } from '../local/filter-pattern';
 import { CliError, step } from './errors';
 import { positiveInteger } from './format';
 import type { Command } from './index';
@@ -130,9 +131,14 @@ function lambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
   };
 }
 
-/** RELAY_FILTER (lambda/core/contract.ts), evaluated: the new image still holds an outbox (a String Set). */
+const relayFilter = compileFilters([RELAY_FILTER as unknown as FilterPattern]);
+
+/**
+ * RELAY_FILTER (lambda/core/contract.ts), matched as Lambda matches it: the new image still holds an
+ * outbox (a String Set) and no count of the relay's takeovers (its own writes, which never invoke it).
+ */
 export function passesRelayFilter(record: DynamoDBRecord): boolean {
-  return record.dynamodb?.NewImage?.[TableDesign.outbox.attribute]?.SS !== undefined;
+  return relayFilter(record);
 }
 
 export const MessageStatus = {

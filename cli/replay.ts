@@ -12,7 +12,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DescribeArchiveCommand, DescribeReplayCommand, EventBridgeClient, ListRulesCommand, StartReplayCommand, type Rule } from '@aws-sdk/client-eventbridge';
-import { DetailTypes, type DetailType } from '../lib/events';
+import type { DetailType } from '../lambda/core/contract';
+import { DetailTypes } from '../lambda/core/events';
 import { CliError, step, UsageError } from './errors';
 import { parseSince } from './format';
 import type { Command } from './index';

@@ -52,6 +52,8 @@ export interface Target {
   readonly relayDeadLetterQueueUrl?: string;
   /** Cloudflare's API root, when not the real one (local mode's stand-in). */
   readonly cloudflareBaseUrl?: string;
+  /** `POST /uploads` of the local receiver (`images upload`). */
+  readonly uploadsUrl?: string;
 }
 
 export interface TargetFlags {
@@ -126,6 +128,7 @@ async function baseTarget(flags: TargetFlags, { env = process.env, describeStack
     ...(state.eventArchiveArn && { eventArchiveArn: state.eventArchiveArn }),
     ...(state.relayDeadLetterQueueUrl && { relayDeadLetterQueueUrl: state.relayDeadLetterQueueUrl }),
     ...(state.cloudflareBaseUrl && { cloudflareBaseUrl: state.cloudflareBaseUrl }),
+    ...(state.uploadsUrl && { uploadsUrl: state.uploadsUrl }),
   };
 }
 

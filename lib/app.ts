@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ConfirmMode, type UnknownIdPolicy } from '../lambda/core/contract.js';
-import type { WebhookAlarmOptions } from './observability.js';
+import type { WebhookAlarmOptions } from './observability/index.js';
 import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
 import { DEFAULT_UPLOADS_THROTTLE } from './uploads.js';

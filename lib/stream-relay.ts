@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Defaults, RelayEnv, RelayEventSource } from '../lambda/core/contract.js';
-import { receiverFunction } from './bundling.js';
+import { deadLetterQueue, receiverFunction } from './bundling.js';
 
 export interface StreamRelayProps {
   /** The images table, with a stream of new and old images. */
@@ -25,8 +25,9 @@ export interface StreamRelayProps {
  * No event waits for a redelivery: the table's stream plays the redelivery that Cloudflare may never
  * send. A function reads the records whose item still has events in its outbox (a filter on the
  * event source mapping keeps every other write away from it) and publishes what their writer left
- * behind, through the same decision code a redelivery runs. What its retries cannot settle lands in
- * an encrypted dead-letter queue (`npm run cli -- events redrive` sends it back through the relay).
+ * behind, through the same decision code a redelivery runs. A batch it cannot settle is retried, paced
+ * by the relay's doubling lease, until its records are 6 hours old; then its description lands in an
+ * encrypted dead-letter queue (`npm run cli -- events redrive` sends it back through the relay).
  */
 export class StreamRelay extends Construct {
   public readonly relayFunction: lambda.Function;
@@ -35,11 +36,17 @@ export class StreamRelay extends Construct {
 
   constructor(scope: Construct, id: string, props: StreamRelayProps) {
     super(scope, id);
-    const { table, eventBus } = props;
-    if (!table.tableStreamArn) throw new Error('the stream relay needs the table’s stream: give a table with a NEW_AND_OLD_IMAGES stream');
+    if (!props.table.tableStreamArn) throw new Error('the stream relay needs the table’s stream: give a table with a NEW_AND_OLD_IMAGES stream');
+    this.relayFunction = this.createFunction(props);
+    // Where batches go once their records are too old to retry (RelayEventSource.maxRecordAgeSeconds).
+    this.deadLetterQueue = deadLetterQueue(this);
+    this.relayFunction.addEventSource(this.streamSource(props.table));
+  }
 
-    // 1. The function: read and update the table's items, put events on the bus, nothing else.
-    this.relayFunction = receiverFunction(this, 'Function', 'relay', {
+  /** The function: read and update the table's items, put events on the bus, nothing else. */
+  private createFunction(props: StreamRelayProps): lambda.Function {
+    const { table, eventBus } = props;
+    return receiverFunction(this, 'Function', 'relay', {
       roleDescription: 'Cloudflare stream relay: its table items, its bus, its log group (and the stream and dead-letter queue its event source mapping needs)',
       logRetention: props.logRetention,
       permissions: (role) => {
@@ -58,27 +65,20 @@ export class StreamRelay extends Construct {
         ...props.environment,
       },
     });
+  }
 
-    // 2. Where batches go when their retries run out.
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', {
-      enforceSSL: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      retentionPeriod: Duration.days(14),
+  /** The stream, filtered to records with something in the outbox, in order per item. */
+  private streamSource(table: dynamodb.ITable): sources.DynamoEventSource {
+    return new sources.DynamoEventSource(table, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: RelayEventSource.batchSize,
+      maxBatchingWindow: Duration.seconds(RelayEventSource.maxBatchingWindowSeconds),
+      retryAttempts: RelayEventSource.retryAttempts,
+      maxRecordAge: Duration.seconds(RelayEventSource.maxRecordAgeSeconds),
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      onFailure: new sources.SqsDlq(this.deadLetterQueue),
+      filters: [lambda.FilterCriteria.filter(RelayEventSource.filter as unknown as Record<string, unknown>)],
     });
-
-    // 3. The stream, filtered to records with something in the outbox, in order per item.
-    this.relayFunction.addEventSource(
-      new sources.DynamoEventSource(table, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: RelayEventSource.batchSize,
-        maxBatchingWindow: Duration.seconds(RelayEventSource.maxBatchingWindowSeconds),
-        retryAttempts: RelayEventSource.retryAttempts,
-        maxRecordAge: Duration.seconds(RelayEventSource.maxRecordAgeSeconds),
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
-        onFailure: new sources.SqsDlq(this.deadLetterQueue),
-        filters: [lambda.FilterCriteria.filter(RelayEventSource.filter as unknown as Record<string, unknown>)],
-      }),
-    );
   }
 }

@@ -17,7 +17,7 @@ import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js'
 import { StreamRelay } from './stream-relay.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
-import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
+import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability/index.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
 /** Log levels the Powertools logger understands. */
@@ -448,7 +448,16 @@ interface ResolvedConfig {
 
 /** Applies defaults and throws on any value that would synthesize a broken or useless stack. */
 function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
-  const config: ResolvedConfig = {
+  const config = withDefaults(props);
+  checkTableAndTruth(props, config);
+  checkRoutes(config);
+  checkLimits(config);
+  checkChoices(config);
+  return config;
+}
+
+function withDefaults(props: CloudflareWebhookReceiverProps): ResolvedConfig {
+  return {
     imagesPath: props.imagesPath ?? Defaults.imagesPath,
     streamPath: props.streamPath ?? Defaults.streamPath,
     throttle: props.throttle ?? DEFAULT_THROTTLE,
@@ -468,6 +477,10 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
     relay: props.relay ?? (props.table ? props.table.tableStreamArn !== undefined : true),
     archiveRetentionDays: props.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
   };
+}
+
+/** The table given or made, and the truth settings (confirmation, relay, archive) that depend on it or on each other. */
+function checkTableAndTruth(props: CloudflareWebhookReceiverProps, config: ResolvedConfig): void {
   if (props.table && props.statusIndex !== undefined) {
     throw new Error('statusIndex applies to a table the construct creates; an existing table keeps the indexes it has');
   }
@@ -481,7 +494,9 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
     throw new Error(`confirmWithCloudflare must be one of ${Object.values(ConfirmMode).join(', ')}, got '${config.confirmWithCloudflare}'`);
   }
   requireNumber('archiveRetentionDays', config.archiveRetentionDays, { min: 0, integer: true });
+}
 
+function checkRoutes(config: ResolvedConfig): void {
   for (const [name, path] of [['imagesPath', config.imagesPath], ['streamPath', config.streamPath]] as const) {
     // The paths also go into the function's environment, where a token would not match a request.
     requireRoutePath(name, path);
@@ -489,7 +504,9 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (config.imagesPath === config.streamPath) {
     throw new Error(`imagesPath and streamPath must differ (both are '${config.imagesPath}')`);
   }
+}
 
+function checkLimits(config: ResolvedConfig): void {
   requireNumber('throttle.rateLimit', config.throttle.rateLimit, { min: 0 });
   requireNumber('throttle.burstLimit', config.throttle.burstLimit, { min: 0, integer: true });
   requireNumber('maxBodyBytes', config.maxBodyBytes, { min: 1, max: MAX_LAMBDA_PAYLOAD_BYTES, integer: true });
@@ -498,7 +515,10 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (config.reservedConcurrentExecutions !== undefined) {
     requireNumber('reservedConcurrentExecutions', config.reservedConcurrentExecutions, { min: 0, integer: true });
   }
+}
 
+/** Values that must be one of a fixed set (a cast or plain JavaScript can pass anything). */
+function checkChoices(config: ResolvedConfig): void {
   if (!Object.values(UnknownIdPolicy).includes(config.unknownIdPolicy)) {
     throw new Error(
       `unknownIdPolicy must be one of ${Object.values(UnknownIdPolicy).join(', ')}, got '${config.unknownIdPolicy}'`,
@@ -510,7 +530,6 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (!(Object.values(logs.RetentionDays) as unknown[]).includes(config.logRetention)) {
     throw new Error(`logRetention must be a logs.RetentionDays value, got ${config.logRetention}`);
   }
-  return config;
 }
 
 /** One JSON object per request, so Logs Insights can query fields without parsing. */

@@ -5,7 +5,11 @@ import type { Context } from 'aws-lambda';
 export const LOCAL_ACCOUNT_ID = '123456789012';
 
 /** What Lambda hands a function besides its event; its clock counts down from `timeoutMs`. */
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
+export function lambdaContext(
+  functionName: string,
+  timeoutMs: number,
+  { functionArn, requestId }: { functionArn?: string; requestId?: string } = {},
+): Context {
   const deadline = Date.now() + timeoutMs;
   const unsupported = () => {
     throw new Error('context.done/fail/succeed are not supported locally; return or throw instead');
@@ -14,9 +18,9 @@ export function lambdaContext(functionName: string, timeoutMs: number): Context 
     callbackWaitsForEmptyEventLoop: true,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT_ID}:function:${functionName}`,
+    invokedFunctionArn: functionArn ?? `arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT_ID}:function:${functionName}`,
     memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
+    awsRequestId: requestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),

@@ -3,7 +3,7 @@
  * receives every event the receiver publishes so tests and humans can see them.
  */
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { CreateArchiveCommand, CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -58,108 +58,22 @@ export interface ProvisionOptions {
   uploadsToken?: Partial<ApiCredentials>;
 }
 
-export async function provisionLocal({
-  endpoint,
-  prefix = 'local',
-  secrets: given = {},
-  stream = true,
-  archive = true,
-  readToken,
-  uploadsToken,
-}: ProvisionOptions): Promise<LocalResources> {
-  const config = localClientConfig(endpoint);
+export async function provisionLocal(options: ProvisionOptions): Promise<LocalResources> {
+  const { endpoint, prefix = 'local', stream = true, archive = true } = options;
+  const aws = localClients(endpoint);
   const name = `${prefix}-cloudflare-webhook`;
-  const secrets: LocalSecrets = {
-    images: given.images ?? [randomSecret()],
-    stream: given.stream ?? [randomSecret()],
-    toolkit: given.toolkit ?? [randomSecret()],
-  };
-
-  const events = new EventBridgeClient(config);
-  const sqs = new SQSClient(config);
-  const secretsManager = new SecretsManagerClient(config);
-  const tokenSecret = (suffix: string, token: Partial<ApiCredentials> | undefined) =>
-    secretsManager.send(new CreateSecretCommand({ Name: `${prefix}/${suffix}`, SecretString: JSON.stringify(token ?? { [ApiSecretKey.AccountId]: '', [ApiSecretKey.ApiToken]: '' }) }));
-  const [table, bus, secret, queue, relayDlq, readSecret, apiSecret] = await Promise.all([
-    new DynamoDBClient(config).send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TableDesign.partitionKey, AttributeType: 'S' },
-          { AttributeName: TableDesign.byStatus.partitionKey, AttributeType: 'S' },
-          { AttributeName: TableDesign.byStatus.sortKey, AttributeType: 'S' },
-          { AttributeName: TableDesign.byExpiry.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
-        // The same index as the stack's, so `images list` queries locally what it queries in AWS.
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: TableDesign.byStatus.indexName,
-            KeySchema: [
-              { AttributeName: TableDesign.byStatus.partitionKey, KeyType: 'HASH' },
-              { AttributeName: TableDesign.byStatus.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TableDesign.byStatus.projected] },
-          },
-          // The sweep's index, as the stack creates it.
-          {
-            IndexName: TableDesign.byExpiry.indexName,
-            KeySchema: [
-              { AttributeName: TableDesign.byExpiry.partitionKey, KeyType: 'HASH' },
-              { AttributeName: TableDesign.byExpiry.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TableDesign.byExpiry.projected] },
-          },
-        ],
-        ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
-      }),
-    ),
-    events.send(new CreateEventBusCommand({ Name: name })),
-    secretsManager.send(
-      new CreateSecretCommand({
-        Name: `${prefix}/cloudflare-webhook`,
-        SecretString: JSON.stringify({
-          [SecretKey.Images]: secrets.images,
-          [SecretKey.Stream]: secrets.stream,
-          [SecretKey.Toolkit]: secrets.toolkit,
-        }),
-      }),
-    ),
-    sqs.send(new CreateQueueCommand({ QueueName: `${name}-watch` })),
-    stream ? sqs.send(new CreateQueueCommand({ QueueName: `${name}-relay-dlq` })) : undefined,
-    tokenSecret('cloudflare-read', readToken),
-    tokenSecret('cloudflare-api', uploadsToken),
+  const secrets = webhookSecrets(options.secrets);
+  const [table, bus, secret, watchQueueUrl, relayDlqUrl, readSecret, apiSecret] = await Promise.all([
+    aws.dynamodb.send(new CreateTableCommand(tableDefinition(name, stream))),
+    aws.events.send(new CreateEventBusCommand({ Name: name })),
+    createWebhookSecret(aws.secretsManager, `${prefix}/cloudflare-webhook`, secrets),
+    createQueue(aws.sqs, `${name}-watch`),
+    stream ? createQueue(aws.sqs, `${name}-relay-dlq`) : undefined,
+    createTokenSecret(aws.secretsManager, `${prefix}/cloudflare-read`, options.readToken),
+    createTokenSecret(aws.secretsManager, `${prefix}/cloudflare-api`, options.uploadsToken),
   ]);
-  const archived = archive
-    ? await events.send(new CreateArchiveCommand({ ArchiveName: `${name}-archive`, EventSourceArn: bus.EventBusArn!, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }), RetentionDays: 30 }))
-    : undefined;
-
-  const watchQueueUrl = queue.QueueUrl!;
-  const watchRuleName = `${name}-watch`;
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: watchQueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const queueArn = Attributes!.QueueArn!;
-  const { RuleArn } = await events.send(
-    new PutRuleCommand({
-      Name: watchRuleName,
-      EventBusName: name,
-      EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }),
-    }),
-  );
-  // moto delivers without it, but AWS drops events unless the queue lets this rule send.
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: watchQueueUrl,
-      Attributes: {
-        Policy: JSON.stringify(queuePolicy(queueArn, RuleArn!)),
-      },
-    }),
-  );
-  await events.send(
-    new PutTargetsCommand({ Rule: watchRuleName, EventBusName: name, Targets: [{ Id: 'watch', Arn: queueArn }] }),
-  );
+  const eventArchiveArn = archive ? await createArchive(aws.events, `${name}-archive`, bus.EventBusArn!) : undefined;
+  const watchRuleName = await watchBus(aws, name, watchQueueUrl);
 
   return {
     endpoint,
@@ -171,11 +85,107 @@ export async function provisionLocal({
     secrets,
     watchQueueUrl,
     watchRuleName,
-    ...(stream && { streamArn: table.TableDescription!.LatestStreamArn!, relayDlqUrl: relayDlq!.QueueUrl! }),
+    ...(stream && { streamArn: table.TableDescription!.LatestStreamArn!, relayDlqUrl: relayDlqUrl! }),
     readSecretArn: readSecret.ARN!,
     apiSecretArn: apiSecret.ARN!,
-    ...(archived && { eventArchiveArn: archived.ArchiveArn! }),
+    ...(eventArchiveArn && { eventArchiveArn }),
   };
+}
+
+interface LocalClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly events: EventBridgeClient;
+  readonly sqs: SQSClient;
+  readonly secretsManager: SecretsManagerClient;
+}
+
+function localClients(endpoint: string): LocalClients {
+  const config = localClientConfig(endpoint);
+  return {
+    dynamodb: new DynamoDBClient(config),
+    events: new EventBridgeClient(config),
+    sqs: new SQSClient(config),
+    secretsManager: new SecretsManagerClient(config),
+  };
+}
+
+/** The values given, and a random one for each key left out. */
+function webhookSecrets(given: Partial<LocalSecrets> = {}): LocalSecrets {
+  return {
+    images: given.images ?? [randomSecret()],
+    stream: given.stream ?? [randomSecret()],
+    toolkit: given.toolkit ?? [randomSecret()],
+  };
+}
+
+function tableDefinition(name: string, stream: boolean): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TableDesign.partitionKey, AttributeType: 'S' },
+      { AttributeName: TableDesign.byStatus.partitionKey, AttributeType: 'S' },
+      { AttributeName: TableDesign.byStatus.sortKey, AttributeType: 'S' },
+      { AttributeName: TableDesign.byExpiry.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      // The same index as the stack's, so `images list` queries locally what it queries in AWS.
+      globalIndex(TableDesign.byStatus),
+      // The sweep's index, as the stack creates it.
+      globalIndex(TableDesign.byExpiry),
+    ],
+    ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
+  };
+}
+
+function globalIndex(index: (typeof TableDesign)['byStatus' | 'byExpiry']): GlobalSecondaryIndex {
+  return {
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projected] },
+  };
+}
+
+function createWebhookSecret(secretsManager: SecretsManagerClient, secretName: string, secrets: LocalSecrets) {
+  const value = { [SecretKey.Images]: secrets.images, [SecretKey.Stream]: secrets.stream, [SecretKey.Toolkit]: secrets.toolkit };
+  return secretsManager.send(new CreateSecretCommand({ Name: secretName, SecretString: JSON.stringify(value) }));
+}
+
+/** A Cloudflare token secret `{accountId, apiToken}`, blank when no token is given (as the stack creates it). */
+function createTokenSecret(secretsManager: SecretsManagerClient, secretName: string, token: Partial<ApiCredentials> | undefined) {
+  const value = token ?? { [ApiSecretKey.AccountId]: '', [ApiSecretKey.ApiToken]: '' };
+  return secretsManager.send(new CreateSecretCommand({ Name: secretName, SecretString: JSON.stringify(value) }));
+}
+
+async function createQueue(sqs: SQSClient, queueName: string): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  return QueueUrl!;
+}
+
+/** An archive of every event the receiver publishes, for `events replay`. */
+async function createArchive(events: EventBridgeClient, archiveName: string, eventBusArn: string): Promise<string> {
+  const { ArchiveArn } = await events.send(
+    new CreateArchiveCommand({ ArchiveName: archiveName, EventSourceArn: eventBusArn, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }), RetentionDays: 30 }),
+  );
+  return ArchiveArn!;
+}
+
+/** A rule on the bus that sends every event the receiver publishes to the watch queue; returns the rule's name. */
+async function watchBus({ events, sqs }: LocalClients, busName: string, queueUrl: string): Promise<string> {
+  const ruleName = `${busName}-watch`;
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const queueArn = Attributes!.QueueArn!;
+  const { RuleArn } = await events.send(
+    new PutRuleCommand({ Name: ruleName, EventBusName: busName, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }) }),
+  );
+  // moto delivers without it, but AWS drops events unless the queue lets this rule send.
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: JSON.stringify(queuePolicy(queueArn, RuleArn!)) } }));
+  await events.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: busName, Targets: [{ Id: 'watch', Arn: queueArn }] }));
+  return ruleName;
 }
 
 export type WatchedEvent = EventBridgeEvent<string, unknown>;

@@ -16,9 +16,9 @@ import type { SweepResult } from '../lambda/sweep/sweep';
 import { authorized, type LocalAuth } from './authorizers';
 import { lambdaContext } from './context';
 import { relayEnvironment, sweepEnvironment, uploadsEnvironment, webhookEnvironment, type LocalCloudflare, type LocalSweepSettings, type WebhookEnvOverrides } from './environments';
-import { importBundle, lambdaInstances, localConcurrency, type InstanceStats } from './instances';
-import { provisionLocal, type LocalResources, type LocalSecrets } from './provision';
-import { startLocalServer, type LocalHandler } from './server';
+import { importBundle, lambdaInstances, localConcurrency, type Instances, type InstanceStats } from './instances';
+import { provisionLocal, type LocalResources, type LocalSecrets, type ProvisionOptions } from './provision';
+import { startLocalServer, type LocalHandler, type LocalServer } from './server';
 import type { FilterPattern } from './filter-pattern';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from './stream-poller';
 
@@ -46,7 +46,7 @@ export interface LocalStackOptions {
   readonly sweep?: LocalSweepSettings;
   /** Most instances of the webhook (and of the upload function) at once. @default LOCAL_CONCURRENCY, 8 */
   readonly concurrency?: number;
-  /** @default a free port */
+  /** Tried first; when it is taken, a free one is used. @default a free port */
   readonly port?: number;
 }
 
@@ -74,42 +74,30 @@ type SweepHandler = (event: Partial<ScheduledEvent>, context: Context) => Promis
 type RelayHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const { cloudflare } = options;
-  const resources = await provisionLocal({
-    endpoint: options.endpoint,
-    prefix: options.prefix,
-    ...(options.secrets && { secrets: options.secrets }),
-    ...(cloudflare?.readToken && { readToken: cloudflare.readToken }),
-    ...(cloudflare?.uploadsToken && { uploadsToken: cloudflare.uploadsToken }),
-  });
+  const { bundles, cloudflare } = options;
+  const resources = await provisionLocal(provisionOptions(options));
   const concurrency = options.concurrency ?? localConcurrency();
   const webhookEnv = webhookEnvironment(resources, options.webhookOverrides, cloudflare);
-  let webhook = lambdaInstances({ create: () => importBundle<LocalHandler>(options.bundles.webhook, webhookEnv), concurrency });
-  await webhook.warm();
-  const sweep = await importBundle<SweepHandler>(options.bundles.sweep, sweepEnvironment(resources, options.sweep, cloudflare));
-
-  const imagesPath = webhookEnv[WebhookEnv.ImagesPath]!;
-  const streamPath = webhookEnv[WebhookEnv.StreamPath]!;
-  const uploadsRoute = `POST ${UploadDefaults.path}`;
-  const uploads = options.uploads && (await uploadRoute(options.bundles.uploads, resources, cloudflare, options.uploads, concurrency));
-  const handler: LocalHandler = (event, context) => (uploads && event.routeKey === uploadsRoute ? uploads(event, context) : webhook.invoke(event, context));
-  const routes = [`POST ${imagesPath}`, `POST ${streamPath}`, ...(uploads ? [uploadsRoute] : [])];
-  const server = await startLocalServer({ handler, routes, port: options.port ?? 0 });
-  const relay = options.relay ? await startRelay(options.bundles.relay, resources, options.relay === true ? {} : options.relay) : undefined;
+  let webhook = await warmInstances(bundles.webhook, webhookEnv, concurrency);
+  const sweep = await importBundle<SweepHandler>(bundles.sweep, sweepEnvironment(resources, options.sweep, cloudflare));
+  const paths = { images: webhookEnv[WebhookEnv.ImagesPath]!, stream: webhookEnv[WebhookEnv.StreamPath]! };
+  const uploads = options.uploads && (await uploadRoute(bundles.uploads, resources, cloudflare, options.uploads, concurrency));
+  // Whichever `webhook` is current: coldStartWebhook replaces it.
+  const server = await serve(paths, (event, context) => webhook.invoke(event, context), uploads, options.port ?? 0);
+  const relay = options.relay ? await startRelay(bundles.relay, resources, options.relay === true ? {} : options.relay) : undefined;
 
   return {
     url: server.url,
     port: server.port,
-    imagesUrl: server.url + imagesPath,
-    streamUrl: server.url + streamPath,
+    imagesUrl: server.url + paths.images,
+    streamUrl: server.url + paths.stream,
     ...(uploads && { uploadsUrl: server.url + UploadDefaults.path }),
     resources,
     ...(relay && { relay }),
     sweep: () => sweep({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: new Date().toISOString() }, lambdaContext('local-sweep', 120_000)),
     webhookInstances: () => webhook.stats(),
     coldStartWebhook: async () => {
-      webhook = lambdaInstances({ create: () => importBundle<LocalHandler>(options.bundles.webhook, webhookEnv), concurrency });
-      await webhook.warm();
+      webhook = await warmInstances(bundles.webhook, webhookEnv, concurrency);
     },
     stop: async () => {
       await relay?.stop();
@@ -118,10 +106,36 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 }
 
-async function uploadRoute(entry: string, resources: LocalResources, cloudflare: LocalCloudflare | undefined, auth: LocalAuth, concurrency: number): Promise<LocalHandler> {
-  const env = uploadsEnvironment(resources, cloudflare ?? { baseUrl: '' });
+function provisionOptions({ endpoint, prefix, secrets, cloudflare }: LocalStackOptions): ProvisionOptions {
+  return {
+    endpoint,
+    prefix,
+    ...(secrets && { secrets }),
+    ...(cloudflare?.readToken && { readToken: cloudflare.readToken }),
+    ...(cloudflare?.uploadsToken && { uploadsToken: cloudflare.uploadsToken }),
+  };
+}
+
+/** Instances of a bundle's function, one of them started now: a bundle that cannot load fails here. */
+async function warmInstances(entry: string, env: Record<string, string>, concurrency: number): Promise<Instances<Parameters<LocalHandler>, unknown>> {
   const instances = lambdaInstances({ create: () => importBundle<LocalHandler>(entry, env), concurrency });
   await instances.warm();
+  return instances;
+}
+
+/** The HTTP API: the webhook routes, and `POST /uploads` with `uploads`; on a free port when `port` is taken. */
+function serve(paths: { images: string; stream: string }, webhook: LocalHandler, uploads: LocalHandler | undefined, port: number): Promise<LocalServer> {
+  const uploadsRoute = `POST ${UploadDefaults.path}`;
+  const handler: LocalHandler = (event, context) => (uploads && event.routeKey === uploadsRoute ? uploads(event, context) : webhook(event, context));
+  const routes = [`POST ${paths.images}`, `POST ${paths.stream}`, ...(uploads ? [uploadsRoute] : [])];
+  return startLocalServer({ handler, routes, port }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    return startLocalServer({ handler, routes, port: 0 });
+  });
+}
+
+async function uploadRoute(entry: string, resources: LocalResources, cloudflare: LocalCloudflare | undefined, auth: LocalAuth, concurrency: number): Promise<LocalHandler> {
+  const instances = await warmInstances(entry, uploadsEnvironment(resources, cloudflare ?? { baseUrl: '' }), concurrency);
   return authorized(instances.invoke, auth);
 }
 

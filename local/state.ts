@@ -19,6 +19,8 @@ export interface LocalState {
   readonly eventBusArn: string;
   readonly secretId: string;
   readonly watchQueueUrl: string;
+  /** `POST /uploads`, served by npm start. */
+  readonly uploadsUrl?: string;
   /** The read-only Cloudflare token's secret `{accountId, apiToken}` (`images sync`). */
   readonly readSecretId?: string;
   /** The bus's archive (`events replay`). */

@@ -105,15 +105,17 @@ export class DynamoItemStore implements ItemStore {
     // DELETE takes the ids out of the set, and DynamoDB removes the set with its last element: the
     // stream record of this write then carries no outbox and the relay's filter skips it. Bumps the
     // version too: a writer that read the outbox before this must re-read, or it would write the
-    // cleared ids back and the events would be published again. No outbox left: nothing to do.
+    // cleared ids back and the events would be published again. Ends the relay's count of takeovers
+    // (TableDesign.outbox.relayAttempts): whatever is left in the outbox reaches the relay afresh.
+    // No outbox left: nothing to do.
     await this.conditional('clear the outbox', () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [KEY]: { S: id } },
-          UpdateExpression: 'DELETE #outbox :published SET #version = if_not_exists(#version, :zero) + :one',
+          UpdateExpression: 'DELETE #outbox :published REMOVE #attempts SET #version = if_not_exists(#version, :zero) + :one',
           ConditionExpression: 'attribute_exists(#key) AND attribute_exists(#outbox)',
-          ExpressionAttributeNames: { '#key': KEY, '#version': 'version', '#outbox': OUTBOX },
+          ExpressionAttributeNames: { '#key': KEY, '#version': 'version', '#outbox': OUTBOX, '#attempts': TableDesign.outbox.relayAttempts },
           ExpressionAttributeValues: { ':published': { SS: [...eventIds] }, ':zero': { N: '0' }, ':one': { N: '1' } },
         }),
       ),

@@ -18,6 +18,20 @@ export const DetailType = {
 } as const;
 export type DetailType = (typeof DetailType)[keyof typeof DetailType];
 
+/** The two webhook routes: Cloudflare Notifications (Images, and the seed's toolkit) and Stream. */
+export type Route = 'images' | 'stream';
+
+/** How a delivery proves it comes from Cloudflare (lambda/webhook/verify.ts); the value is the header it rides in. */
+export const Scheme = {
+  /** Cloudflare Notifications (how Images direct-creator-upload events arrive): the secret itself. */
+  NotificationSecret: 'cf-webhook-auth',
+  /** Cloudflare Stream: `Webhook-Signature: time=…,sig1=…`, HMAC over `<time>.<body>`. */
+  StreamSignature: 'webhook-signature',
+  /** django-cloudflareimages-toolkit: `X-Signature`, HMAC over the body, optional `sha256=`. */
+  ToolkitSignature: 'x-signature',
+} as const;
+export type Scheme = (typeof Scheme)[keyof typeof Scheme];
+
 export const ItemKind = { Image: 'image', Video: 'video' } as const;
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 
@@ -38,6 +52,27 @@ export const VideoStatus = {
 export type VideoStatus = (typeof VideoStatus)[keyof typeof VideoStatus];
 
 export type ItemStatus = ImageStatus | VideoStatus;
+
+/** Every status an item of each kind can have. */
+export const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
+  image: Object.values(ImageStatus),
+  video: Object.values(VideoStatus),
+};
+
+/** The event each transition publishes, by the status moved to; `pending` never is one. */
+export const DETAIL_TYPES: Readonly<Record<ItemKind, Readonly<Partial<Record<ItemStatus, DetailType>>>>> = {
+  image: {
+    draft: DetailType.ImageDraft,
+    uploaded: DetailType.ImageUploaded,
+    failed: DetailType.ImageUploadFailed,
+    expired: DetailType.ImageExpired,
+  },
+  video: { ready: DetailType.VideoReady, error: DetailType.VideoFailed },
+};
+
+export function detailTypeOf(kind: ItemKind, status: ItemStatus): DetailType | undefined {
+  return DETAIL_TYPES[kind][status];
+}
 
 /** The images table: one item per image or video, keyed by Cloudflare's id. */
 export const TableDesign = {
@@ -73,18 +108,29 @@ export const TableDesign = {
    * transition and has not yet seen on the bus, `leaseUntil` (epoch ms) when its claim on them ends.
    * DynamoDB drops a set when its last element is deleted, so "the attribute exists" means "there is
    * something to publish": the one thing the stream's filter has to know.
+   * `relayAttempts` (a Number) counts the stream relay's takeovers of the outbox since a writer last
+   * added an event to it or emptied it (both REMOVE it); each takeover doubles the relay's lease, and
+   * its presence keeps the relay's own writes out of its stream's filter.
    */
-  outbox: { attribute: 'unpublished', lease: 'leaseUntil' },
+  outbox: { attribute: 'unpublished', lease: 'leaseUntil', relayAttempts: 'relayAttempts' },
 } as const;
 
 /**
  * The filter of the relay's event source mapping: only stream records whose new image still has
- * something in the outbox invoke it. A writer's own clean-up, and every write that publishes
- * nothing, never does. `exists` on the attribute's type key is how Lambda's filters test a DynamoDB
- * attribute (docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html, "Using the Exists operator").
+ * something in the outbox, and was not written by the relay itself, invoke it. A writer's own
+ * clean-up, every write that publishes nothing, and the relay's takeovers (which keep the outbox
+ * and carry `relayAttempts`) never do: only a retry of the record that put the events there brings
+ * the relay back to an item. `exists` on the attribute's type key is how Lambda's filters test a
+ * DynamoDB attribute, `exists: false` matching a record without it
+ * (docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html, "Using the Exists operator").
  */
 export const RELAY_FILTER = {
-  dynamodb: { NewImage: { [TableDesign.outbox.attribute]: { SS: [{ exists: true }] } } },
+  dynamodb: {
+    NewImage: {
+      [TableDesign.outbox.attribute]: { SS: [{ exists: true }] },
+      [TableDesign.outbox.relayAttempts]: { N: [{ exists: false }] },
+    },
+  },
 } as const;
 
 /**
@@ -96,10 +142,17 @@ export const RelayEventSource = {
   batchSize: 100,
   /** Gather records this long: a writer's own clean-up has usually emptied the outbox by then. */
   maxBatchingWindowSeconds: 1,
-  /** Retries of a failing batch before it goes to the dead-letter queue (each split in two on error). */
-  retryAttempts: 10,
-  /** The stream keeps records 24 hours; a record that old is sent to the dead-letter queue rather than lost. */
-  maxRecordAgeSeconds: 86_400,
+  /**
+   * -1: a failing batch is retried (split in two on error) until its records are too old. A retry
+   * finds the relay's own lease, doubled at each takeover, and waits or hands the records back
+   * without writing: the doubling lease, not a retry count, paces the relay while it cannot publish.
+   */
+  retryAttempts: -1,
+  /**
+   * After 6 hours of failing, a batch goes to the dead-letter queue: the alarm then means "given up",
+   * and `events redrive` still has 18 of the stream's 24 hours to read the records back.
+   */
+  maxRecordAgeSeconds: 21_600,
   filter: RELAY_FILTER,
 } as const;
 
@@ -136,6 +189,8 @@ export const WebhookEnv = {
   CloudflareBaseUrl: 'CLOUDFLARE_BASE_URL',
   /** How long one Cloudflare read may take before the delivery gives up on it (ms). */
   CloudflareTimeoutMs: 'CLOUDFLARE_TIMEOUT_MS',
+  /** How long a whole delivery may take before it is answered 500 (ms). */
+  DeadlineMs: 'DELIVERY_DEADLINE_MS',
 } as const;
 
 export const Defaults = {
@@ -150,6 +205,8 @@ export const Defaults = {
   confirmWithCloudflare: 'unconfirmed',
   /** A webhook waits this long for Cloudflare's API; the function's own timeout is 10 s. */
   webhookCloudflareTimeoutMs: 3000,
+  /** Below the function's 10 s timeout, so a slow delivery still gets a clean, retryable answer. */
+  deliveryDeadlineMs: 8000,
 } as const;
 
 export const UnknownIdPolicy = { Reject: 'reject', Record: 'record' } as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from './contract.js';
+import { detailTypeOf, EVENT_SOURCE, ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from './contract.js';
 import type { HistoryEntry, Item, ItemWrite, StatusReport, TransitionDetail, TransitionEvent } from './item.js';
 import { isRecord } from './values.js';
 
@@ -38,6 +38,8 @@ export interface WriteDecision {
 export interface WaitDecision {
   readonly type: 'wait';
   readonly untilMs: number;
+  /** Set when the lease is the stream relay's own, taken at its n-th takeover: it is backing off, not publishing. */
+  readonly relayAttempts?: number;
 }
 
 /** What finding the outbox asks for: nothing, wait for its writer, or take it over. */
@@ -55,6 +57,21 @@ export interface DecideOptions {
   readonly leaseMs: number;
 }
 
+/** Who takes an outbox over: a writer (a redelivery, the sweep, `images sync`) or the stream relay. */
+export type Recoverer = 'writer' | 'relay';
+
+export interface RecoverOptions extends DecideOptions {
+  /** @default 'writer' */
+  readonly by?: Recoverer;
+}
+
+/**
+ * The relay's lease doubles at each of its takeovers, up to this many times: 3 s, 6 s, 12 s, … 768 s
+ * with the default lease. Its retries find the lease held and do not write, so while PutEvents keeps
+ * failing the relay's writes and publishes thin out to one per 12.8 minutes.
+ */
+export const MAX_LEASE_DOUBLINGS = 8;
+
 /** Transitions kept on the item: enough to audit a flapping upload, small enough to bound the item. */
 export const HISTORY_LIMIT = 20;
 
@@ -70,24 +87,12 @@ const RANK: Readonly<Record<ItemKind, Readonly<Record<string, number>>>> = {
   video: { pending: 0, error: 1, ready: 2 },
 };
 
-const DETAIL_TYPES: Readonly<Record<ItemKind, Readonly<Partial<Record<ItemStatus, DetailType>>>>> = {
-  image: {
-    draft: DetailType.ImageDraft,
-    uploaded: DetailType.ImageUploaded,
-    failed: DetailType.ImageUploadFailed,
-    expired: DetailType.ImageExpired,
-  },
-  video: { ready: DetailType.VideoReady, error: DetailType.VideoFailed },
-};
-
 export function precedenceOf(kind: ItemKind, status: ItemStatus, occurredAt: string): string {
   const tier = status === 'pending' ? 0 : TERMINAL.has(status) ? 2 : 1;
   return `${tier}#${occurredAt}#${RANK[kind][status] ?? 0}`;
 }
 
-export function detailTypeOf(kind: ItemKind, status: ItemStatus): DetailType | undefined {
-  return DETAIL_TYPES[kind][status];
-}
+export { detailTypeOf };
 
 /** Deterministic, so a republished event keeps the id consumers deduplicate on. */
 export function eventIdOf(kind: ItemKind, id: string, precedence: string): string {
@@ -117,19 +122,39 @@ export function decide(item: Item | undefined, report: StatusReport, options: De
 /**
  * What a redelivery does when it changes nothing itself, and all the stream relay ever does: events
  * left in the outbox are republished under their own ids once their writer's lease has run out.
+ *
+ * The relay's takeover also counts itself (`relayAttempts`) and doubles its lease with each count.
+ * That write keeps the outbox, so without the count its stream record would invoke the relay again
+ * (RELAY_FILTER lets no record carrying it through): only a retry of the record that put the events
+ * there brings the relay back, and that retry finds the longer lease held. A writer's takeover keeps
+ * the plain lease and leaves the count alone: the relay's record of the item is still being retried.
  */
-export function recover(item: Item, options: DecideOptions): Recovery {
+export function recover(item: Item, options: RecoverOptions): Recovery {
   const outbox = liveOutbox(item);
   if (outbox.length === 0) return { type: 'none' };
   const nowMs = options.now.getTime();
-  if ((item.leaseUntil ?? 0) > nowMs) return { type: 'wait', untilMs: item.leaseUntil! };
+  const attempts = relayAttemptsOf(item);
+  if ((item.leaseUntil ?? 0) > nowMs) return { type: 'wait', untilMs: item.leaseUntil!, ...(attempts > 0 && { relayAttempts: attempts }) };
   const publish = eventsFor(item, item.history ?? [], outbox);
-  return {
-    type: 'write',
-    write: { expectedVersion: item.version, set: { unpublished: outbox, leaseUntil: nowMs + options.leaseMs, version: (item.version ?? 0) + 1 } },
-    publish,
-    republished: publish.length,
-  };
+  const set: Record<string, unknown> = { unpublished: outbox, leaseUntil: nowMs + options.leaseMs, version: (item.version ?? 0) + 1 };
+  if (options.by === 'relay') {
+    set.leaseUntil = nowMs + relayLeaseMs(options.leaseMs, attempts);
+    set[RELAY_ATTEMPTS] = attempts + 1;
+  }
+  return { type: 'write', write: { expectedVersion: item.version, set }, publish, republished: publish.length };
+}
+
+/** The lease the relay takes at its takeover after `attempts` earlier ones. */
+export function relayLeaseMs(leaseMs: number, attempts: number): number {
+  return leaseMs * 2 ** Math.min(attempts, MAX_LEASE_DOUBLINGS);
+}
+
+const RELAY_ATTEMPTS = TableDesign.outbox.relayAttempts;
+
+/** Anything but a count the relay wrote reads as none: the next takeover starts the doubling over. */
+function relayAttemptsOf(item: Item): number {
+  const value = item[RELAY_ATTEMPTS];
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
 /** The write of a report that outranks the item: its attributes, its history entry, its event in the outbox. */
@@ -167,6 +192,9 @@ function apply(item: Item, report: StatusReport, incoming: string, options: Deci
   // A String Set cannot be empty: an outbox with nothing left in it is removed.
   else if (item.unpublished !== undefined) remove.push('unpublished');
   if (toPublish.length > 0) set.leaseUntil = nowMs + options.leaseMs;
+  // A writer's write starts the relay's count over: its record must reach the relay (RELAY_FILTER),
+  // which then begins again from the plain lease.
+  if (item[RELAY_ATTEMPTS] !== undefined) remove.push(RELAY_ATTEMPTS);
   if (item.expiresAt !== undefined && !KEEPS_EXPIRY.has(report.status)) remove.push('expiresAt');
 
   const publish = eventsFor({ ...item, ...set, id: item.id }, history, toPublish);

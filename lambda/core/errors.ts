@@ -105,11 +105,11 @@ export class RouteNotFoundError extends ReceiverError {
   }
 }
 
-/** DynamoDB, EventBridge, Secrets Manager or Cloudflare's API failed: a 500, so the sender may retry. */
+/** DynamoDB, EventBridge, Secrets Manager or Cloudflare's API failed, or the delivery ran out of time: a 500, so the sender may retry. */
 export class DependencyError extends ReceiverError {
   override readonly name = 'DependencyError';
   constructor(
-    readonly dependency: 'dynamodb' | 'eventbridge' | 'secretsmanager' | 'cloudflare',
+    readonly dependency: 'dynamodb' | 'eventbridge' | 'secretsmanager' | 'cloudflare' | 'deadline',
     message: string,
     options?: { cause?: unknown },
   ) {

@@ -78,6 +78,8 @@ export interface Item {
    */
   readonly unpublished?: readonly string[];
   readonly leaseUntil?: number;
+  /** The stream relay's takeovers of this outbox so far (TableDesign.outbox.relayAttempts); absent once a writer adds or clears events. */
+  readonly relayAttempts?: number;
   readonly [attribute: string]: unknown;
 }
 

@@ -3,7 +3,7 @@ import type { Outcome } from './decide.js';
 
 /**
  * The functions' CloudWatch metrics (EMF): names and dimensions. These names are a contract:
- * `lib/observability.ts` builds its alarms and dashboard from this file, so renaming a value here
+ * `lib/observability/` builds its alarms and dashboard from this file, so renaming a value here
  * breaks them in step rather than silently. Pure, and free of AWS and Powertools imports, so the
  * CDK code reads it too; how a delivery maps onto them is `lambda/webhook/metrics.ts`.
  *

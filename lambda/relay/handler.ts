@@ -10,8 +10,9 @@ import { relay, type RelayPorts } from './relay.js';
 /**
  * Entry: the images table's stream (through an event source mapping whose filter lets through only
  * records with something in the outbox) → `relay`. Answers with ReportBatchItemFailures: Lambda
- * retries from the lowest failed record, splits a failing batch, and after its last attempt sends
- * the batch's description to the dead-letter queue (`npm run cli -- events redrive`).
+ * retries from the lowest failed record and splits a failing batch; once its records are too old to
+ * retry (RelayEventSource), it sends the batch's description to the dead-letter queue
+ * (`npm run cli -- events redrive`).
  */
 
 const config = readRelayConfig(process.env);

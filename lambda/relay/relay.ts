@@ -1,15 +1,21 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { TableDesign } from '../core/contract.js';
-import { recover } from '../core/decide.js';
+import { recover, type WaitDecision } from '../core/decide.js';
 import { settle, type OutboxPorts } from '../core/outbox.js';
 
 /**
  * The stream relay: what a redelivery of the webhook would do, for a write whose writer may never
  * be heard from again. The stream's filter only lets through records whose new image still has
- * something in the outbox; for each such item the relay re-reads it consistently and asks the same
- * decision code a redelivery would (`recover`): outbox already empty → nothing; the writer's lease
- * run out → take over, publish the same event ids, empty the outbox; lease still held by a live
- * writer → wait for it, within this invocation and a bound, then read again.
+ * something in the outbox and that the relay did not write itself; for each such item the relay
+ * re-reads it consistently and asks the same decision code a redelivery would (`recover`): outbox
+ * already empty → nothing; the lease run out → take over (counting the takeover and doubling its
+ * own lease), publish the same event ids, empty the outbox; lease still held → wait for it, within
+ * this invocation and a bound, then read again, or wait out the bound and hand the records back.
+ *
+ * While PutEvents keeps failing, each retry of a record finds the lease of the relay's last
+ * takeover, twice as long as the one before: the retries write and publish ever more rarely, and
+ * each spends its wait before handing the records back, until the bus takes the events or the
+ * records are old enough for the dead-letter queue.
  */
 
 export interface RelayPorts extends OutboxPorts {
@@ -21,7 +27,7 @@ export interface RelayPorts extends OutboxPorts {
 
 export interface RelayOptions {
   readonly leaseMs: number;
-  /** The longest one item waits for a live writer's lease before its records are handed back for a retry. */
+  /** The longest one item waits, per invocation, for a lease to end; beyond it, its records are handed back for a retry. */
   readonly maxWaitMs: number;
   /** Items handled at once; each is one read and, rarely, a publish. */
   readonly concurrency?: number;
@@ -57,20 +63,22 @@ export async function relay(records: readonly DynamoDBRecord[], ports: RelayPort
   const failures: string[] = [];
   let firstError: unknown;
   await pool([...byItem.keys()], options.concurrency ?? 8, async (id) => {
-    let waitedHere = false;
+    let waitedMs = 0;
+    // One budget per item and invocation: a lease that ends within it is waited for; a longer one is
+    // waited on for the whole budget before the records go back, so retries come no faster than that.
     const waitFor = async (untilMs: number) => {
       const waitMs = untilMs - ports.now().getTime() + 50;
-      const budget = Math.min(options.maxWaitMs, (ports.remainingMs?.() ?? Number.POSITIVE_INFINITY) - SAFETY_MS);
-      if (waitMs > budget) return false;
-      waitedHere = true;
-      await ports.sleep(Math.max(0, waitMs));
-      return true;
+      const budget = Math.min(options.maxWaitMs - waitedMs, (ports.remainingMs?.() ?? Number.POSITIVE_INFINITY) - SAFETY_MS);
+      const sleepMs = Math.max(0, Math.min(waitMs, budget));
+      if (sleepMs > 0) await ports.sleep(sleepMs);
+      waitedMs += sleepMs;
+      return waitMs <= budget;
     };
     try {
-      const decision = await settle(ports, id, (item) => (item ? recover(item, { now: ports.now(), leaseMs: options.leaseMs }) : NOTHING), waitFor);
-      if (decision.type === 'wait') throw new Error(`item ${id}: its writer still holds the lease beyond the relay's wait`);
+      const decision = await settle(ports, id, (item) => (item ? recover(item, { now: ports.now(), leaseMs: options.leaseMs, by: 'relay' }) : NOTHING), waitFor);
+      if (decision.type === 'wait') throw new Error(leaseHeld(id, decision));
       if (decision.type === 'write') republished += decision.publish.length;
-      if (waitedHere) waited += 1;
+      if (waitedMs > 0) waited += 1;
     } catch (error) {
       failures.push(...byItem.get(id)!);
       firstError ??= error;
@@ -80,6 +88,13 @@ export async function relay(records: readonly DynamoDBRecord[], ports: RelayPort
 }
 
 const NOTHING = { type: 'none' } as const;
+
+/** Why the records go back: a writer still publishing, or the relay's own lease, backing off. */
+function leaseHeld(id: string, wait: WaitDecision): string {
+  const until = new Date(wait.untilMs).toISOString();
+  if (wait.relayAttempts === undefined) return `item ${id}: its writer still holds the lease beyond the relay's wait (until ${until})`;
+  return `item ${id}: the relay's lease from its takeover ${wait.relayAttempts} holds until ${until} (backing off while publishing fails; retried after it)`;
+}
 
 async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -14,6 +14,8 @@ export interface WebhookConfig extends ReceiveOptions {
   readonly readSecretId?: string;
   readonly cloudflareBaseUrl: string;
   readonly cloudflareTimeoutMs: number;
+  /** The longest a delivery may take before it is answered 500 (and the function's own end, less a second, if sooner). */
+  readonly deadlineMs: number;
 }
 
 export function readConfig(env: Env): WebhookConfig {
@@ -32,5 +34,6 @@ export function readConfig(env: Env): WebhookConfig {
     ...(readSecretId && { readSecretId }),
     cloudflareBaseUrl: env[WebhookEnv.CloudflareBaseUrl] || CLOUDFLARE_API,
     cloudflareTimeoutMs: integer(env, WebhookEnv.CloudflareTimeoutMs, Defaults.webhookCloudflareTimeoutMs),
+    deadlineMs: integer(env, WebhookEnv.DeadlineMs, Defaults.deliveryDeadlineMs),
   };
 }

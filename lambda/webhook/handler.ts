@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
-import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
+import { DependencyError, PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
 import { errorResponse, json } from '../core/http.js';
 import { createLogger } from '../adapters/log.js';
 import { METRICS_SERVICE } from '../core/metrics.js';
@@ -45,7 +45,7 @@ export const handler = async (incoming: APIGatewayProxyEventV2 | APIGatewayProxy
   let failure: unknown;
   try {
     route = routeOf(event.routeKey);
-    receipt = await receive(toRequest(route, event), ports, config);
+    receipt = await withinDeadline(receive(toRequest(route, event), ports, config), deadlineMs(context));
     response = json(200, { ok: true, ...receipt });
   } catch (error) {
     failure = error;
@@ -93,6 +93,32 @@ function logDelivery(
   if (statusCode >= 500) logger.error('delivery failed', { ...line, error: failure as Error });
   else if (statusCode >= 400) logger.warn('delivery rejected', { ...line, reason: (failure as Error).message });
   else logger.info('delivery processed', line);
+}
+
+/**
+ * The SDK bounds each AWS call (lambda/adapters/aws.ts), not a delivery: calls that each stay just
+ * under their limit could still add up to the function's timeout, and a timed-out invocation
+ * answers nothing useful. A delivery gets a deadline of its own, a second before the function's
+ * end: past it the answer is a retryable 500. Whatever was written stays correct (a transition and
+ * its outbox are one write; the stream relay publishes what is left in it).
+ */
+function deadlineMs(context: Context | undefined): number {
+  const remaining = context ? context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.min(config.deadlineMs, remaining));
+}
+
+const DEADLINE_MARGIN_MS = 1000;
+
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DependencyError('deadline', `the delivery took longer than its ${ms} ms deadline`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function toRequest(route: Route, event: APIGatewayProxyEventV2): WebhookRequest {

@@ -9,7 +9,9 @@ import type { CloudflareReader } from '../adapters/cloudflare.js';
 import type { SecretSource } from '../adapters/secrets.js';
 import { Confirmation, confirm } from './confirm.js';
 import { parseDelivery } from './parse.js';
-import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify.js';
+import type { Route, Scheme } from '../core/contract.js';
+import type { SecretSet } from '../core/secret-format.js';
+import { RejectReason, verifyRequest } from './verify.js';
 
 /**
  * The data path, in order: size → verify → parse → confirm → decide → store → publish.

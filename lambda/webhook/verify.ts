@@ -1,29 +1,14 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Scheme, type Route } from '../core/contract.js';
 import { RejectReason } from '../core/errors.js';
+import type { SecretSet } from '../core/secret-format.js';
 
 /**
  * Step 1 of the data path: prove the request comes from Cloudflare, on the raw bytes,
  * before anything parses them. Pure: no AWS, no clock (the caller passes `nowSeconds`).
  */
 
-export type Route = 'images' | 'stream';
-
-/** Active secrets per scheme; several values each so a secret can be rotated without downtime. */
-export interface SecretSet {
-  readonly images: readonly string[];
-  readonly stream: readonly string[];
-  readonly toolkit: readonly string[];
-}
-
-export const Scheme = {
-  /** Cloudflare Notifications (how Images direct-creator-upload events arrive): the secret itself. */
-  NotificationSecret: 'cf-webhook-auth',
-  /** Cloudflare Stream: `Webhook-Signature: time=…,sig1=…`, HMAC over `<time>.<body>`. */
-  StreamSignature: 'webhook-signature',
-  /** django-cloudflareimages-toolkit: `X-Signature`, HMAC over the body, optional `sha256=`. */
-  ToolkitSignature: 'x-signature',
-} as const;
-export type Scheme = (typeof Scheme)[keyof typeof Scheme];
+export { Scheme, type Route, type SecretSet };
 
 export { RejectReason };
 

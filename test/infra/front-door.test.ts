@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '../../lib/app.js';
-import { CLOUDFLARE_IP_RANGES, isCidr, parseCidrList } from '../../lib/cloudflare-ips.js';
+import { CLOUDFLARE_IP_RANGES, isCidr, parseCidrList } from '../../lambda/core/cloudflare-ips.js';
 import { FRONT_DOOR_STAGE, FrontDoorRule, SIGNATURE_HEADERS } from '../../lib/front-door.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';

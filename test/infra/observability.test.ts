@@ -26,7 +26,7 @@ import {
 } from '../../lambda/core/metrics.js';
 import { type DeliverySummary, metricBatches } from '../../lambda/webhook/metrics.js';
 import { createApp } from '../../lib/app.js';
-import { WebhookAlarm } from '../../lib/observability.js';
+import { WebhookAlarm } from '../../lib/observability/index.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import { functionOf, functionsOf, NO_BUNDLING, refOf, resourcesOf, type TemplateResource as Resource } from '../support/template.js';

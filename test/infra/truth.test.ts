@@ -40,15 +40,16 @@ describe('the stream relay', () => {
   const [, mapping] = onlyResource(template, 'AWS::Lambda::EventSourceMapping');
   const dlq = refOf(mapping.Properties.DestinationConfig.OnFailure.Destination)!;
 
-  test("reads the table's stream from the trim horizon, 100 records at most a second apart, retried 10 times over a day at most, split on error, answering per record", () => {
+  test("reads the table's stream from the trim horizon, 100 records at most a second apart, retried (split on error) until 6 hours old, answering per record", () => {
     assert.deepEqual(mapping.Properties, {
       FunctionName: { Ref: relayId },
       EventSourceArn: { 'Fn::GetAtt': [tableOf(template), 'StreamArn'] },
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 1,
-      MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 86_400,
+      // -1: no count; the record age alone ends the retries (the doubling lease paces them).
+      MaximumRetryAttempts: -1,
+      MaximumRecordAgeInSeconds: 21_600,
       BisectBatchOnFunctionError: true,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
@@ -62,12 +63,12 @@ describe('the stream relay', () => {
     );
   });
 
-  test('is invoked only for records whose new image still holds the unpublished String Set', () => {
+  test('is invoked only for records whose new image still holds the unpublished String Set and no relayAttempts', () => {
     const { Filters } = mapping.Properties.FilterCriteria;
     assert.equal(Filters.length, 1);
     // Written out, not derived from RELAY_FILTER: renaming the outbox must show up here.
-    assert.deepEqual(JSON.parse(Filters[0].Pattern), { dynamodb: { NewImage: { unpublished: { SS: [{ exists: true }] } } } });
-    assert.equal(TableDesign.outbox.attribute, 'unpublished');
+    assert.deepEqual(JSON.parse(Filters[0].Pattern), { dynamodb: { NewImage: { unpublished: { SS: [{ exists: true }] }, relayAttempts: { N: [{ exists: false }] } } } });
+    assert.deepEqual([TableDesign.outbox.attribute, TableDesign.outbox.relayAttempts], ['unpublished', 'relayAttempts']);
     assert.deepEqual(JSON.parse(Filters[0].Pattern), RelayEventSource.filter, 'the exported filter is the deployed one');
   });
 
@@ -83,6 +84,8 @@ describe('the stream relay', () => {
       ['a write that publishes nothing', record('MODIFY', { NewImage: item({ updatedAt: { S: '2025-01-01T00:00:00Z' } }), OldImage: item() }), false],
       ['a deletion', record('REMOVE', { OldImage: item(outbox) }), false],
       ['an outbox of another type', record('MODIFY', { NewImage: item({ unpublished: { L: [{ S: 'evt-1' }] } }) }), false],
+      ['the relay’s own takeover (the outbox kept, its count of takeovers set)', record('MODIFY', { NewImage: item({ ...outbox, relayAttempts: { N: '1' } }), OldImage: item(outbox) }), false],
+      ['a writer’s next transition after the relay’s takeovers (the count removed)', record('MODIFY', { NewImage: item({ unpublished: { SS: ['evt-1', 'evt-3'] } }), OldImage: item({ ...outbox, relayAttempts: { N: '4' } }) }), true],
     ];
     for (const [name, stream, delivered] of cases) assert.equal(matchesFilter(pattern, stream), delivered, name);
   });

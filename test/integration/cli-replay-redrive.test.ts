@@ -16,8 +16,8 @@ import type { Item, StatusReport } from '../../lambda/core/item';
 import { settle } from '../../lambda/core/outbox';
 import { localClientConfig } from '../../local/aws';
 import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state';
-import { cli } from '../support/cli';
+import type { LocalState } from '../../local/state';
+import { cli, stateFor } from '../support/cli';
 import { readItem } from '../support/deliver';
 import { connectEmulator } from '../support/receiver';
 import type { Emulator } from '../../scripts/emulator';
@@ -46,25 +46,9 @@ after(async () => {
 
 const config = () => localClientConfig(emulator.endpoint);
 
-/** A state file naming these resources, as `npm start` writes one. */
-async function stateFor(resources: LocalResources, extra: Partial<LocalState>): Promise<Record<string, string>> {
-  const path = join(dir, `${short()}.json`);
-  await writeLocalState(path, {
-    version: 1,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    endpoint: emulator.endpoint,
-    imagesUrl: 'http://127.0.0.1:9/webhooks/images',
-    streamUrl: 'http://127.0.0.1:9/webhooks/stream',
-    tableName: resources.tableName,
-    eventBusName: resources.eventBusName,
-    eventBusArn: resources.eventBusArn,
-    secretId: resources.secretArn,
-    watchQueueUrl: resources.watchQueueUrl,
-    ...extra,
-  });
-  return { [LOCAL_STATE_ENV]: path };
-}
+/** A state file naming these resources, as `npm start` writes one (no receiver: nothing here posts webhooks). */
+const stateOf = (resources: LocalResources, extra: Partial<LocalState>) =>
+  stateFor({ endpoint: emulator.endpoint, imagesUrl: 'http://127.0.0.1:9/webhooks/images', streamUrl: 'http://127.0.0.1:9/webhooks/stream', resources }, join(dir, `${short()}.json`), extra);
 
 /** Everything a queue received: `expect` messages, then a second more for any extra. */
 async function drain(queueUrl: string, expect: number): Promise<WatchedEvent[]> {
@@ -98,7 +82,7 @@ describe('events replay', () => {
     const archive = await events.send(
       new CreateArchiveCommand({ ArchiveName: `a-${short()}`, EventSourceArn: resources.eventBusArn, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }) }),
     );
-    env = await stateFor(resources, { eventArchiveArn: archive.ArchiveArn! });
+    env = await stateOf(resources, { eventArchiveArn: archive.ArchiveArn! });
 
     // Two consumers, each with a rule on one detail-type and a queue of its own.
     for (const [key, detailType] of [['uploaded', 'Image Uploaded'], ['failed', 'Image Upload Failed']] as const) {
@@ -227,7 +211,7 @@ describe('events redrive', () => {
     const { body, records } = await failureRecord(resources);
     assert.equal(records.length, 5, 'two inserts and two outbox writes, and one insert without an outbox');
     await new SQSClient(config()).send(new SendMessageCommand({ QueueUrl: resources.relayDlqUrl, MessageBody: body }));
-    const env = await stateFor(resources, { relayDeadLetterQueueUrl: resources.relayDlqUrl! });
+    const env = await stateOf(resources, { relayDeadLetterQueueUrl: resources.relayDlqUrl! });
 
     const redriven = await cli(['events', 'redrive'], { env });
     assert.equal(redriven.code, 0, redriven.err);
@@ -258,7 +242,7 @@ describe('events redrive', () => {
     const sqs = new SQSClient(config());
     await sqs.send(new SendMessageCommand({ QueueUrl: resources.relayDlqUrl, MessageBody: body }));
     await sqs.send(new SendMessageCommand({ QueueUrl: resources.relayDlqUrl, MessageBody: 'hello' }));
-    const env = await stateFor(resources, { relayDeadLetterQueueUrl: resources.relayDlqUrl! });
+    const env = await stateOf(resources, { relayDeadLetterQueueUrl: resources.relayDlqUrl! });
 
     const redriven = await cli(['events', 'redrive'], { env });
     assert.equal(redriven.code, 1);

@@ -12,8 +12,7 @@ import type { Item } from '../../lambda/core/item';
 import { localClientConfig } from '../../local/aws';
 import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
 import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import { LOCAL_STATE_ENV, writeLocalState } from '../../local/state';
-import { cli } from '../support/cli';
+import { cli, stateFor } from '../support/cli';
 import { readItem } from '../support/deliver';
 import { connectEmulator } from '../support/receiver';
 import type { Emulator } from '../../scripts/emulator';
@@ -40,32 +39,17 @@ describe('images sync', () => {
   before(async () => {
     emulator = await connectEmulator();
     const prefix = `sync${process.pid}-${randomBytes(3).toString('hex')}`;
-    resources = await provisionLocal({ endpoint: emulator.endpoint, prefix });
     // The read secret holds a token that may only read, as `connect` stores it; the test uploads with another.
     standIn = await startCloudflareStandIn({ tokens: { [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead], [WRITE_TOKEN]: [Permission.ImagesWrite, Permission.StreamWrite] } });
+    resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, readToken: { accountId: standIn.accountId, apiToken: READ_TOKEN } });
     const config = localClientConfig(emulator.endpoint);
-    const readSecret = await new SecretsManagerClient(config).send(
-      new CreateSecretCommand({ Name: `${prefix}/cloudflare-read`, SecretString: JSON.stringify({ accountId: standIn.accountId, apiToken: READ_TOKEN }) }),
-    );
-    readSecretId = readSecret.ARN!;
+    readSecretId = resources.readSecretArn;
     store = new DynamoItemStore(resources.tableName, new DynamoDBClient(config));
-    const path = join(dir, 'local.json');
-    await writeLocalState(path, {
-      version: 1,
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      endpoint: emulator.endpoint,
-      imagesUrl: 'http://127.0.0.1:9/webhooks/images',
-      streamUrl: 'http://127.0.0.1:9/webhooks/stream',
-      tableName: resources.tableName,
-      eventBusName: resources.eventBusName,
-      eventBusArn: resources.eventBusArn,
-      secretId: resources.secretArn,
-      watchQueueUrl: resources.watchQueueUrl,
-      readSecretId: readSecret.ARN!,
-      cloudflareBaseUrl: standIn.baseURL,
-    });
-    env = { [LOCAL_STATE_ENV]: path };
+    env = await stateFor(
+      { endpoint: emulator.endpoint, imagesUrl: 'http://127.0.0.1:9/webhooks/images', streamUrl: 'http://127.0.0.1:9/webhooks/stream', resources },
+      join(dir, 'local.json'),
+      { readSecretId, cloudflareBaseUrl: standIn.baseURL },
+    );
   });
   after(async () => {
     await standIn.close();

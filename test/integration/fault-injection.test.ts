@@ -301,6 +301,28 @@ describe('faults between the function and AWS', () => {
     rows.push(`| DynamoDB GetItem | held ${HOLD_MS} ms on every attempt | outage | ${attempts} | 0 | 1 | 500 in ${Math.round(elapsed)} ms | 1 |`);
   });
 
+  it('calls each under its own limit but together past the delivery’s deadline: a clean, retryable 500, and nothing corrupt', async () => {
+    // Each call slowed below the SDK's request timeout, so no attempt is abandoned: only the
+    // delivery's own deadline stops it. Without one it would answer 200, long after.
+    const r = await startReceiver({ overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS, DELIVERY_DEADLINE_MS: 1500 } });
+    try {
+      const id = await seedPending(r.resources, 'image');
+      assert.equal((await send.toolkit(r, payloads.testPing())).status, 200, 'the secret cache is warm');
+      const payload = payloads.imageUploaded(id, at(1));
+      const { answer } = await deliverUnder(scheduled(ANY_AWS, { type: 'slow', ms: 900 }, 'outage'), r, payload);
+      assert.deepEqual([answer.status, answer.body], [500, { error: 'internal error', retryable: true }]);
+      // The calls still running finish; whatever they wrote is whole (a transition with its outbox, or nothing).
+      await heldReleased(1);
+      const retried = await send.toolkit(r, payload);
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      const item = (await readItem(r.resources, id)) as Item;
+      assert.deepEqual([item.status, item.history?.length, item.unpublished], ['uploaded', 1, undefined]);
+      assert.deepEqual([...new Set((await drainEvents(r)).map((e) => (e.detail as { eventId: string }).eventId))], [item.history![0]!.eventId]);
+    } finally {
+      await r.stop();
+    }
+  });
+
   it('bad input still gets its 4xx while DynamoDB and EventBridge are down, and never a 500', async () => {
     proxy.setPolicy(scheduled(ANY_AWS, reset, 'outage'));
     try {

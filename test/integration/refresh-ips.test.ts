@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateIPSetCommand, GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { cloudflareLists, parseIpSetArn, refreshIpSets } from '../../cli/front-door';
-import { CLOUDFLARE_IP_RANGES } from '../../lib/cloudflare-ips';
+import { CLOUDFLARE_IP_RANGES } from '../../lambda/core/cloudflare-ips';
 import { localClientConfig } from '../../local/aws';
 import { repoRoot, type CliRun } from '../support/cli';
 import { connectEmulator } from '../support/receiver';

@@ -62,7 +62,8 @@ export class SizedItemStore implements ItemStore {
   }
 
   async markPublished(id: string, eventIds: readonly string[]) {
-    const { unpublished, ...item } = this.items.get(id)!;
+    // As the table's adapter does: the ids out of the outbox, the relay's count of takeovers gone.
+    const { unpublished, relayAttempts: _ended, ...item } = this.items.get(id)!;
     const left = (unpublished ?? []).filter((eventId) => !eventIds.includes(eventId));
     this.commit(id, { ...item, ...(left.length > 0 && { unpublished: left }), version: (item.version ?? 0) + 1 });
   }

@@ -7,7 +7,7 @@ import type { ApiCredentials } from '../../lambda/core/cloudflare';
 import type { LocalAuth } from '../../local/authorizers';
 import type { WebhookEnvOverrides } from '../../local/environments';
 import type { LocalSecrets } from '../../local/provision';
-import type { SweepSummary } from '../../local/stack';
+import type { LocalStackOptions, SweepSummary } from '../../local/stack';
 import { startReceiver, type LocalReceiver } from './receiver';
 
 export { localJwt, sigV4Header, type LocalAuth } from '../../local/authorizers';
@@ -27,8 +27,8 @@ export interface UploadsStackOptions {
   readonly graceSeconds?: number;
   readonly videoPendingSeconds?: number;
   readonly cloudflareTimeoutMs?: number;
-  /** Runs the stream relay too. @default off */
-  readonly relay?: boolean;
+  /** Runs the stream relay too, with the stack's settings or these. @default off */
+  readonly relay?: LocalStackOptions['relay'];
 }
 
 export interface UploadsStack extends LocalReceiver {
@@ -50,7 +50,7 @@ export async function startUploadsStack(options: UploadsStackOptions): Promise<U
       ...(options.apiSecret && { uploadsToken: options.apiSecret }),
     },
     sweep: { graceSeconds: options.graceSeconds ?? 0, ...(options.videoPendingSeconds !== undefined && { videoPendingSeconds: options.videoPendingSeconds }) },
-    ...(options.relay && { relay: true }),
+    ...(options.relay && { relay: options.relay }),
   });
   return { ...receiver, uploadsUrl: receiver.uploadsUrl!, apiSecretArn: receiver.resources.apiSecretArn };
 }

@@ -229,8 +229,9 @@ describe('events redrive: Lambda’s on-failure record and the stream', () => {
     assert.deepEqual(await readBatch(client, documented.DDBStreamBatchInfo), { found: false, reason: 'past the stream’s 24-hour retention' });
   });
 
-  it('lets through what the relay’s filter lets through: records whose new image has an outbox', () => {
+  it('lets through what the relay’s filter lets through: records whose new image has an outbox, unless the relay wrote it', () => {
     assert.equal(passesRelayFilter({ dynamodb: { NewImage: { id: { S: 'a' }, unpublished: { SS: ['e1'] } } } }), true);
+    assert.equal(passesRelayFilter({ dynamodb: { NewImage: { id: { S: 'a' }, unpublished: { SS: ['e1'] }, relayAttempts: { N: '2' } } } }), false);
     assert.equal(passesRelayFilter({ dynamodb: { NewImage: { id: { S: 'a' } }, OldImage: { unpublished: { SS: ['e1'] } } } }), false);
     assert.equal(passesRelayFilter({ eventName: 'REMOVE', dynamodb: { OldImage: { id: { S: 'a' } } } }), false);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, eventIdOf, precedenceOf, recover, type Decision } from '../../lambda/core/decide';
+import { decide, eventIdOf, MAX_LEASE_DOUBLINGS, precedenceOf, recover, relayLeaseMs, type Decision, type Recovery } from '../../lambda/core/decide';
 import type { Item, StatusReport } from '../../lambda/core/item';
 
 const now = new Date('2024-01-01T13:00:00.000Z');
@@ -159,6 +159,65 @@ describe('the outbox (unpublished events)', () => {
     assert.equal(takeover.type, 'write');
     assert.deepEqual((takeover as Extract<typeof takeover, { type: 'write' }>).publish.map((e) => e.detail.eventId), [eventId]);
     assert.equal((takeover as Extract<typeof takeover, { type: 'write' }>).write.expectedVersion, item.version);
+  });
+
+  it('the relay’s takeover counts itself and doubles its lease, 3 s to 768 s; a writer’s keeps the plain lease and the count', () => {
+    const { item: first, eventId } = written();
+    const takeover = (item: Item, at: number, by: 'relay' | 'writer') => {
+      const d = recover(item, { ...options, now: new Date(at), by }) as Extract<Recovery, { type: 'write' }>;
+      assert.equal(d.type, 'write');
+      assert.deepEqual(d.publish.map((e) => e.detail.eventId), [eventId], 'the same event each time');
+      return { item: { ...item, ...d.write.set } as Item, set: d.write.set, remove: d.write.remove };
+    };
+    let item = first;
+    let at = item.leaseUntil!;
+    const leases: number[] = [];
+    for (let n = 1; n <= 12; n++) {
+      assert.deepEqual(recover(item, { ...options, now: new Date(at - 1), by: 'relay' }).type, 'wait', 'nothing before the lease ends');
+      const next = takeover(item, at, 'relay');
+      assert.equal(next.set.relayAttempts, n);
+      assert.equal(next.set.version, (item.version ?? 0) + 1);
+      assert.equal(next.remove, undefined);
+      leases.push((next.set.leaseUntil as number) - at);
+      item = next.item;
+      at = item.leaseUntil!;
+    }
+    assert.deepEqual(leases, [3, 6, 12, 24, 48, 96, 192, 384, 768, 768, 768, 768].map((s) => s * 1000));
+    assert.equal(relayLeaseMs(3000, MAX_LEASE_DOUBLINGS), 768_000);
+    // While its own lease holds, the relay (or anyone) is told to wait, and told whose lease it is.
+    assert.deepEqual(recover(item, { ...options, now: new Date(at - 1), by: 'relay' }), { type: 'wait', untilMs: at, relayAttempts: 12 });
+    // A redelivery taking over after it: the plain lease, the relay's count left for the relay.
+    const writer = takeover(item, at, 'writer');
+    assert.equal(writer.set.leaseUntil, at + 3000);
+    assert.equal(writer.set.relayAttempts, undefined);
+    assert.equal(writer.item.relayAttempts, 12);
+    assert.equal(recover(item, { ...options, now: new Date(at) }).type, 'write', 'a writer by default');
+    assert.equal((recover(item, { ...options, now: new Date(at) }) as Extract<Recovery, { type: 'write' }>).write.set.leaseUntil, at + 3000);
+  });
+
+  it('a count that is not the relay’s own number starts the doubling over', () => {
+    const { item } = written();
+    for (const relayAttempts of ['3', -2, 1.5, Number.NaN]) {
+      const d = recover({ ...item, relayAttempts } as Item, { ...options, now: new Date(item.leaseUntil!), by: 'relay' }) as Extract<Recovery, { type: 'write' }>;
+      assert.deepEqual([d.write.set.relayAttempts, (d.write.set.leaseUntil as number) - item.leaseUntil!], [1, 3000], String(relayAttempts));
+    }
+  });
+
+  it('a writer’s next report removes the relay’s count in its write (so its record reaches the relay), and only when there is one', () => {
+    const { item } = written();
+    const backingOff = { ...item, relayAttempts: 5, leaseUntil: now.getTime() + 96_000 } as Item;
+    const failed = image('failed', '2024-01-01T12:10:00.000Z');
+    const stale = { ...backingOff, status: 'draft', precedence: precedenceOf('image', 'draft', '2024-01-01T12:00:00.000Z') } as Item;
+    const d = decide(stale, failed, options) as Extract<Decision, { type: 'write' }>;
+    assert.equal(d.outcome, 'transitioned');
+    assert.ok(d.write.remove?.includes('relayAttempts'));
+    assert.deepEqual(d.publish.map((e) => e.detail.status), ['failed'], 'the relay’s lease still holds: its events stay its own');
+    assert.equal(d.write.set.leaseUntil, now.getTime() + 3000);
+    const refreshed = decide(stale, { ...image('draft', '2024-01-01T12:05:00.000Z') }, options) as Extract<Decision, { type: 'write' }>;
+    assert.equal(refreshed.outcome, 'refreshed');
+    assert.ok(refreshed.write.remove?.includes('relayAttempts'));
+    const plain = decide({ ...stale, relayAttempts: undefined } as Item, failed, options) as Extract<Decision, { type: 'write' }>;
+    assert.equal(plain.write.remove?.includes('relayAttempts') ?? false, false);
   });
 
   it('a newer report publishes a dead writer’s events with its own, and leaves a live writer’s to it', () => {

@@ -36,7 +36,8 @@ class MemoryTable implements ItemStore, SweepIndex {
     return true;
   }
   async markPublished(id: string, eventIds: readonly string[]) {
-    const { unpublished, ...item } = this.items.get(id)!;
+    // As the table's adapter does: the ids out of the outbox, the relay's count of takeovers gone.
+    const { unpublished, relayAttempts: _ended, ...item } = this.items.get(id)!;
     const left = (unpublished ?? []).filter((eventId) => !eventIds.includes(eventId));
     this.items.set(id, { ...item, ...(left.length > 0 && { unpublished: left }), version: (item.version ?? 0) + 1 } as Item);
   }
