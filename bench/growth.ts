@@ -37,6 +37,7 @@ export async function growth(commit: string, fn: FunctionName = 'webhook'): Prom
     const path = key.replace(`${dir}/`, '');
     return [renamed.get(path) ?? path, bytes] as const;
   }));
+  matchMovedByName(old, after.composition);
   const keys = [...new Set([...old.keys(), ...Object.keys(after.composition)])];
   const rows = keys
     .map((key) => ({ key, was: old.get(key) ?? 0, now: after.composition[key] ?? 0 }))
@@ -55,6 +56,22 @@ export async function growth(commit: string, fn: FunctionName = 'webhook'): Prom
       line('**own source files**', rows.filter(own)),
     ]),
   ].join('\n');
+}
+
+/**
+ * A file git no longer sees as renamed (rewritten too much on the way) is paired with the one file
+ * of the same name that is new in the bundle, when there is exactly one.
+ */
+function matchMovedByName(old: Map<string, number>, now: Readonly<Record<string, number>>): void {
+  const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  const added = Object.keys(now).filter((key) => key.startsWith('lambda/') && !old.has(key));
+  for (const [path, bytes] of [...old]) {
+    if (!path.startsWith('lambda/') || path in now) continue;
+    const candidates = added.filter((key) => name(key) === name(path));
+    if (candidates.length !== 1) continue;
+    old.delete(path);
+    old.set(candidates[0]!, bytes);
+  }
 }
 
 if (process.argv[1]?.endsWith('growth.ts')) {
