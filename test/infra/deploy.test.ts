@@ -251,13 +251,15 @@ describe('docs/DEPLOY.md and the README Deploy section', () => {
       assert.match(out, /will be replaced/);
     });
 
-    test('a stream on the table: added in place', async () => {
-      // The table has its stream now (the relay's); a stack deployed before it had none.
-      const template = pinned() as { Resources: TemplateResources };
+    test('a stream on the table, with the relay: the stream added in place, the relay new', async () => {
+      // A stack deployed before the relay: no relay (relay=false keeps the stream) and no stream.
+      const template = pinned({ relay: 'false' }) as { Resources: TemplateResources };
       delete Object.values(template.Resources).find((r) => r.Type === 'AWS::DynamoDB::Table')!.Properties.StreamSpecification;
       const { code, out } = await diffFrom('stream', template);
       assert.ok(line(out, 'AWS::DynamoDB::Table').every((l) => l.startsWith('[~]') && !l.endsWith('replace')), out);
       assert.match(out, /^\[~\] AWS::DynamoDB::Table \S+ ReceiverTable\w+\n[^\n]*\[\+\] StreamSpecification/m);
+      for (const type of ['AWS::Lambda::EventSourceMapping', 'AWS::SQS::Queue']) assert.ok(line(out, type).some((l) => l.startsWith('[+]') && l.includes('Relay')), `${type} of the relay created:\n${out}`);
+      assert.ok(out.split('\n').every((l) => !l.endsWith(' replace') && !l.endsWith(' destroy')), out);
       assert.equal(code, 0, out);
     });
 
@@ -364,7 +366,7 @@ describe('docs/DEPLOY.md and the README Deploy section', () => {
   test('the standing-cost model counts what it says it counts', () => {
     const base = standingCost(synthesizedTemplate());
     const line = (cost: ReturnType<typeof standingCost>, item: string) => cost.lines.find((l) => l.item === item);
-    // Metric-math alarms pay per metric they read: 5 alarms, 10 metrics (5xx rate reads 2, signature rejections 5).
+    // Metric-math alarms pay per metric they read (the 5xx rate reads 2, signature rejections 5, …).
     const template = synthesizedTemplate() as { Resources: TemplateResources };
     const alarms = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     const metricsRead = alarms.reduce((n, a) => n + (a.Properties.Metrics ? a.Properties.Metrics.filter((m: any) => m.MetricStat).length : 1), 0);
