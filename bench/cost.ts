@@ -260,8 +260,6 @@ function scenarios(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryM
   }
   st = { ...st, logFormat: 'JSON', systemLogLevel: 'WARN' };
   push('+ no platform lines: JSON log format, system log level WARN (not offered: the level filter would also drop EMF at WARN, see docs)');
-  measured = { ...measured, relay: { ...measured.relay, appLogBytes: 0, appLogLines: 0 } };
-  push('+ a relay that writes nothing when it finds nothing to do (no info line, no zero-count EMF blob; not built)');
   measured = { ...measured, calls: { ...measured.calls, GetItem: 0 } };
   push('+ write first: a conditional UpdateItem that returns the item when its condition fails, no GetItem (issue 13, optional; not built)');
   assume = { ...assume, relayInvocationsPerTransition: m.relay.busyInvocationsPerTransition };

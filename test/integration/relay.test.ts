@@ -30,6 +30,7 @@ import { receiveEvents, type LocalResources, type WatchedEvent } from '../../loc
 import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerStats } from '../../local/stream-poller';
 import { cli, stateFor } from '../support/cli';
 import { at, readItem, seedPending, send } from '../support/deliver';
+import { captureLogs } from '../support/log-capture';
 import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy';
 import { builtBundles, connectEmulator, loadBundle, startReceiver, type LocalReceiver } from '../support/receiver';
 import {
@@ -591,6 +592,44 @@ describe('PutEvents keeps failing for the relay: it backs off on its own lease u
       assert.deepEqual([item?.unpublished, item?.relayAttempts, item?.relayBackoffUntil], [undefined, undefined, undefined], 'outbox, count and back-off gone');
     } finally {
       proxy.setPolicy(() => undefined);
+    }
+  });
+});
+
+describe('the relay writes nothing when its writer already published (the usual invocation)', () => {
+  let r: LocalReceiver;
+  let poller: StreamPoller;
+  before(async () => {
+    r = await startReceiver({ overrides: QUIET });
+    // At the stack's log level: the relay's own lines and metrics are what this checks.
+    poller = await startRelayPoller(r.resources, { env: { POWERTOOLS_LOG_LEVEL: 'INFO' } });
+  });
+  after(async () => {
+    await poller?.stop();
+    await r?.stop();
+  });
+
+  it('no log line and no metrics for an outbox its writer emptied; a line and RelayedEvents when it publishes', async () => {
+    const relayLines = (text: string) => text.split('\n').filter((line) => line.includes('"message":"relay') || line.includes('"cloudflare-relay"'));
+    await poller.caughtUp(60_000);
+    const capture = captureLogs();
+    try {
+      const id = await seedPending(r.resources, 'image');
+      const before = poller.stats.invocations;
+      const answer = await send.toolkit(r, payloads.imageUploaded(id, at(1)));
+      assert.deepEqual([answer.status, answer.body.outcome], [200, 'transitioned']);
+      await waitUntil('the relay invoked for the transition’s write', async () => poller.stats.invocations > before, 60_000, 50);
+      await poller.caughtUp(60_000);
+      assert.deepEqual(relayLines(capture.text()), [], 'the usual invocation writes nothing');
+
+      const dead = await seedPending(r.resources, 'image');
+      const { eventId } = await dieAfterWrite(r.resources, 'toolkit', dead, 200);
+      await collectEvents({ endpoint: r.endpoint, queueUrl: r.resources.watchQueueUrl, eventIds: [eventId], relay: poller, timeoutMs: 60_000 });
+      const lines = relayLines(capture.text());
+      assert.ok(lines.some((line) => line.includes('relay published events a writer left behind')), lines.join('\n'));
+      assert.ok(lines.some((line) => line.includes('"RelayedEvents":1')), lines.join('\n'));
+    } finally {
+      capture.stop();
     }
   });
 });
