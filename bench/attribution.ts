@@ -6,9 +6,9 @@
  * variants; their figures stay in docs/PERFORMANCE.md.
  */
 import assert from 'node:assert/strict';
-import { parseJsonExactly as shipped } from '../lambda/core/json';
-import type { VariantSpec } from './build';
-import { parseJsonExactly as scan } from './variants/json-scan';
+import { parseJsonExactly as shipped } from '../lambda/core/json.js';
+import type { VariantSpec } from './build.js';
+import { parseJsonExactly as scan } from './variants/json-scan.js';
 
 export const VARIANTS: readonly (VariantSpec & { readonly label: string })[] = [
   { name: 'json-scan', label: 'lossless-json → a hand-written pass that quotes inexact numbers (bench/variants/json-scan.ts)', entry: 'lambda/webhook/handler.ts', swap: { 'lambda/core/json': 'bench/variants/json-scan.ts' } },

@@ -8,10 +8,10 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from '
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { webhookBundling } from '../lib/bundling';
-import type { LocalBundles } from '../local/stack';
-import { buildAssets, type BuiltAssets, type FunctionBundle } from '../scripts/build';
-import { esbuildOptionsFor } from './esbuild-options';
+import { webhookBundling } from '../lib/bundling.js';
+import type { LocalBundles } from '../local/stack.js';
+import { buildAssets, type BuiltAssets, type FunctionBundle } from '../scripts/build.js';
+import { esbuildOptionsFor } from './esbuild-options.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const outRoot = join(repoRoot, '.build', 'bench');

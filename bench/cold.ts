@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchDir } from './build';
-import { summarize, type Summary } from './stats';
+import { benchDir } from './build.js';
+import { summarize, type Summary } from './stats.js';
 
 export interface ColdSubject {
   readonly name: string;

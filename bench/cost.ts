@@ -7,7 +7,7 @@
  * The same prices give the standing cost (`standingCost`): what a deployment costs per month
  * while no webhook arrives, counted from the resources of a synthesized template.
  */
-import type { StackFacts } from './stack';
+import type { StackFacts } from './stack.js';
 
 /** us-east-1 list prices, checked 2026-11 (docs/PERFORMANCE.md cites the pages). */
 export const PRICES = {

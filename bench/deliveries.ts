@@ -7,9 +7,9 @@
  *   Stream, video ready, Webhook-Signature (HMAC of time.body)
  */
 import type { APIGatewayProxyEventV2, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../lambda/core/contract';
-import { payloads, signedHeaders } from '../local/payloads';
-import { toApiGatewayV2Event } from '../local/server';
+import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../lambda/core/contract.js';
+import { payloads, signedHeaders } from '../local/payloads.js';
+import { toApiGatewayV2Event } from '../local/server.js';
 
 export const benchSecrets = {
   [SecretKey.Images]: ['bench-images-secret-0123456789abcdef'],

@@ -12,9 +12,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FunctionSources, type FunctionName } from '../lib/bundling';
-import { buildVariant, repoRoot } from './build';
-import { kB, markdownTable, signed } from './format';
+import { FunctionSources, type FunctionName } from '../lib/bundling.js';
+import { buildVariant, repoRoot } from './build.js';
+import { kB, markdownTable, signed } from './format.js';
 
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
 

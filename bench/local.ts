@@ -20,17 +20,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Defaults, TableDesign } from '../lambda/core/contract';
-import { localClientConfig } from '../local/aws';
-import { webhookEnvironment } from '../local/environments';
-import { importBundle } from '../local/instances';
-import { startLocalStack, type LocalBundles, type LocalStack } from '../local/stack';
-import { startEmulator } from '../scripts/emulator';
-import { startFaultProxy, type RecordedCall } from '../test/support/fault-proxy';
-import { inPool } from '../test/support/sender';
-import { benchDir, repoRoot } from './build';
-import { benchSecrets, makeDeliveries, pendingItem, type Delivery } from './deliveries';
-import { summarize, type Summary } from './stats';
+import { Defaults, TableDesign } from '../lambda/core/contract.js';
+import { localClientConfig } from '../local/aws.js';
+import { webhookEnvironment } from '../local/environments.js';
+import { importBundle } from '../local/instances.js';
+import { startLocalStack, type LocalBundles, type LocalStack } from '../local/stack.js';
+import { startEmulator } from '../scripts/emulator.js';
+import { startFaultProxy, type RecordedCall } from '../test/support/fault-proxy.js';
+import { inPool } from '../test/support/sender.js';
+import { benchDir, repoRoot } from './build.js';
+import { benchSecrets, makeDeliveries, pendingItem, type Delivery } from './deliveries.js';
+import { summarize, type Summary } from './stats.js';
 
 const localSecrets = { images: [...benchSecrets.images], stream: [...benchSecrets.stream], toolkit: [...benchSecrets.toolkit] };
 

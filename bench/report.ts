@@ -6,17 +6,17 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchDir, type Bundle } from './build';
-import type { CliStartResult } from './cli-start';
-import type { ColdResult, ColdSample } from './cold';
-import { ASSUMPTIONS, PRICE_SOURCES, type CostLine, type CostModel } from './cost';
-import { dollars, kB, markdownTable, ms, signed, table, times, verdict, type Rows } from './format';
-import type { LocalResult } from './local';
-import type { Bundles } from './run';
-import type { StackFacts } from './stack';
-import { standingMarkdown, standingText, type StandingReport } from './standing';
-import { round, roundSummary } from './stats';
-import type { WarmResult } from './warm';
+import { benchDir, type Bundle } from './build.js';
+import type { CliStartResult } from './cli-start.js';
+import type { ColdResult, ColdSample } from './cold.js';
+import { ASSUMPTIONS, PRICE_SOURCES, type CostLine, type CostModel } from './cost.js';
+import { dollars, kB, markdownTable, ms, signed, table, times, verdict, type Rows } from './format.js';
+import type { LocalResult } from './local.js';
+import type { Bundles } from './run.js';
+import type { StackFacts } from './stack.js';
+import { standingMarkdown, standingText, type StandingReport } from './standing.js';
+import { round, roundSummary } from './stats.js';
+import type { WarmResult } from './warm.js';
 
 /** Issue 6's budgets for the webhook; issue 13's for the bundle ratio and the relay. */
 export const TARGETS = { bundleRatio: 1.2, coldImportRatio: 1.15, warmP50Ratio: 1.1, throughputRatio: 0.9, dollarsPerMillion: 3.5, relayDollarsPerMillion: 0.2 } as const;

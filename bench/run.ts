@@ -11,18 +11,18 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkJsonScan, parseMicros, VARIANTS } from './attribution';
-import { benchDir, buildVariant, shippedBundles, type Bundle, type ShippedBundles } from './build';
-import { measureCliStart } from './cli-start';
-import { coldOnce, measureCold, type ColdSubject } from './cold';
-import { costModel } from './cost';
-import { benchSecrets, lambdaEnvironment, makeDeliveries, pendingItem, streamEvent } from './deliveries';
-import { measureLocal, type LocalResult } from './local';
-import { report, type Measurements } from './report';
-import { readStackFacts, type StackFacts } from './stack';
-import { standingReport } from './standing';
-import { startStub, type StubReport } from './stub';
-import { measureWarm, type WarmResult } from './warm';
+import { checkJsonScan, parseMicros, VARIANTS } from './attribution.js';
+import { benchDir, buildVariant, shippedBundles, type Bundle, type ShippedBundles } from './build.js';
+import { measureCliStart } from './cli-start.js';
+import { coldOnce, measureCold, type ColdSubject } from './cold.js';
+import { costModel } from './cost.js';
+import { benchSecrets, lambdaEnvironment, makeDeliveries, pendingItem, streamEvent } from './deliveries.js';
+import { measureLocal, type LocalResult } from './local.js';
+import { report, type Measurements } from './report.js';
+import { readStackFacts, type StackFacts } from './stack.js';
+import { standingReport } from './standing.js';
+import { startStub, type StubReport } from './stub.js';
+import { measureWarm, type WarmResult } from './warm.js';
 
 const quick = process.argv.includes('--quick');
 const SETTINGS = quick

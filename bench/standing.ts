@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../lib/app.js';
-import { PRICES, standingCost, STANDING_ASSUMPTIONS, type CfnTemplate, type StandingCost } from './cost';
-import { table } from './format';
+import { PRICES, standingCost, STANDING_ASSUMPTIONS, type CfnTemplate, type StandingCost } from './cost.js';
+import { table } from './format.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -2,9 +2,9 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchDir, repoRoot } from './build';
-import { makeDeliveries, streamEvent } from './deliveries';
-import { summarize, type Summary } from './stats';
+import { benchDir, repoRoot } from './build.js';
+import { makeDeliveries, streamEvent } from './deliveries.js';
+import { summarize, type Summary } from './stats.js';
 
 export interface WarmSubject {
   readonly name: string;

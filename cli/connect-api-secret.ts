@@ -1,10 +1,10 @@
 /** The upload route's API secret and the read-only API secret, each `{accountId, apiToken}`. */
-import { ApiSecretKey } from '../lambda/core/contract';
-import type { Act, ApiSecretTarget, ConnectSettings } from './connect-types';
-import { CliError } from './errors';
-import { SecretConflictError, short, type StoredSecret } from './secret-store';
-import { fingerprint } from './secret-rotation';
-import { howToPass, TokenKind } from './tokens';
+import { ApiSecretKey } from '../lambda/core/contract.js';
+import type { Act, ApiSecretTarget, ConnectSettings } from './connect-types.js';
+import { CliError } from './errors.js';
+import { SecretConflictError, short, type StoredSecret } from './secret-store.js';
+import { fingerprint } from './secret-rotation.js';
+import { howToPass, TokenKind } from './tokens.js';
 
 /** What each `{accountId, apiToken}` secret is for, as the report names it. */
 const API_SECRETS = {

@@ -1,8 +1,8 @@
 /** The Cloudflare SDK as `connect` uses it: one client, and calls whose failures read as one line. */
 import Cloudflare, { APIError, NotFoundError } from 'cloudflare';
-import { CLOUDFLARE_API } from '../lambda/core/cloudflare';
-import type { ConnectSettings } from './connect-types';
-import { CliError } from './errors';
+import { CLOUDFLARE_API } from '../lambda/core/cloudflare.js';
+import type { ConnectSettings } from './connect-types.js';
+import { CliError } from './errors.js';
 
 export function cloudflareClient(settings: ConnectSettings): Cloudflare {
   return new Cloudflare({

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Cloudflare from 'cloudflare';
-import { SecretKey } from '../lambda/core/contract';
-import { call, listAll } from './connect-cloudflare';
-import { connectPolicy } from './connect-policy';
-import { activateValue, graceText, retiredText, type WebhookSecretEditor } from './connect-secret';
-import type { Act, ConnectSettings } from './connect-types';
-import { accept, activeValues, fingerprint } from './secret-rotation';
+import { SecretKey } from '../lambda/core/contract.js';
+import { call, listAll } from './connect-cloudflare.js';
+import { connectPolicy } from './connect-policy.js';
+import { activateValue, graceText, retiredText, type WebhookSecretEditor } from './connect-secret.js';
+import type { Act, ConnectSettings } from './connect-types.js';
+import { accept, activeValues, fingerprint } from './secret-rotation.js';
 
 type Destination = Awaited<ReturnType<typeof listDestinations>>[number];
 

@@ -1,8 +1,8 @@
 /** Images: the notification policy that sends `image_notification` to our webhook destination, enabled. */
 import type Cloudflare from 'cloudflare';
-import { call, listAll } from './connect-cloudflare';
-import type { Act, ConnectSettings } from './connect-types';
-import { CliError } from './errors';
+import { call, listAll } from './connect-cloudflare.js';
+import type { Act, ConnectSettings } from './connect-types.js';
+import { CliError } from './errors.js';
 
 const IMAGES_ALERT = 'image_notification';
 

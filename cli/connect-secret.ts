@@ -3,11 +3,11 @@
  * values whose grace has ended dropped, every change written with compare-and-swap
  * (`cli/secret-store.ts`) and, when someone else wrote meanwhile, applied again on top of theirs.
  */
-import type { Act, ConnectSettings } from './connect-types';
-import { CliError } from './errors';
-import { UNIT_MS } from './format';
-import { SecretConflictError, short, type SecretStore, type StoredSecret } from './secret-store';
-import { activate, parseWebhookSecret, pruneRetired, serializeWebhookSecret, type RotatedKey, type SecretChange, type WebhookSecret } from './secret-rotation';
+import type { Act, ConnectSettings } from './connect-types.js';
+import { CliError } from './errors.js';
+import { UNIT_MS } from './format.js';
+import { SecretConflictError, short, type SecretStore, type StoredSecret } from './secret-store.js';
+import { activate, parseWebhookSecret, pruneRetired, serializeWebhookSecret, type RotatedKey, type SecretChange, type WebhookSecret } from './secret-rotation.js';
 
 /** Attempts at one write of the webhook secret while others keep changing it. */
 const MAX_SECRET_WRITES = 3;

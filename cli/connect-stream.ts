@@ -3,12 +3,12 @@
  * delivers there; the signing secret it returns becomes the current `stream` value.
  */
 import type Cloudflare from 'cloudflare';
-import { SecretKey } from '../lambda/core/contract';
-import { call } from './connect-cloudflare';
-import { activateValue, graceText, retiredText, type WebhookSecretEditor } from './connect-secret';
-import type { Act, ConnectSettings } from './connect-types';
-import { CliError } from './errors';
-import { activeValues, fingerprint } from './secret-rotation';
+import { SecretKey } from '../lambda/core/contract.js';
+import { call } from './connect-cloudflare.js';
+import { activateValue, graceText, retiredText, type WebhookSecretEditor } from './connect-secret.js';
+import type { Act, ConnectSettings } from './connect-types.js';
+import { CliError } from './errors.js';
+import { activeValues, fingerprint } from './secret-rotation.js';
 
 export async function connectStream(cf: Cloudflare, settings: ConnectSettings, secret: WebhookSecretEditor, act: Act): Promise<void> {
   const { accountId, streamUrl } = settings;

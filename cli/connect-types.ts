@@ -1,5 +1,5 @@
 /** What `connect` takes and reports, shared by the command (cli/connect.ts) and each of its steps. */
-import type { SecretStore } from './secret-store';
+import type { SecretStore } from './secret-store.js';
 
 export type ConnectArea = 'secret' | 'stream' | 'images' | 'policy' | 'uploads' | 'read';
 

@@ -18,22 +18,22 @@
  * One file per step: connect-stream.ts, connect-images.ts with connect-policy.ts,
  * connect-api-secret.ts; the webhook secret as a run edits it in connect-secret.ts.
  */
-import { connectApiSecret } from './connect-api-secret';
-import { cloudflareClient } from './connect-cloudflare';
-import { connectImages } from './connect-images';
-import { connectOptions } from './connect-options';
-import { webhookSecretEditor } from './connect-secret';
-import { connectStream } from './connect-stream';
-import type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types';
-import { UsageError } from './errors';
-import { UNIT_MS } from './format';
-import type { Command } from './index';
-import { secretsManagerStore } from './secret-store';
-import { howToPass, readTokens, TOKEN_ENV, TokenKind } from './tokens';
-import { describeStack, required, resolveTarget, StackOutput, type TargetFlags } from './target';
+import { connectApiSecret } from './connect-api-secret.js';
+import { cloudflareClient } from './connect-cloudflare.js';
+import { connectImages } from './connect-images.js';
+import { connectOptions } from './connect-options.js';
+import { webhookSecretEditor } from './connect-secret.js';
+import { connectStream } from './connect-stream.js';
+import type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
+import { UsageError } from './errors.js';
+import { UNIT_MS } from './format.js';
+import type { Command } from './index.js';
+import { secretsManagerStore } from './secret-store.js';
+import { howToPass, readTokens, TOKEN_ENV, TokenKind } from './tokens.js';
+import { describeStack, required, resolveTarget, StackOutput, type TargetFlags } from './target.js';
 
-export { secretsManagerStore, type SecretStore } from './secret-store';
-export type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types';
+export { secretsManagerStore, type SecretStore } from './secret-store.js';
+export type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
 
 const DEFAULT_GRACE_MS = 60 * 60_000;
 

@@ -4,12 +4,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ItemKind, STATUSES, TableDesign, type ItemStatus } from '../lambda/core/contract';
-import { recordedItem } from '../lambda/core/decide';
-import { CliError, failure, step } from './errors';
-import { errorText, table, transition } from './format';
-import type { ClientConfig } from './target';
-import type { HistoryEntry, Item } from '../lambda/core/item';
+import { ItemKind, STATUSES, TableDesign, type ItemStatus } from '../lambda/core/contract.js';
+import { recordedItem } from '../lambda/core/decide.js';
+import { CliError, failure, step } from './errors.js';
+import { errorText, table, transition } from './format.js';
+import type { ClientConfig } from './target.js';
+import type { HistoryEntry, Item } from '../lambda/core/item.js';
 
 export function documentClient(config: ClientConfig): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });

@@ -5,15 +5,15 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract';
-import type { SecretSet } from '../lambda/core/secret-format';
-import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events';
-import { CliError, UsageError } from './errors';
-import { formatEvent, tailEvents } from './events';
-import { parseSince, positiveInteger } from './format';
-import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images';
-import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive';
-import { eventsReplayCommand, REPLAY_USAGE } from './replay';
+import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract.js';
+import type { SecretSet } from '../lambda/core/secret-format.js';
+import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events.js';
+import { CliError, UsageError } from './errors.js';
+import { formatEvent, tailEvents } from './events.js';
+import { parseSince, positiveInteger } from './format.js';
+import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images.js';
+import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive.js';
+import { eventsReplayCommand, REPLAY_USAGE } from './replay.js';
 import {
   Deliveries,
   Fault,
@@ -26,13 +26,13 @@ import {
   readSecrets,
   secretNeeded,
   type SendRequest,
-} from './send';
-import { imagesSyncCommand, SYNC_USAGE } from './sync';
-import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
-import { imagesUploadCommand, UPLOAD_USAGE } from './upload';
-import { CONNECT_USAGE, connectOptions } from './connect-options';
-import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
-import { standardInput, type ReadInput } from './tokens';
+} from './send.js';
+import { imagesSyncCommand, SYNC_USAGE } from './sync.js';
+import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target.js';
+import { imagesUploadCommand, UPLOAD_USAGE } from './upload.js';
+import { CONNECT_USAGE, connectOptions } from './connect-options.js';
+import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door.js';
+import { standardInput, type ReadInput } from './tokens.js';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -124,7 +124,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: eventsTail,
   },
   // The Cloudflare SDK is most of the CLI's weight and only `connect` uses it: loaded when it runs.
-  connect: { options: connectOptions, positionals: [], run: async (args) => (await import('./connect')).connectCommand.run(args) },
+  connect: { options: connectOptions, positionals: [], run: async (args) => (await import('./connect.js')).connectCommand.run(args) },
   'front-door refresh-ips': refreshIpsCommand,
 };
 

@@ -30,17 +30,17 @@ import {
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { EventBridgePublisher } from '../lambda/adapters/publish';
-import { DynamoItemStore } from '../lambda/adapters/store';
-import { Defaults, RELAY_FILTER } from '../lambda/core/contract';
-import { isRecord } from '../lambda/core/values';
-import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config';
-import { relay, type RelayPorts } from '../lambda/relay/relay';
-import { compileFilters, type FilterPattern } from '../local/filter-pattern';
-import { CliError, step } from './errors';
-import { positiveInteger } from './format';
-import type { Command } from './index';
-import { required, resolveTarget, type TargetFlags } from './target';
+import { EventBridgePublisher } from '../lambda/adapters/publish.js';
+import { DynamoItemStore } from '../lambda/adapters/store.js';
+import { Defaults, RELAY_FILTER } from '../lambda/core/contract.js';
+import { isRecord } from '../lambda/core/values.js';
+import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
+import { relay, type RelayPorts } from '../lambda/relay/relay.js';
+import { compileFilters, type FilterPattern } from '../local/filter-pattern.js';
+import { CliError, step } from './errors.js';
+import { positiveInteger } from './format.js';
+import type { Command } from './index.js';
+import { required, resolveTarget, type TargetFlags } from './target.js';
 
 export const REDRIVE_USAGE = `  events redrive [--queue URL] [--max N]
                                 send the stream batches the relay gave up on (its dead-letter queue,

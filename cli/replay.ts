@@ -12,13 +12,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DescribeArchiveCommand, DescribeReplayCommand, EventBridgeClient, ListRulesCommand, StartReplayCommand, type Rule } from '@aws-sdk/client-eventbridge';
-import type { DetailType } from '../lambda/core/contract';
-import { DetailTypes } from '../lambda/core/events';
-import { CliError, step, UsageError } from './errors';
-import { parseSince } from './format';
-import type { Command } from './index';
-import { couldMatch } from './rule-match';
-import { required, resolveTarget, type ClientConfig, type TargetFlags } from './target';
+import type { DetailType } from '../lambda/core/contract.js';
+import { DetailTypes } from '../lambda/core/events.js';
+import { CliError, step, UsageError } from './errors.js';
+import { parseSince } from './format.js';
+import type { Command } from './index.js';
+import { couldMatch } from './rule-match.js';
+import { required, resolveTarget, type ClientConfig, type TargetFlags } from './target.js';
 
 export const REPLAY_USAGE = `  events replay --since 1h|ISO [--until ISO|duration] [--detail-type T]... [--rule NAME]...
                                 send the archive's events of that window to the bus again and follow

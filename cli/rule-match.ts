@@ -15,8 +15,8 @@
  * matches when any of its entries does; every field of the pattern must match; `$or` takes any of
  * its branches.
  */
-import { EVENT_SOURCE, type DetailType } from '../lambda/core/contract';
-import { PUBLISHED } from '../lambda/core/events';
+import { EVENT_SOURCE, type DetailType } from '../lambda/core/contract.js';
+import { PUBLISHED } from '../lambda/core/events.js';
 
 /** A field the evaluation knows the value of, knows is present with an unknown value, or knows nothing about. */
 type Known = string | typeof PRESENT | { readonly [field: string]: Known };

@@ -4,10 +4,10 @@
  * same way by the receiver, is lambda/core/secret-format.ts.
  */
 import { createHash } from 'node:crypto';
-import { SecretKey } from '../lambda/core/contract';
-import type { RotatedKey, WebhookSecret } from '../lambda/core/secret-format';
+import { SecretKey } from '../lambda/core/contract.js';
+import type { RotatedKey, WebhookSecret } from '../lambda/core/secret-format.js';
 
-export { parseWebhookSecret, serializeWebhookSecret, type Retiring, type RotatedKey, type WebhookSecret } from '../lambda/core/secret-format';
+export { parseWebhookSecret, serializeWebhookSecret, type Retiring, type RotatedKey, type WebhookSecret } from '../lambda/core/secret-format.js';
 
 /** A change, described without the value itself. */
 export interface SecretChange {

@@ -3,12 +3,12 @@
  * receiver. Options break the signature in the ways the gate must catch.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSecrets } from '../lambda/adapters/secrets';
-import { Scheme, type Route } from '../lambda/core/contract';
-import type { SecretSet } from '../lambda/core/secret-format';
-import { payloads, signedHeaders } from '../local/payloads';
-import { CliError, UsageError } from './errors';
-import { required, type Target } from './target';
+import { SecretsManagerSecrets } from '../lambda/adapters/secrets.js';
+import { Scheme, type Route } from '../lambda/core/contract.js';
+import type { SecretSet } from '../lambda/core/secret-format.js';
+import { payloads, signedHeaders } from '../local/payloads.js';
+import { CliError, UsageError } from './errors.js';
+import { required, type Target } from './target.js';
 
 type Payload = Record<string, unknown>;
 

@@ -4,10 +4,10 @@
  * explicitly. Every command works the same way on each.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { Defaults } from '../lambda/core/contract';
-import { localClientConfig } from '../local/aws';
-import { localStatePath, readLocalState } from '../local/state';
-import { CliError, failure, UsageError } from './errors';
+import { Defaults } from '../lambda/core/contract.js';
+import { localClientConfig } from '../local/aws.js';
+import { localStatePath, readLocalState } from '../local/state.js';
+import { CliError, failure, UsageError } from './errors.js';
 
 /** The stack's output ids, as `lib/webhook-stack.ts` declares them. */
 export const StackOutput = {

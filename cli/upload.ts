@@ -7,12 +7,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { sampleFiles } from '../local/cloudflare-files';
-import { CliError, UsageError } from './errors';
-import { positiveInteger } from './format';
-import { documentClient, getItem } from './images';
-import type { Command } from './index';
-import { required, resolveTarget, type TargetFlags } from './target';
+import { sampleFiles } from '../local/cloudflare-files.js';
+import { CliError, UsageError } from './errors.js';
+import { positiveInteger } from './format.js';
+import { documentClient, getItem } from './images.js';
+import type { Command } from './index.js';
+import { required, resolveTarget, type TargetFlags } from './target.js';
 
 export const UPLOAD_USAGE = `  images upload [<id>] [--file PATH] [--wait SECONDS]
                                 local mode: POST /uploads, then the file to the upload URL it returns,

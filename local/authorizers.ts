@@ -4,7 +4,7 @@
  * checked (that is API Gateway's job, not the function's); only the shape of the credential.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { LocalHandler } from './server';
+import type { LocalHandler } from './server.js';
 
 /** How the local API stands in for the route's authorizer. */
 export type LocalAuth =

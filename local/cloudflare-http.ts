@@ -5,7 +5,7 @@
  * the stand-in a route family uses, and reading a request's body and fields.
  */
 import type { IncomingMessage } from 'node:http';
-import type { NotificationPolicy, Permission, PlannedDelivery, StandInImage, StandInVideo, StreamWebhook, WebhookDelivery, WebhookDestination } from './cloudflare-types';
+import type { NotificationPolicy, Permission, PlannedDelivery, StandInImage, StandInVideo, StreamWebhook, WebhookDelivery, WebhookDestination } from './cloudflare-types.js';
 
 export class ApiError extends Error {
   constructor(

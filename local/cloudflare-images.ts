@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { sniffMedia } from './cloudflare-files';
-import { bad, booleanField, envelope, errorEnvelope, fault, fileField, jsonObjectField, readForm, textFields, type Call, type Handled, type Route, type StandInCore, type UploadAnswer } from './cloudflare-http';
-import { Permission, type NotificationPolicy, type StandInImage, type WebhookDelivery } from './cloudflare-types';
+import { sniffMedia } from './cloudflare-files.js';
+import { bad, booleanField, envelope, errorEnvelope, fault, fileField, jsonObjectField, readForm, textFields, type Call, type Handled, type Route, type StandInCore, type UploadAnswer } from './cloudflare-http.js';
+import { Permission, type NotificationPolicy, type StandInImage, type WebhookDelivery } from './cloudflare-types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** src/content/docs/images/upload-images/index.mdx: "Images have a 10 megabyte (MB) size limit". */

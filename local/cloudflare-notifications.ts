@@ -4,8 +4,8 @@
  * src/content/docs/notifications/get-started/configure-webhooks.mdx (name, url, secret) give them.
  */
 import { randomUUID } from 'node:crypto';
-import { bad, fault, jsonBody, type Call, type Handled, type Route, type StandInCore } from './cloudflare-http';
-import { Permission, type NotificationPolicy, type WebhookDestination } from './cloudflare-types';
+import { bad, fault, jsonBody, type Call, type Handled, type Route, type StandInCore } from './cloudflare-http.js';
+import { Permission, type NotificationPolicy, type WebhookDestination } from './cloudflare-types.js';
 
 const DESTINATIONS = /^\/alerting\/v3\/destinations\/webhooks$/;
 const DESTINATION = /^\/alerting\/v3\/destinations\/webhooks\/([^/]+)$/;

@@ -4,7 +4,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { sniffMedia } from './cloudflare-files';
+import { sniffMedia } from './cloudflare-files.js';
 import {
   bad,
   booleanValue,
@@ -20,8 +20,8 @@ import {
   type Route,
   type StandInCore,
   type UploadAnswer,
-} from './cloudflare-http';
-import { Permission, type StandInVideo, type StreamWebhook, type WebhookDelivery } from './cloudflare-types';
+} from './cloudflare-http.js';
+import { Permission, type StandInVideo, type StreamWebhook, type WebhookDelivery } from './cloudflare-types.js';
 
 /**
  * products/stream/src/content/uploading-videos/direct-creator-uploads.md (the earlier revision of

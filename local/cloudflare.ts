@@ -26,11 +26,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sampleFiles } from './cloudflare-files';
-import { ApiError, bad, envelope, errorEnvelope, fault, type Handled, type Route, type StandInCore, type UploadAnswer } from './cloudflare-http';
-import { ImagesApi } from './cloudflare-images';
-import { NotificationsApi } from './cloudflare-notifications';
-import { MAX_VIDEO_BYTES, StreamApi } from './cloudflare-stream';
+import { sampleFiles } from './cloudflare-files.js';
+import { ApiError, bad, envelope, errorEnvelope, fault, type Handled, type Route, type StandInCore, type UploadAnswer } from './cloudflare-http.js';
+import { ImagesApi } from './cloudflare-images.js';
+import { NotificationsApi } from './cloudflare-notifications.js';
+import { MAX_VIDEO_BYTES, StreamApi } from './cloudflare-stream.js';
 import {
   ALL_PERMISSIONS,
   allows,
@@ -43,10 +43,10 @@ import {
   type StreamWebhook,
   type WebhookDelivery,
   type WebhookDestination,
-} from './cloudflare-types';
+} from './cloudflare-types.js';
 
-export { sampleFiles, sniffMedia } from './cloudflare-files';
-export { signStreamWebhook } from './cloudflare-stream';
+export { sampleFiles, sniffMedia } from './cloudflare-files.js';
+export { signStreamWebhook } from './cloudflare-stream.js';
 export {
   ALL_PERMISSIONS,
   allows,
@@ -60,7 +60,7 @@ export {
   type VideoState,
   type WebhookDelivery,
   type WebhookDestination,
-} from './cloudflare-types';
+} from './cloudflare-types.js';
 
 export interface CloudflareStandInOptions {
   /** @default a fixed 32-hex account id */

@@ -2,10 +2,10 @@
  * Each function's environment as the stack sets it (lib/), pointed at the emulator and at local
  * resources: what `npm start` and the integration tests load the built bundles with.
  */
-import { CLOUDFLARE_API } from '../lambda/core/cloudflare';
-import { Defaults, RelayEnv, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../lambda/core/contract';
-import { localClientConfig } from './aws';
-import type { LocalResources } from './provision';
+import { CLOUDFLARE_API } from '../lambda/core/cloudflare.js';
+import { Defaults, RelayEnv, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../lambda/core/contract.js';
+import { localClientConfig } from './aws.js';
+import type { LocalResources } from './provision.js';
 
 type WebhookEnvName = (typeof WebhookEnv)[keyof typeof WebhookEnv];
 /** `undefined` removes a variable, to test how the function copes without it. */

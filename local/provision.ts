@@ -15,9 +15,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
-import type { ApiCredentials } from '../lambda/core/cloudflare';
-import { ApiSecretKey, EVENT_SOURCE, SecretKey, TableDesign } from '../lambda/core/contract';
-import { localClientConfig, queuePolicy } from './aws';
+import type { ApiCredentials } from '../lambda/core/cloudflare.js';
+import { ApiSecretKey, EVENT_SOURCE, SecretKey, TableDesign } from '../lambda/core/contract.js';
+import { localClientConfig, queuePolicy } from './aws.js';
 
 type SecretName = (typeof SecretKey)[keyof typeof SecretKey];
 export type LocalSecrets = Record<SecretName, string[]>;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { lambdaContext } from './context';
+import { lambdaContext } from './context.js';
 
 /** HTTP API's payload limit; larger requests never reach the function. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;

@@ -10,17 +10,17 @@
  * - The sweep, invoked as a schedule would (`sweep()`; `npm start` also runs it on a timer).
  */
 import type { Context, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
-import type { ApiCredentials } from '../lambda/core/cloudflare';
-import { RelayEventSource, UploadDefaults, WebhookEnv } from '../lambda/core/contract';
-import type { SweepResult } from '../lambda/sweep/sweep';
-import { authorized, type LocalAuth } from './authorizers';
-import { lambdaContext } from './context';
-import { relayEnvironment, sweepEnvironment, uploadsEnvironment, webhookEnvironment, type LocalCloudflare, type LocalSweepSettings, type WebhookEnvOverrides } from './environments';
-import { importBundle, lambdaInstances, localConcurrency, type Instances, type InstanceStats } from './instances';
-import { provisionLocal, type LocalResources, type LocalSecrets, type ProvisionOptions } from './provision';
-import { startLocalServer, type LocalHandler, type LocalServer } from './server';
-import type { FilterPattern } from './filter-pattern';
-import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from './stream-poller';
+import type { ApiCredentials } from '../lambda/core/cloudflare.js';
+import { RelayEventSource, UploadDefaults, WebhookEnv } from '../lambda/core/contract.js';
+import type { SweepResult } from '../lambda/sweep/sweep.js';
+import { authorized, type LocalAuth } from './authorizers.js';
+import { lambdaContext } from './context.js';
+import { relayEnvironment, sweepEnvironment, uploadsEnvironment, webhookEnvironment, type LocalCloudflare, type LocalSweepSettings, type WebhookEnvOverrides } from './environments.js';
+import { importBundle, lambdaInstances, localConcurrency, type Instances, type InstanceStats } from './instances.js';
+import { provisionLocal, type LocalResources, type LocalSecrets, type ProvisionOptions } from './provision.js';
+import { startLocalServer, type LocalHandler, type LocalServer } from './server.js';
+import type { FilterPattern } from './filter-pattern.js';
+import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from './stream-poller.js';
 
 /** The built bundles' entry files (scripts/build.ts writes where they are). */
 export interface LocalBundles {

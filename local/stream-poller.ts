@@ -61,9 +61,9 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { localClientConfig } from './aws';
-import { compileFilters, type FilterPattern } from './filter-pattern';
-import { lambdaContext } from './context';
+import { localClientConfig } from './aws.js';
+import { compileFilters, type FilterPattern } from './filter-pattern.js';
+import { lambdaContext } from './context.js';
 
 /** Whatever the function returns; Lambda reads `batchItemFailures` out of it. */
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => unknown;

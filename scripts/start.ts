@@ -16,15 +16,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { connect, formatConnectReport, secretsManagerStore } from '../cli/connect';
-import { devLoopLines, uploadByHandLines } from '../cli/dev-loop';
-import { localClientConfig } from '../local/aws';
-import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../local/cloudflare';
-import { LOCAL_CONCURRENCY_ENV, localConcurrency } from '../local/instances';
-import { startLocalStack, type LocalStack } from '../local/stack';
-import { localStatePath, removeLocalState, writeLocalState, type LocalState } from '../local/state';
-import { buildAssets, buildDir, type BuiltAssets, type FunctionBundle } from './build';
-import { ensureEmulator, startEmulator } from './emulator';
+import { connect, formatConnectReport, secretsManagerStore } from '../cli/connect.js';
+import { devLoopLines, uploadByHandLines } from '../cli/dev-loop.js';
+import { localClientConfig } from '../local/aws.js';
+import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../local/cloudflare.js';
+import { LOCAL_CONCURRENCY_ENV, localConcurrency } from '../local/instances.js';
+import { startLocalStack, type LocalStack } from '../local/stack.js';
+import { localStatePath, removeLocalState, writeLocalState, type LocalState } from '../local/state.js';
+import { buildAssets, buildDir, type BuiltAssets, type FunctionBundle } from './build.js';
+import { ensureEmulator, startEmulator } from './emulator.js';
 
 const DEFAULT_PORT = 8787;
 /** The stack's sweep runs every 5 minutes; locally every minute, so a lost webhook is recovered while you watch. */

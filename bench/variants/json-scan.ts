@@ -7,7 +7,7 @@
  * tokens of JSON's number grammar are rewritten, so invalid JSON stays invalid. bench/attribution.ts
  * checks that it parses every case of its corpus as the shipped module does before measuring it.
  */
-import { PayloadError } from '../../lambda/core/errors';
+import { PayloadError } from '../../lambda/core/errors.js';
 
 const MAY_LOSE_PRECISION = /\d[\d.]{15}|\d[eE]/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;

@@ -10,13 +10,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_LOCAL_CONCURRENCY } from '../../local/instances';
-import { payloads } from '../../local/payloads';
-import { startEmulator, type Emulator } from '../../scripts/emulator';
-import { at, readItem, seedPending, send } from '../support/deliver';
-import { captureLogs, type LogCapture } from '../support/log-capture';
-import { startReceiver, type LocalReceiver } from '../support/receiver';
-import { drainEvents } from '../support/watch';
+import { DEFAULT_LOCAL_CONCURRENCY } from '../../local/instances.js';
+import { payloads } from '../../local/payloads.js';
+import { startEmulator, type Emulator } from '../../scripts/emulator.js';
+import { at, readItem, seedPending, send } from '../support/deliver.js';
+import { captureLogs, type LogCapture } from '../support/log-capture.js';
+import { startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { drainEvents } from '../support/watch.js';
 
 const ITEMS = 50;
 const COPIES = 4;

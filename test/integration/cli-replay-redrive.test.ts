@@ -8,19 +8,19 @@ import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { CreateArchiveCommand, DescribeReplayCommand, DescribeRuleCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { EventBridgePublisher } from '../../lambda/adapters/publish';
-import { DynamoItemStore } from '../../lambda/adapters/store';
-import { EVENT_SOURCE, type ItemKind, type ItemStatus } from '../../lambda/core/contract';
-import { decide, recordedItem } from '../../lambda/core/decide';
-import type { Item, StatusReport } from '../../lambda/core/item';
-import { settle } from '../../lambda/core/outbox';
-import { localClientConfig } from '../../local/aws';
-import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import type { LocalState } from '../../local/state';
-import { cli, stateFor } from '../support/cli';
-import { readItem } from '../support/deliver';
-import { connectEmulator } from '../support/receiver';
-import type { Emulator } from '../../scripts/emulator';
+import { EventBridgePublisher } from '../../lambda/adapters/publish.js';
+import { DynamoItemStore } from '../../lambda/adapters/store.js';
+import { EVENT_SOURCE, type ItemKind, type ItemStatus } from '../../lambda/core/contract.js';
+import { decide, recordedItem } from '../../lambda/core/decide.js';
+import type { Item, StatusReport } from '../../lambda/core/item.js';
+import { settle } from '../../lambda/core/outbox.js';
+import { localClientConfig } from '../../local/aws.js';
+import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import type { LocalState } from '../../local/state.js';
+import { cli, stateFor } from '../support/cli.js';
+import { readItem } from '../support/deliver.js';
+import { connectEmulator } from '../support/receiver.js';
+import type { Emulator } from '../../scripts/emulator.js';
 
 // `events replay` and `events redrive` against the emulator: the bus's archive sent to the bus again,
 // and the relay's dead-letter queue sent through the relay's own code.

@@ -6,16 +6,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoItemStore } from '../../lambda/adapters/store';
-import { precedenceOf, recordedItem } from '../../lambda/core/decide';
-import type { Item } from '../../lambda/core/item';
-import { localClientConfig } from '../../local/aws';
-import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import { cli, stateFor } from '../support/cli';
-import { readItem } from '../support/deliver';
-import { connectEmulator } from '../support/receiver';
-import type { Emulator } from '../../scripts/emulator';
+import { DynamoItemStore } from '../../lambda/adapters/store.js';
+import { precedenceOf, recordedItem } from '../../lambda/core/decide.js';
+import type { Item } from '../../lambda/core/item.js';
+import { localClientConfig } from '../../local/aws.js';
+import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import { cli, stateFor } from '../support/cli.js';
+import { readItem } from '../support/deliver.js';
+import { connectEmulator } from '../support/receiver.js';
+import type { Emulator } from '../../scripts/emulator.js';
 
 // `images sync` against the emulator and the stand-in of Cloudflare's API: the table is set right
 // from what Cloudflare says, through the path every writer shares, one event per transition.

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ItemKind, WebhookEnv } from '../../lambda/core/contract';
-import { recordedItem } from '../../lambda/core/decide';
-import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { payloads } from '../../local/payloads';
-import { documentClient, events, readItem, send } from '../support/deliver';
-import { startReceiver, type LocalReceiver } from '../support/receiver';
+import { ItemKind, WebhookEnv } from '../../lambda/core/contract.js';
+import { recordedItem } from '../../lambda/core/decide.js';
+import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { payloads } from '../../local/payloads.js';
+import { documentClient, events, readItem, send } from '../support/deliver.js';
+import { startReceiver, type LocalReceiver } from '../support/receiver.js';
 
 // A webhook is a signal; Cloudflare's API is the truth. The built webhook bundle confirms what a
 // delivery's fields do not settle with the local stand-in of Cloudflare's API (its answers follow

@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ItemKind } from '../../lambda/core/contract';
-import { recordedItem } from '../../lambda/core/decide';
-import { DynamoSweepIndex } from '../../lambda/sweep/index-query';
-import { localClientConfig } from '../../local/aws';
-import { Permission, sampleFiles, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { payloads } from '../../local/payloads';
-import { documentClient, events, readItem, send } from '../support/deliver';
-import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
+import { ItemKind } from '../../lambda/core/contract.js';
+import { recordedItem } from '../../lambda/core/decide.js';
+import { DynamoSweepIndex } from '../../lambda/sweep/index-query.js';
+import { localClientConfig } from '../../local/aws.js';
+import { Permission, sampleFiles, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { payloads } from '../../local/payloads.js';
+import { documentClient, events, readItem, send } from '../support/deliver.js';
+import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 // The sweep as built, against the emulator and the local stand-in of Cloudflare's API: uploads
 // created through the route, their window moved into the past (time passing), then the

@@ -11,15 +11,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../../lambda/adapters/aws';
-import type { WatchedEvent } from '../../local/provision';
-import { payloads } from '../../local/payloads';
-import { at, readItem, seedPending, send } from '../support/deliver';
-import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy';
-import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
-import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
-import { drainEvents } from '../support/watch';
-import type { Item } from '../../lambda/core/item';
+import { awsClientConfig } from '../../lambda/adapters/aws.js';
+import type { WatchedEvent } from '../../local/provision.js';
+import { payloads } from '../../local/payloads.js';
+import { at, readItem, seedPending, send } from '../support/deliver.js';
+import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy.js';
+import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
+import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
+import { drainEvents } from '../support/watch.js';
+import type { Item } from '../../lambda/core/item.js';
 
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoItemStore } from '../../lambda/adapters/store';
-import { receive } from '../../lambda/webhook/receive';
-import { SecretsManagerSecrets } from '../../lambda/adapters/secrets';
-import { localClientConfig } from '../../local/aws';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { at, events, post, readItem, seedPending, send } from '../support/deliver';
-import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver';
+import { DynamoItemStore } from '../../lambda/adapters/store.js';
+import { receive } from '../../lambda/webhook/receive.js';
+import { SecretsManagerSecrets } from '../../lambda/adapters/secrets.js';
+import { localClientConfig } from '../../local/aws.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { at, events, post, readItem, seedPending, send } from '../support/deliver.js';
+import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver.js';
 
 // Real faults where the emulator can produce them (a bus or table that is not there, a rotated
 // secret); a stand-in publisher only for the one moment nothing real can hit: dying between the

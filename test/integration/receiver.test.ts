@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EVENT_SOURCE } from '../../lambda/core/contract';
-import { sign } from '../../lambda/webhook/verify';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { at, events, post, readItem, seedPending, send } from '../support/deliver';
-import { startReceiver, type Receiver } from '../support/receiver';
+import { EVENT_SOURCE } from '../../lambda/core/contract.js';
+import { sign } from '../../lambda/webhook/verify.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { at, events, post, readItem, seedPending, send } from '../support/deliver.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
 
 // The bundle `cdk synth` builds, invoked through the local HTTP API with payload v2 events,
 // against DynamoDB, EventBridge (rule → SQS) and Secrets Manager in the emulator.

@@ -19,20 +19,20 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, DetailType, RelayEventSource } from '../../lambda/core/contract';
-import type { Item } from '../../lambda/core/item';
-import { localClientConfig } from '../../local/aws';
-import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { relayEnvironment } from '../../local/environments';
-import type { FilterPattern } from '../../local/filter-pattern';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerStats } from '../../local/stream-poller';
-import { cli, stateFor } from '../support/cli';
-import { at, readItem, seedPending, send } from '../support/deliver';
-import { captureLogs } from '../support/log-capture';
-import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy';
-import { builtBundles, connectEmulator, loadBundle, startReceiver, type LocalReceiver } from '../support/receiver';
+import { Defaults, DetailType, RelayEventSource } from '../../lambda/core/contract.js';
+import type { Item } from '../../lambda/core/item.js';
+import { localClientConfig } from '../../local/aws.js';
+import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { relayEnvironment } from '../../local/environments.js';
+import type { FilterPattern } from '../../local/filter-pattern.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerStats } from '../../local/stream-poller.js';
+import { cli, stateFor } from '../support/cli.js';
+import { at, readItem, seedPending, send } from '../support/deliver.js';
+import { captureLogs } from '../support/log-capture.js';
+import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy.js';
+import { builtBundles, connectEmulator, loadBundle, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import {
   busPublisher,
   collectEvents,
@@ -50,8 +50,8 @@ import {
   type ItemRecord,
   sweepInProcess,
   waitUntil,
-} from '../support/relay';
-import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
+} from '../support/relay.js';
+import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 /** The dead writers' lease: short, so the relay's takeover comes soon after the write. */
 const DEAD_WRITER_LEASE_MS = 1000;

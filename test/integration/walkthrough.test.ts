@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LOCAL_STATE_ENV } from '../../local/state';
-import { repoRoot } from '../support/cli';
+import { LOCAL_STATE_ENV } from '../../local/state.js';
+import { repoRoot } from '../support/cli.js';
 
 /*
  * Runs docs/walkthrough.md: every `$ npm start` and `$ npm run cli -- …` line of its `console`

@@ -15,10 +15,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import fc from 'fast-check';
-import { PayloadError } from '../../lambda/core/errors';
-import { parseJsonExactly } from '../../lambda/core/json';
-import { storable, storedKey } from '../../lambda/core/values';
-import { parseDelivery } from '../../lambda/webhook/parse';
+import { PayloadError } from '../../lambda/core/errors.js';
+import { parseJsonExactly } from '../../lambda/core/json.js';
+import { storable, storedKey } from '../../lambda/core/values.js';
+import { parseDelivery } from '../../lambda/webhook/parse.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);
 const SEED = Number(process.env.PROPERTY_SEED ?? 424242);

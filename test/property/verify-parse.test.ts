@@ -15,10 +15,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { PayloadError } from '../../lambda/core/errors';
-import { parseDelivery } from '../../lambda/webhook/parse';
-import { verifyRequest, type Route, type SecretSet } from '../../lambda/webhook/verify';
-import { authentic, bodies, build, mutatedPayload, payloadObject, plans, secretSet, SIGNATURE_HEADERS, untouched, type HostileRequest } from '../support/hostile';
+import { PayloadError } from '../../lambda/core/errors.js';
+import { parseDelivery } from '../../lambda/webhook/parse.js';
+import { verifyRequest, type Route, type SecretSet } from '../../lambda/webhook/verify.js';
+import { authentic, bodies, build, mutatedPayload, payloadObject, plans, secretSet, SIGNATURE_HEADERS, untouched, type HostileRequest } from '../support/hostile.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);
 const SEED = Number(process.env.PROPERTY_SEED ?? 424242);

@@ -15,13 +15,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Defaults, RelayEventSource } from '../../lambda/core/contract';
-import { relayLeaseMs } from '../../lambda/core/decide';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { at, readItem, seedPending } from '../support/deliver';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { connectEmulator, startReceiver, type LocalReceiver } from '../support/receiver';
-import { FUNCTION_DIED, queueDepth, receiveInProcess, streamRecordsOf } from '../support/relay';
+import { Defaults, RelayEventSource } from '../../lambda/core/contract.js';
+import { relayLeaseMs } from '../../lambda/core/decide.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { at, readItem, seedPending } from '../support/deliver.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { connectEmulator, startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { FUNCTION_DIED, queueDepth, receiveInProcess, streamRecordsOf } from '../support/relay.js';
 
 const WINDOW_SECONDS = Number(process.env.RELAY_OUTAGE_SECONDS ?? 120);
 

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../cli/index';
-import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state';
-import type { Receiver } from './receiver';
+import { runCli } from '../../cli/index.js';
+import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state.js';
+import type { Receiver } from './receiver.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoItemStore } from '../../lambda/adapters/store';
-import { localClientConfig } from '../../local/aws';
-import { signedHeaders } from '../../local/payloads';
-import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import type { Receiver } from './receiver';
-import type { Item } from '../../lambda/core/item';
+import { DynamoItemStore } from '../../lambda/adapters/store.js';
+import { localClientConfig } from '../../local/aws.js';
+import { signedHeaders } from '../../local/payloads.js';
+import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import type { Receiver } from './receiver.js';
+import type { Item } from '../../lambda/core/item.js';
 
 /** Small helpers shared by the integration suites: send, seed, read back. */
 

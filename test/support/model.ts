@@ -5,9 +5,9 @@
  * compare the real bundle with this model, and check its histories and events.
  */
 import assert from 'node:assert/strict';
-import type { WatchedEvent } from '../../local/provision';
-import { payloads } from '../../local/payloads';
-import type { Item } from '../../lambda/core/item';
+import type { WatchedEvent } from '../../local/provision.js';
+import { payloads } from '../../local/payloads.js';
+import type { Item } from '../../lambda/core/item.js';
 
 export type Kind = 'image' | 'video';
 export type Scheme = 'toolkit' | 'notification' | 'stream';

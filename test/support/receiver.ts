@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WebhookEnvOverrides } from '../../local/environments';
-import { importBundle, type InstanceStats } from '../../local/instances';
-import type { LocalResources, LocalSecrets } from '../../local/provision';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
-import type { BuiltAssets } from '../../scripts/build';
-import { startEmulator, type Emulator } from '../../scripts/emulator';
+import type { WebhookEnvOverrides } from '../../local/environments.js';
+import { importBundle, type InstanceStats } from '../../local/instances.js';
+import type { LocalResources, LocalSecrets } from '../../local/provision.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
+import type { BuiltAssets } from '../../scripts/build.js';
+import { startEmulator, type Emulator } from '../../scripts/emulator.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -120,7 +120,7 @@ export async function builtBundles(): Promise<Bundles> {
     // Run without `npm test`: nothing has built the bundles yet.
   }
   if (!assets?.uploads || !assets.sweep || !assets.relay) {
-    const { buildAssets } = await import('../../scripts/build');
+    const { buildAssets } = await import('../../scripts/build.js');
     assets = await buildAssets();
   }
   const abs = (entry: string) => (isAbsolute(entry) ? entry : resolve(repoRoot, entry));

@@ -8,22 +8,22 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetSha
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { EventBridgePublisher } from '../../lambda/adapters/publish';
-import { SecretsManagerSecrets } from '../../lambda/adapters/secrets';
-import { DynamoItemStore } from '../../lambda/adapters/store';
+import { EventBridgePublisher } from '../../lambda/adapters/publish.js';
+import { SecretsManagerSecrets } from '../../lambda/adapters/secrets.js';
+import { DynamoItemStore } from '../../lambda/adapters/store.js';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, RelayEventSource } from '../../lambda/core/contract';
-import type { Publisher } from '../../lambda/core/ports';
-import { DynamoSweepIndex } from '../../lambda/sweep/index-query';
-import { sweep, type SweepResult } from '../../lambda/sweep/sweep';
-import { receive, type Receipt } from '../../lambda/webhook/receive';
-import type { Route } from '../../lambda/webhook/verify';
-import { localClientConfig } from '../../local/aws';
-import { relayEnvironment } from '../../local/environments';
-import type { FilterPattern } from '../../local/filter-pattern';
-import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller';
-import { builtBundles, loadBundle } from './receiver';
+import { Defaults, RelayEventSource } from '../../lambda/core/contract.js';
+import type { Publisher } from '../../lambda/core/ports.js';
+import { DynamoSweepIndex } from '../../lambda/sweep/index-query.js';
+import { sweep, type SweepResult } from '../../lambda/sweep/sweep.js';
+import { receive, type Receipt } from '../../lambda/webhook/receive.js';
+import type { Route } from '../../lambda/webhook/verify.js';
+import { localClientConfig } from '../../local/aws.js';
+import { relayEnvironment } from '../../local/environments.js';
+import type { FilterPattern } from '../../local/filter-pattern.js';
+import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
+import { builtBundles, loadBundle } from './receiver.js';
 
 /** What the crashed invocation's publisher does: the function is gone before PutEvents answers. */
 export const FUNCTION_DIED = new Error('the function died between its table write and PutEvents');

@@ -5,9 +5,9 @@
  * moto refuses earlier than DynamoDB and half-applies a refused update, so the emulator cannot
  * show where the limit really bites; this store can, under the real data path (`receive`).
  */
-import { DependencyError } from '../../lambda/core/errors';
-import type { Item, ItemWrite } from '../../lambda/core/item';
-import type { ItemStore } from '../../lambda/core/ports';
+import { DependencyError } from '../../lambda/core/errors.js';
+import type { Item, ItemWrite } from '../../lambda/core/item.js';
+import type { ItemStore } from '../../lambda/core/ports.js';
 
 export const MAX_ITEM_BYTES = 400 * 1024;
 

@@ -3,15 +3,15 @@
  * the upload, sweep and `connect` suites: the built bundles against their own resources in the
  * emulator and a Cloudflare API of the test's choosing (the stand-in).
  */
-import type { ApiCredentials } from '../../lambda/core/cloudflare';
-import type { LocalAuth } from '../../local/authorizers';
-import type { WebhookEnvOverrides } from '../../local/environments';
-import type { LocalSecrets } from '../../local/provision';
-import type { LocalStackOptions, SweepSummary } from '../../local/stack';
-import { startReceiver, type LocalReceiver } from './receiver';
+import type { ApiCredentials } from '../../lambda/core/cloudflare.js';
+import type { LocalAuth } from '../../local/authorizers.js';
+import type { WebhookEnvOverrides } from '../../local/environments.js';
+import type { LocalSecrets } from '../../local/provision.js';
+import type { LocalStackOptions, SweepSummary } from '../../local/stack.js';
+import { startReceiver, type LocalReceiver } from './receiver.js';
 
-export { localJwt, sigV4Header, type LocalAuth } from '../../local/authorizers';
-export type { SweepSummary } from '../../local/stack';
+export { localJwt, sigV4Header, type LocalAuth } from '../../local/authorizers.js';
+export type { SweepSummary } from '../../local/stack.js';
 
 export interface UploadsStackOptions {
   /** Where the functions send Cloudflare API calls (the stand-in's `baseURL`). */

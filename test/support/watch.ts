@@ -1,10 +1,10 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import { localClientConfig } from '../../local/aws';
-import type { WatchedEvent } from '../../local/provision';
-import { documentClient } from './deliver';
-import type { Receiver } from './receiver';
-import type { Item } from '../../lambda/core/item';
+import { localClientConfig } from '../../local/aws.js';
+import type { WatchedEvent } from '../../local/provision.js';
+import { documentClient } from './deliver.js';
+import type { Receiver } from './receiver.js';
+import type { Item } from '../../lambda/core/item.js';
 
 const sqsClients = new Map<string, SQSClient>();
 

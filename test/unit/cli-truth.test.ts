@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DynamoDBStreamsClient, TrimmedDataAccessException } from '@aws-sdk/client-dynamodb-streams';
-import { passesRelayFilter, readBatch, readFailureRecord } from '../../cli/redrive';
-import { formatProgress } from '../../cli/replay';
-import { couldMatch } from '../../cli/rule-match';
-import { formatSyncResults } from '../../cli/sync';
-import { listInput } from '../../cli/images';
-import { resolveTarget, targetFromOutputs } from '../../cli/target';
-import { DetailType, EVENT_SOURCE, eventBridgePattern } from '../../lib/events';
-import { LOCAL_STATE_ENV, writeLocalState } from '../../local/state';
-import { cli } from '../support/cli';
+import { passesRelayFilter, readBatch, readFailureRecord } from '../../cli/redrive.js';
+import { formatProgress } from '../../cli/replay.js';
+import { couldMatch } from '../../cli/rule-match.js';
+import { formatSyncResults } from '../../cli/sync.js';
+import { listInput } from '../../cli/images.js';
+import { resolveTarget, targetFromOutputs } from '../../cli/target.js';
+import { DetailType, EVENT_SOURCE, eventBridgePattern } from '../../lib/events.js';
+import { LOCAL_STATE_ENV, writeLocalState } from '../../local/state.js';
+import { cli } from '../support/cli.js';
 
 // The parts of `images sync`, `events replay` and `events redrive` that need no AWS: flags, the rule
 // selection of a replay, the dead-letter record, and what each prints.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decide, eventIdOf, MAX_LEASE_DOUBLINGS, precedenceOf, recover, relayLeaseMs, type Decision, type Recovery } from '../../lambda/core/decide';
-import type { Item, StatusReport } from '../../lambda/core/item';
+import { decide, eventIdOf, MAX_LEASE_DOUBLINGS, precedenceOf, recover, relayLeaseMs, type Decision, type Recovery } from '../../lambda/core/decide.js';
+import type { Item, StatusReport } from '../../lambda/core/item.js';
 
 const now = new Date('2024-01-01T13:00:00.000Z');
 const options = { now, leaseMs: 3000 };

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DetailType, EVENT_SOURCE, type ItemKind } from '../../lambda/core/contract';
-import { decide } from '../../lambda/core/decide';
-import { parseDelivery } from '../../lambda/webhook/parse';
-import type { Route } from '../../lambda/webhook/verify';
-import { payloads } from '../../local/payloads';
-import { eventJsonSchema, transitionDetailSchema } from '../../lib/event-schemas';
-import type { Item, StatusReport, TransitionEvent } from '../../lambda/core/item';
+import { DetailType, EVENT_SOURCE, type ItemKind } from '../../lambda/core/contract.js';
+import { decide } from '../../lambda/core/decide.js';
+import { parseDelivery } from '../../lambda/webhook/parse.js';
+import type { Route } from '../../lambda/webhook/verify.js';
+import { payloads } from '../../local/payloads.js';
+import { eventJsonSchema, transitionDetailSchema } from '../../lib/event-schemas.js';
+import type { Item, StatusReport, TransitionEvent } from '../../lambda/core/item.js';
 
 // The JSON Schemas registered for consumers in other languages, checked against events the
 // receiver really produces: payloads parsed by `parseDelivery`, decided by `decide`, serialized

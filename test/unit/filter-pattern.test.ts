@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { RELAY_FILTER } from '../../lambda/core/contract';
-import { compileFilters, matchesFilter, type FilterPattern } from '../../local/filter-pattern';
+import { RELAY_FILTER } from '../../lambda/core/contract.js';
+import { compileFilters, matchesFilter, type FilterPattern } from '../../local/filter-pattern.js';
 
 // Records shaped as Lambda delivers them from a NEW_AND_OLD_IMAGES stream.
 const record = (newImage: Record<string, unknown> | undefined, extra: Partial<DynamoDBRecord> = {}) => ({

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { recordedItem } from '../../lambda/core/decide';
-import type { TransitionEvent } from '../../lambda/core/item';
-import { receive, type Ports, type ReceiveOptions } from '../../lambda/webhook/receive';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { itemSize, MAX_ITEM_BYTES, SizedItemStore } from '../support/sized-store';
+import { recordedItem } from '../../lambda/core/decide.js';
+import type { TransitionEvent } from '../../lambda/core/item.js';
+import { receive, type Ports, type ReceiveOptions } from '../../lambda/webhook/receive.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { itemSize, MAX_ITEM_BYTES, SizedItemStore } from '../support/sized-store.js';
 
 // Issue 15, finding 2: a holder of the Images secret used to jam an item for good by sending
 // failures with huge texts (each copied into lastError and every history entry). The real data

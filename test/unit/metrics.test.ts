@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors';
-import { errorResponse } from '../../lambda/core/http';
-import { ApiFailure, CloudflareApiError } from '../../lambda/core/cloudflare';
-import { Rejection } from '../../lambda/core/metrics';
-import { metricBatches, summarizeDelivery } from '../../lambda/webhook/metrics';
-import { RejectReason } from '../../lambda/core/errors';
+import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors.js';
+import { errorResponse } from '../../lambda/core/http.js';
+import { ApiFailure, CloudflareApiError } from '../../lambda/core/cloudflare.js';
+import { Rejection } from '../../lambda/core/metrics.js';
+import { metricBatches, summarizeDelivery } from '../../lambda/webhook/metrics.js';
+import { RejectReason } from '../../lambda/core/errors.js';
 
 describe('summarizeDelivery', () => {
   it('names the rejection of every 4xx, and the 4xx is what http.ts answers for it', () => {

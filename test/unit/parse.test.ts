@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PayloadError } from '../../lambda/core/errors';
-import { parseDelivery, type Delivery, type Observation } from '../../lambda/webhook/parse';
-import { payloads } from '../../local/payloads';
+import { PayloadError } from '../../lambda/core/errors.js';
+import { parseDelivery, type Delivery, type Observation } from '../../lambda/webhook/parse.js';
+import { payloads } from '../../local/payloads.js';
 
 const now = new Date('2024-01-01T12:30:00.000Z');
 const parseText = (route: 'images' | 'stream', body: string) => parseDelivery(route, Buffer.from(body), now);

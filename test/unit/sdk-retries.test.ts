@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../../lambda/adapters/aws';
+import { awsClientConfig } from '../../lambda/adapters/aws.js';
 
 /** The SDK's standard-mode quota and the cost of retrying a timeout (@smithy/core retry, "retries 2026" settings). */
 const QUOTA = 500;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DependencyError } from '../../lambda/core/errors';
-import { expiryReport, sweep, type SweepIndex, type SweepPorts } from '../../lambda/sweep/sweep';
-import type { CloudflareReader } from '../../lambda/adapters/cloudflare';
-import { ApiFailure, CloudflareApiError, type ImageTruth, type VideoTruth } from '../../lambda/core/cloudflare';
-import type { Item, ItemWrite, TransitionEvent } from '../../lambda/core/item';
-import type { ItemStore, Publisher } from '../../lambda/core/ports';
+import { DependencyError } from '../../lambda/core/errors.js';
+import { expiryReport, sweep, type SweepIndex, type SweepPorts } from '../../lambda/sweep/sweep.js';
+import type { CloudflareReader } from '../../lambda/adapters/cloudflare.js';
+import { ApiFailure, CloudflareApiError, type ImageTruth, type VideoTruth } from '../../lambda/core/cloudflare.js';
+import type { Item, ItemWrite, TransitionEvent } from '../../lambda/core/item.js';
+import type { ItemStore, Publisher } from '../../lambda/core/ports.js';
 
 // The sweep's decisions against an in-memory table that keeps DynamoDB's rules (version-guarded
 // writes, an index on (status, expiresAt) holding only items with an expiresAt) and a stand-in of

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UploadDefaults } from '../../lambda/core/contract';
-import { FetchCloudflare, type DirectUploadClient } from '../../lambda/adapters/cloudflare';
-import { ApiFailure, CloudflareApiError, readApiSecret } from '../../lambda/core/cloudflare';
-import { errorResponse } from '../../lambda/core/http';
-import { readUploadsConfig } from '../../lambda/uploads/config';
-import { createUpload, pendingItem } from '../../lambda/uploads/create';
-import { CloudflareUploadError, UploadConflictError, UploadForbiddenError, UploadRequestError } from '../../lambda/uploads/errors';
-import { directUploadFields, parseUploadRequest, TRIP_MARGIN_SECONDS, type Caller } from '../../lambda/uploads/request';
-import type { Item } from '../../lambda/core/item';
+import { UploadDefaults } from '../../lambda/core/contract.js';
+import { FetchCloudflare, type DirectUploadClient } from '../../lambda/adapters/cloudflare.js';
+import { ApiFailure, CloudflareApiError, readApiSecret } from '../../lambda/core/cloudflare.js';
+import { errorResponse } from '../../lambda/core/http.js';
+import { readUploadsConfig } from '../../lambda/uploads/config.js';
+import { createUpload, pendingItem } from '../../lambda/uploads/create.js';
+import { CloudflareUploadError, UploadConflictError, UploadForbiddenError, UploadRequestError } from '../../lambda/uploads/errors.js';
+import { directUploadFields, parseUploadRequest, TRIP_MARGIN_SECONDS, type Caller } from '../../lambda/uploads/request.js';
+import type { Item } from '../../lambda/core/item.js';
 
 const now = new Date('2024-01-01T12:00:00.400Z');
 const nowWhole = Date.parse('2024-01-01T12:00:00.000Z');

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SignatureError } from '../../lambda/core/errors';
-import { errorResponse } from '../../lambda/core/http';
-import { RejectReason, Scheme, hmacSha256, parseStreamSignature, sign, verifyRequest, type SecretSet, type VerifyInput } from '../../lambda/webhook/verify';
+import { SignatureError } from '../../lambda/core/errors.js';
+import { errorResponse } from '../../lambda/core/http.js';
+import { RejectReason, Scheme, hmacSha256, parseStreamSignature, sign, verifyRequest, type SecretSet, type VerifyInput } from '../../lambda/webhook/verify.js';
 
 const secrets: SecretSet = { images: ['img-secret', 'img-next'], stream: ['stream-secret'], toolkit: ['toolkit-secret'] };
 const body = Buffer.from('{"uid":"dd5d531a12de0c724bd1275a3b2bc9c6","readyToStream":true,"status":{"state":"ready"}}');
