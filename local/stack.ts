@@ -144,10 +144,14 @@ async function startRelay(entry: string, resources: LocalResources, settings: Ex
   if (!resources.streamArn || !resources.relayDlqUrl) throw new Error('the relay needs the table’s stream');
   const { env, ...poller } = settings;
   const relay = await importBundle<RelayHandler>(entry, relayEnvironment(resources, env));
-  return startStreamPoller({
+  return startStreamPoller({ ...relayMapping(resources), handler: relay, functionName: 'local-relay', ...poller });
+}
+
+/** The relay's event source mapping as the stack configures it (lib/stream-relay.ts), on this table's stream. */
+export function relayMapping(resources: LocalResources): Omit<StreamPollerOptions, 'handler'> {
+  return {
     endpoint: resources.endpoint,
-    streamArn: resources.streamArn,
-    handler: relay,
+    streamArn: resources.streamArn!,
     filters: [RelayEventSource.filter as unknown as FilterPattern],
     startingPosition: 'TRIM_HORIZON',
     batchSize: RelayEventSource.batchSize,
@@ -156,8 +160,6 @@ async function startRelay(entry: string, resources: LocalResources, settings: Ex
     maxRecordAgeSeconds: RelayEventSource.maxRecordAgeSeconds,
     bisectBatchOnFunctionError: true,
     reportBatchItemFailures: true,
-    onFailure: { queueUrl: resources.relayDlqUrl },
-    functionName: 'local-relay',
-    ...poller,
-  });
+    onFailure: { queueUrl: resources.relayDlqUrl! },
+  };
 }

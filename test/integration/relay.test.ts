@@ -24,7 +24,7 @@ import type { Item } from '../../lambda/core/item.js';
 import { localClientConfig } from '../../local/aws.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { relayEnvironment } from '../../local/environments.js';
-import type { FilterPattern } from '../../local/filter-pattern.js';
+import { relayMapping } from '../../local/stack.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
 import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerStats } from '../../local/stream-poller.js';
@@ -374,17 +374,7 @@ describe('the relay dies mid-batch', () => {
     const resources = r.resources;
     const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, QUIET));
     poller = await startStreamPoller({
-      endpoint: resources.endpoint,
-      streamArn: resources.streamArn!,
-      filters: [RelayEventSource.filter as unknown as FilterPattern],
-      startingPosition: 'TRIM_HORIZON',
-      batchSize: RelayEventSource.batchSize,
-      maxBatchingWindowMs: RelayEventSource.maxBatchingWindowSeconds * 1000,
-      retryAttempts: RelayEventSource.retryAttempts,
-      maxRecordAgeSeconds: RelayEventSource.maxRecordAgeSeconds,
-      bisectBatchOnFunctionError: true,
-      reportBatchItemFailures: true,
-      onFailure: { queueUrl: resources.relayDlqUrl! },
+      ...relayMapping(resources),
       onError: () => {},
       handler: async (event, context) => {
         if (died || event.Records.length < 2) return bundle(event, context);

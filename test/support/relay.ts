@@ -7,12 +7,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgePublisher } from '../../lambda/adapters/publish.js';
 import { SecretsManagerSecrets } from '../../lambda/adapters/secrets.js';
 import { DynamoItemStore } from '../../lambda/adapters/store.js';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { Defaults, RelayEventSource } from '../../lambda/core/contract.js';
+import { Defaults } from '../../lambda/core/contract.js';
 import type { Publisher } from '../../lambda/core/ports.js';
 import { DynamoSweepIndex } from '../../lambda/sweep/index-query.js';
 import { sweep, type SweepResult } from '../../lambda/sweep/sweep.js';
@@ -20,10 +20,11 @@ import { receive, type Receipt } from '../../lambda/webhook/receive.js';
 import type { Route } from '../../lambda/webhook/verify.js';
 import { localClientConfig } from '../../local/aws.js';
 import { relayEnvironment } from '../../local/environments.js';
-import type { FilterPattern } from '../../local/filter-pattern.js';
+import { relayMapping } from '../../local/stack.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
 import { builtBundles, loadBundle } from './receiver.js';
+import { drainQueue } from './watch.js';
 
 /** What the crashed invocation's publisher does: the function is gone before PutEvents answers. */
 export const FUNCTION_DIED = new Error('the function died between its table write and PutEvents');
@@ -148,23 +149,7 @@ export async function collectEvents(options: CollectOptions): Promise<WatchedEve
   return received;
 }
 
-/** Everything in the queue now, read with short polls until two come back empty, and deleted. */
-export async function drainQueue(endpoint: string, queueUrl: string): Promise<WatchedEvent[]> {
-  const { sqs } = clientsFor(endpoint);
-  const all: WatchedEvent[] = [];
-  for (let quiet = 0; quiet < 2; ) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    if (Messages.length === 0) {
-      quiet++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      continue;
-    }
-    quiet = 0;
-    all.push(...Messages.map((message) => JSON.parse(message.Body!) as WatchedEvent));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
-  }
-  return all;
-}
+export { drainQueue };
 
 /** Messages in a queue, visible or in flight. */
 export async function queueDepth(endpoint: string, queueUrl: string): Promise<number> {
@@ -238,17 +223,7 @@ export interface RelayPollerOptions {
 export async function startRelayPoller(resources: LocalResources, options: RelayPollerOptions = {}): Promise<StreamPoller> {
   const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, options.env));
   return startStreamPoller({
-    endpoint: resources.endpoint,
-    streamArn: resources.streamArn!,
-    filters: [RelayEventSource.filter as unknown as FilterPattern],
-    startingPosition: 'TRIM_HORIZON',
-    batchSize: RelayEventSource.batchSize,
-    maxBatchingWindowMs: RelayEventSource.maxBatchingWindowSeconds * 1000,
-    retryAttempts: RelayEventSource.retryAttempts,
-    maxRecordAgeSeconds: RelayEventSource.maxRecordAgeSeconds,
-    bisectBatchOnFunctionError: true,
-    reportBatchItemFailures: true,
-    onFailure: { queueUrl: resources.relayDlqUrl! },
+    ...relayMapping(resources),
     onError: () => {},
     ...options.mapping,
     handler: (event, context) => {
