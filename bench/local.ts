@@ -90,7 +90,8 @@ export async function measureLocal(bundles: LocalBundles, floorFile: string, opt
 /**
  * The functions log a line per invocation (stdout, and stderr at WARN and above), which is where
  * the bench reports: their JSON lines are dropped while this runs (on Lambda the runtime ships them
- * off the function's hands), except that the relay's are kept for their counts and durations.
+ * off the function's hands), except that the relay's are kept for their counts and durations (at
+ * debug level: the usual invocation, with nothing left to publish, logs nothing above it).
  */
 function muteLogs() {
   const relayLines: Record<string, unknown>[] = [];
@@ -118,7 +119,7 @@ function muteLogs() {
 
 async function throughputPhase(endpoint: string, bundles: LocalBundles, floorFile: string, options: LocalOptions['throughput'], relayLines: Record<string, unknown>[]) {
   const relayProxy = await startFaultProxy(endpoint);
-  const stack = await startLocalStack({ endpoint, prefix: 'bench-tp', bundles, secrets: localSecrets, concurrency: options.concurrency, relay: { env: { AWS_ENDPOINT_URL: relayProxy.url } } });
+  const stack = await startLocalStack({ endpoint, prefix: 'bench-tp', bundles, secrets: localSecrets, concurrency: options.concurrency, relay: { env: { AWS_ENDPOINT_URL: relayProxy.url, POWERTOOLS_LOG_LEVEL: 'DEBUG' } } });
   try {
     const floor = await importBundle<(id: string) => Promise<void>>(floorFile, webhookEnvironment(stack.resources));
     const receiverRound = async (label: string, count: number) => {
