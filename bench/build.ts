@@ -1,6 +1,6 @@
 /**
- * Bundles for the benchmark: the shipped one exactly as `cdk synth` builds it (through
- * scripts/build.ts), and the floor and attribution variants built by esbuild with the same
+ * Bundles for the benchmark: the shipped ones exactly as `cdk synth` builds them (through
+ * scripts/build.ts), and the floors and attribution variants built by esbuild with the same
  * settings (lib/bundling.ts → bench/esbuild-options.ts). A variant is the shipped entry with
  * one module swapped for an alternative under bench/variants/, so nothing in lambda/ changes.
  */
@@ -8,9 +8,10 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from '
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
-import { webhookBundling } from '../lib/bundling';
-import { buildAssets } from '../scripts/build';
-import { esbuildOptionsFor } from './esbuild-options';
+import { webhookBundling } from '../lib/bundling.js';
+import type { LocalBundles } from '../local/stack.js';
+import { buildAssets, type BuiltAssets, type FunctionBundle } from '../scripts/build.js';
+import { esbuildOptionsFor } from './esbuild-options.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const outRoot = join(repoRoot, '.build', 'bench');
@@ -22,7 +23,7 @@ export interface Bundle {
   readonly bytes: number;
   /** Bytes of the whole asset directory (module + source map). */
   readonly assetBytes: number;
-  /** Bytes in the output per package (`@smithy/core`, `zod`, …) and per own source file (`lambda/parse.ts`). */
+  /** Bytes in the output per package (`@smithy/core`, `zod`, …) and per own source file (`lambda/webhook/parse.ts`). */
   readonly composition: Record<string, number>;
 }
 
@@ -32,74 +33,88 @@ export interface VariantSpec {
   readonly entry: string;
   /**
    * Module → replacement, both as written: a package specifier (`zod/mini`) or a repository
-   * path without extension (`lambda/store`) for the project's own modules.
+   * path without extension (`lambda/core/json`) for the project's own modules.
    */
   readonly swap?: Readonly<Record<string, string>>;
 }
 
-export interface ShippedBundle extends Bundle {
-  /** Every function bundle the stack synthesizes (`webhook`, and any other), with its size. */
+export interface ShippedBundles {
+  /** The webhook and relay bundles as the stack ships them, each also rebuilt here for its composition. */
+  readonly webhook: Bundle;
+  readonly relay: Bundle;
+  /** Every function bundle the stack synthesizes, with its size. */
   readonly assets: Record<string, { readonly bytes: number; readonly assetBytes: number }>;
-  /** The synthesized template(s), copied next to the bundle. */
+  /** The synthesized template(s), copied next to the bundles. */
   readonly templates: readonly string[];
-  /** The asset directory's name in the cloud assembly (`asset.<hash>`). */
-  readonly assetName: string;
+  /** Each function's asset directory name in the cloud assembly (`asset.<hash>`). */
+  readonly assetNames: Record<string, string>;
+  /** Every function's entry file, for the local stack. */
+  readonly entries: LocalBundles;
 }
 
+/** The functions the bench measures, by the name scripts/build.ts gives them, and their entries. */
+const MEASURED = { webhook: 'lambda/webhook/handler.ts', relay: 'lambda/relay/handler.ts' } as const;
+
 /**
- * The bundle `cdk synth` ships, located through the synthesized template and asset manifest
- * (scripts/build.ts), then copied with the templates into .build/bench/shipped: other tools
+ * The bundles `cdk synth` ships, located through the synthesized template and asset manifest
+ * (scripts/build.ts), then copied with the templates into .build/bench/shipped-*: other tools
  * (npm test, npm start) rebuild .build/cdk.out from scratch and may do so while the bench runs.
  */
-export async function shippedBundle(): Promise<ShippedBundle> {
-  const dir = join(outRoot, 'shipped');
-  let webhook: Awaited<ReturnType<typeof buildAssets>>['webhook'];
-  let templates: string[];
-  let assets: ShippedBundle['assets'];
+export async function shippedBundles(): Promise<ShippedBundles> {
+  const built = await synthesizeWithRetries();
+  const functions = Object.entries(built).filter((entry): entry is [string, FunctionBundle] => entry[1] !== undefined);
+  const cdkOut = dirname(built.webhook.dir);
+  const templatesDir = join(outRoot, 'templates');
+  rmSync(templatesDir, { recursive: true, force: true });
+  mkdirSync(templatesDir, { recursive: true });
+  const templates = readdirSync(cdkOut).filter((name) => name.endsWith('.template.json')).map((name) => {
+    cpSync(join(cdkOut, name), join(templatesDir, name));
+    return join(templatesDir, name);
+  });
+  const shipped = async (name: keyof typeof MEASURED) => {
+    const source = built[name];
+    if (!source) throw new Error(`the stack synthesized no ${name} function`);
+    const dir = join(outRoot, `shipped-${name}`);
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(source.dir, dir, { recursive: true });
+    return reproduced(name, join(dir, basename(source.entry)));
+  };
+  const [webhook, relay] = [await shipped('webhook'), await shipped('relay')];
+  if (!built.uploads || !built.sweep) throw new Error('the build synthesized no uploads or sweep function');
+  return {
+    webhook,
+    relay,
+    entries: { webhook: webhook.file, relay: relay.file, uploads: built.uploads.entry, sweep: built.sweep.entry },
+    assets: Object.fromEntries(functions.map(([name, b]) => [name, { bytes: statSync(b.entry).size, assetBytes: dirBytes(b.dir) }])),
+    templates,
+    assetNames: Object.fromEntries(functions.map(([name, b]) => [name, basename(b.dir)])),
+  };
+}
+
+/** npm test and npm start rebuild .build/cdk.out too; one of them at the same time can pull it from under us. */
+async function synthesizeWithRetries(): Promise<BuiltAssets> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const built = await buildAssets();
-      webhook = built.webhook;
-      assets = Object.fromEntries(
-        Object.entries(built)
-          .filter((entry): entry is [string, typeof webhook] => entry[1] !== undefined)
-          .map(([name, bundle]) => [name, { bytes: statSync(bundle.entry).size, assetBytes: dirBytes(bundle.dir) }]),
-      );
-      rmSync(dir, { recursive: true, force: true });
-      cpSync(webhook.dir, dir, { recursive: true });
-      const cdkOut = dirname(webhook.dir);
-      templates = readdirSync(cdkOut).filter((name) => name.endsWith('.template.json'));
-      for (const name of templates) cpSync(join(cdkOut, name), join(dir, name));
-      break;
+      return await buildAssets(join(outRoot, 'synth'));
     } catch (error) {
-      // npm test and npm start rebuild .build/cdk.out from scratch too; one of them running at the
-      // same time can pull the directory from under our synth or our copy. Synthesize again.
       if (attempt >= 3) throw error;
       process.stderr.write(`bench: synth interrupted (${(error as Error).message.split('\n')[0]}); retrying\n`);
       await new Promise((done) => setTimeout(done, 2000 * attempt));
     }
   }
-  const file = join(dir, basename(webhook.entry));
+}
 
-  // Rebuilt with the bench's mapping and the shipped entry, for its metafile; the bytes must match.
-  const rebuilt = await buildVariant({ name: 'shipped-rebuilt', entry: 'lambda/webhook/handler.ts' });
-  const shipped = readFileSync(file);
-  if (!shipped.equals(readFileSync(rebuilt.file))) {
+/** The shipped file, with the composition of a rebuild through the bench's mapping: the bytes must match. */
+async function reproduced(name: keyof typeof MEASURED, file: string): Promise<Bundle> {
+  const rebuilt = await buildVariant({ name: `${name}-rebuilt`, entry: MEASURED[name] });
+  const bytes = readFileSync(file);
+  if (!bytes.equals(readFileSync(rebuilt.file))) {
     throw new Error(
-      `bench/esbuild-options.ts no longer reproduces the synthesized bundle (${shipped.length} vs ${rebuilt.bytes} bytes): ` +
+      `bench/esbuild-options.ts no longer reproduces the synthesized ${name} bundle (${bytes.length} vs ${rebuilt.bytes} bytes): ` +
         'webhookBundling gained a setting the mapping does not mirror',
     );
   }
-  return {
-    ...rebuilt,
-    name: 'shipped',
-    file,
-    bytes: shipped.length,
-    assetBytes: assets.webhook?.assetBytes ?? dirBytes(dir),
-    assets,
-    templates: templates.map((name) => join(dir, name)),
-    assetName: basename(webhook.dir),
-  };
+  return { ...rebuilt, name, file, bytes: bytes.length, assetBytes: dirBytes(dirname(file)) };
 }
 
 export async function buildVariant(spec: VariantSpec): Promise<Bundle> {

@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './build';
-import { summarize, type Summary } from './stats';
+import { repoRoot } from './build.js';
+import { summarize, type Summary } from './stats.js';
 
 export interface CliStartResult {
   /** `npm run cli -- --help`, spawn to exit. */

@@ -1,23 +1,23 @@
 /**
  * Cold import: fresh Node processes, each importing one bundle (and, optionally, making its
  * first delivery against the stub). Every round samples every subject, in a shuffled order, and
- * each subject's sample is paired with a sample of the reference (the floor) taken just before
- * or after it: on a busy machine the noise moves in bursts of seconds, and a ratio per adjacent
+ * each subject's sample is paired with a sample of its floor (`pairWith`) taken just before or
+ * after it: on a busy machine the noise moves in bursts of seconds, and a ratio per adjacent
  * pair cancels most of it where a ratio of two medians does not.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchDir } from './build';
-import { summarize, type Summary } from './stats';
+import { benchDir } from './build.js';
+import { summarize, type Summary } from './stats.js';
 
 export interface ColdSubject {
   readonly name: string;
   readonly file: string;
   /** What to do after the import: nothing, a webhook delivery, or the floor's bare calls. */
-  readonly first: 'none' | 'webhook' | 'floor';
-  /** false: sampled once per round on its own, not paired with the reference. */
-  readonly paired?: boolean;
+  readonly first: 'none' | 'webhook' | 'relay' | 'floor';
+  /** The subject (a floor) each sample of this one is paired with; none: sampled on its own. */
+  readonly pairWith?: string;
 }
 
 export interface ColdSample {
@@ -38,7 +38,7 @@ export interface ColdResult {
   readonly importMs: Summary;
   readonly importCpuMs: Summary;
   readonly firstMs?: Summary;
-  /** Per-pair ratios to the reference (a sample of it taken next to each of this subject's). */
+  /** Per-pair ratios to `pairWith` (a sample of it taken next to each of this subject's). */
   readonly pairedRatio?: { readonly wall: Summary; readonly cpu: Summary };
   readonly rssMB: Summary;
   readonly samples: readonly ColdSample[];
@@ -48,22 +48,22 @@ export async function measureCold(
   subjects: readonly ColdSubject[],
   rounds: number,
   env: Record<string, string>,
-  options: { reference: string; onRound?: (round: number) => void },
+  onRound?: (round: number) => void,
 ): Promise<Record<string, ColdResult>> {
-  const reference = subjects.find((s) => s.name === options.reference);
-  if (!reference) throw new Error(`cold: no subject named ${options.reference}`);
+  const byName = new Map(subjects.map((s) => [s.name, s]));
   const samples: Record<string, ColdSample[]> = Object.fromEntries(subjects.map((s) => [s.name, []]));
   const ratios: Record<string, { wall: number[]; cpu: number[] }> = Object.fromEntries(subjects.map((s) => [s.name, { wall: [], cpu: [] }]));
   // Discarded warm-up round: the first spawns after a build pay for a cold page cache.
   for (const subject of subjects) await coldOnce(subject, env);
   for (let round = 0; round < rounds; round++) {
     for (const subject of shuffled(subjects, round)) {
-      if (subject === reference || subject.paired === false) {
+      const reference = subject.pairWith === undefined ? undefined : byName.get(subject.pairWith);
+      if (!reference) {
         samples[subject.name]!.push(await coldOnce(subject, env));
         continue;
       }
-      // Paired with a reference sample taken right before or after (alternating), so both see
-      // the same moment of the machine: the ratio is taken per pair, then its median.
+      // Paired with a floor sample taken right before or after (alternating), so both see the
+      // same moment of the machine: the ratio is taken per pair, then its median.
       const referenceFirst = round % 2 === 0;
       const a = await coldOnce(referenceFirst ? reference : subject, env);
       const b = await coldOnce(referenceFirst ? subject : reference, env);
@@ -73,7 +73,7 @@ export async function measureCold(
       ratios[subject.name]!.wall.push(own.importMs / ref.importMs);
       ratios[subject.name]!.cpu.push(own.importCpuMs / ref.importCpuMs);
     }
-    options.onRound?.(round + 1);
+    onRound?.(round + 1);
   }
   return Object.fromEntries(
     subjects.map((subject) => {

@@ -1,12 +1,13 @@
 /**
  * Dollars per million webhooks on AWS list prices (us-east-1, arm64), itemised, from what the
- * bench measured and what the synthesized stack declares. Every price is cited; every number
- * that is not measured here is an explicit, named assumption (ASSUMPTIONS) with its reason.
+ * bench measured and what the synthesized stack declares: the webhook's path, the stream relay
+ * that reads every transition, and the confirmations with Cloudflare's API. Every price is cited;
+ * every number that is not measured here is an explicit, named assumption (ASSUMPTIONS).
  *
  * The same prices give the standing cost (`standingCost`): what a deployment costs per month
  * while no webhook arrives, counted from the resources of a synthesized template.
  */
-import type { StackFacts } from './stack';
+import type { StackFacts } from './stack.js';
 
 /** us-east-1 list prices, checked 2026-11 (docs/PERFORMANCE.md cites the pages). */
 export const PRICES = {
@@ -65,6 +66,10 @@ export const PRICE_SOURCES = [
   ['DynamoDB storage and point-in-time recovery', 'https://aws.amazon.com/dynamodb/pricing/on-demand/'],
   ['AWS KMS', 'https://aws.amazon.com/kms/pricing/'],
   ['AWS WAF', 'https://aws.amazon.com/waf/pricing/'],
+  [
+    'DynamoDB Streams read by Lambda: "You are not charged for GetRecords API calls invoked by AWS Lambda as part of DynamoDB triggers"',
+    'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+  ],
 ] as const;
 
 export interface Assumptions {
@@ -80,8 +85,19 @@ export interface Assumptions {
    * functions like this one (a few hundred ms at 128–256 MB) only fit that. Both are reported.
    */
   readonly initThrottled: boolean;
-  /** DynamoDB writes per delivery: the transition, then clearing the unpublished marker. */
-  readonly writesPerDelivery: number;
+  /**
+   * Relay invocations per transition. Lambda waits up to the mapping's batching window (1 s) for
+   * more records; at a million webhooks a month (0.4 a second) a batch mostly holds one record, so
+   * 1. The busier case is measured locally and shown as a scenario.
+   */
+  readonly relayInvocationsPerTransition: number;
+  /**
+   * Webhooks confirmed with Cloudflare's API, and how long the function waits for its answer. The
+   * fields inside an Images notification's `data` are undocumented, so the Notifications third of
+   * the bench's mix is assumed never to settle its outcome; Stream and the toolkit payload do.
+   * Cloudflare does not bill API reads; the wait is an assumed round trip from an AWS region.
+   */
+  readonly confirmation: { readonly fraction: number; readonly waitMs: number };
   /** For the secret-refresh share: deliveries per month and warm instances kept all month. */
   readonly monthlyDeliveries: number;
   readonly warmInstances: number;
@@ -95,7 +111,8 @@ export const ASSUMPTIONS: Assumptions = {
   ioWaitMs: { getItem: 4, updateItem: 6, putEvents: 15 },
   cpuSpeedFactor: 1,
   initThrottled: false,
-  writesPerDelivery: 2,
+  relayInvocationsPerTransition: 1,
+  confirmation: { fraction: 1 / 3, waitMs: 150 },
   monthlyDeliveries: 1_000_000,
   warmInstances: 1,
   secretTtlMinutes: 5,
@@ -123,10 +140,29 @@ export interface MeasuredInputs {
   readonly appLogSample?: string;
   /** DynamoDB requests a transition makes, as the stub received them (DynamoDB JSON). */
   readonly transitionWrites: readonly DynamoRequest[];
+  /** SDK calls of a first delivery, per operation (GetItem, UpdateItem, PutEvents), as counted locally. */
+  readonly calls: Readonly<Record<string, number>>;
+  readonly relay: RelayInputs;
   /** Events a delivery puts on the bus. */
   readonly eventsPerDelivery: number;
   /** The item a delivery finds (DynamoDB JSON), as the stub answered GetItem. */
   readonly pendingItem: (id: string) => Record<string, AttributeValue>;
+}
+
+/** The relay, measured: a one-record batch against the stub, and its reads per transition locally. */
+export interface RelayInputs {
+  readonly cpuMs: number;
+  readonly warmWallMs: number;
+  readonly coldBootMs: number;
+  readonly coldImportMs: number;
+  readonly coldFirstMs: number;
+  /** Its own log output per invocation. */
+  readonly appLogBytes: number;
+  readonly appLogLines: number;
+  readonly readsPerTransition: number;
+  /** Invocations per transition in the local run, and the transitions a second it ran at. */
+  readonly busyInvocationsPerTransition: number;
+  readonly busyRatePerSecond: number;
 }
 
 export interface DynamoRequest {
@@ -138,6 +174,7 @@ export interface DynamoRequest {
 type AttributeValue = Record<string, any>;
 
 export interface CostLine {
+  readonly group: 'webhook' | 'relay' | 'confirmation';
   readonly item: string;
   readonly perMillion: number;
   readonly basis: string;
@@ -165,6 +202,9 @@ export interface CostModel {
   readonly scenarios: readonly { readonly change: string; readonly totalPerMillion: number }[];
   /** Total with INIT throttled to the memory size's CPU share (the pessimistic reading). */
   readonly totalIfInitThrottled: number;
+  /** What the relay adds per million webhooks, as configured and at the batching measured locally. */
+  readonly relayPerMillion: { readonly quiet: number; readonly busy: number };
+  readonly confirmationPerMillion: number;
 }
 
 export function costModel(m: MeasuredInputs, stack: StackFacts, a: Assumptions = ASSUMPTIONS, memoryMB = stack.memoryMB): CostModel {
@@ -183,7 +223,7 @@ export function costModel(m: MeasuredInputs, stack: StackFacts, a: Assumptions =
       totalPerMillion: sum(costLines(m, stack, a, mb)),
     };
   });
-  const dynamo = dynamoFigures(m, stack, a);
+  const dynamo = dynamoFigures(m, stack);
   const logs = logFigures(m, stack, a, memoryMB);
   return {
     scenarios: scenarios(m, stack, a, memoryMB),
@@ -197,6 +237,11 @@ export function costModel(m: MeasuredInputs, stack: StackFacts, a: Assumptions =
     writeUnitsPerDelivery: { table: dynamo.tableWrites, indexes: dynamo.indexWrites },
     logBytesPerDelivery: { app: logs.app, platform: logs.platform, access: logs.access },
     assumptions: a,
+    relayPerMillion: {
+      quiet: sum(relayLines(m, stack, a)),
+      busy: sum(relayLines(m, stack, { ...a, relayInvocationsPerTransition: m.relay.busyInvocationsPerTransition })),
+    },
+    confirmationPerMillion: sum(confirmationLines(stack, a, memoryMB)),
   };
 }
 
@@ -205,10 +250,8 @@ const sum = (lines: readonly CostLine[]) => lines.reduce((s, l) => s + l.perMill
 
 function scenarios(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryMB: number) {
   const rows: { change: string; totalPerMillion: number }[] = [];
-  let st = stack;
-  let assume = a;
-  let extra = 0;
-  const push = (change: string) => rows.push({ change, totalPerMillion: sum(costLines(m, st, assume, memoryMB)) + extra });
+  let [measured, st, assume] = [m, stack, a];
+  const push = (change: string) => rows.push({ change, totalPerMillion: sum(costLines(measured, st, assume, memoryMB)) });
   push('as configured');
   if (st.globalSecondaryIndexes.some((gsi) => gsi.name === 'byStatus')) {
     // The construct's `statusIndex: false`: every transition otherwise moves the item's byStatus entry.
@@ -217,73 +260,123 @@ function scenarios(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryM
   }
   st = { ...st, logFormat: 'JSON', systemLogLevel: 'WARN' };
   push('+ no platform lines: JSON log format, system log level WARN (not offered: the level filter would also drop EMF at WARN, see docs)');
-  assume = { ...assume, writesPerDelivery: 1 };
-  // A stream consumer (Lambda, batches of ~10) publishes instead: its requests and compute.
-  extra = 0.2 / 10 + 0.01;
-  push('+ one DynamoDB write per webhook: events published from the table stream instead of PutEvents + marker clear (≈ $0.03/M consumer)');
+  measured = { ...measured, calls: { ...measured.calls, GetItem: 0 } };
+  push('+ write first: a conditional UpdateItem that returns the item when its condition fails, no GetItem (issue 13, optional; not built)');
+  assume = { ...assume, relayInvocationsPerTransition: m.relay.busyInvocationsPerTransition };
+  push(`(traffic, not a change) relay batches as measured locally: ${fmt(1 / m.relay.busyInvocationsPerTransition, 1)} transitions per invocation at ${fmt(m.relay.busyRatePerSecond, 1)}/s`);
   assume = { ...assume, coldStartFraction: 0.01 };
   push('(traffic, not a change) cold starts at 1% of webhooks instead of 10%');
   return rows;
 }
 
 function costLines(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryMB: number): CostLine[] {
+  return [...webhookLines(m, stack, a, memoryMB), ...relayLines(m, stack, a), ...confirmationLines(stack, a, memoryMB)];
+}
+
+/** GetSecretValue calls per webhook: one per cold start and a refresh per TTL per warm instance. */
+const secretCallsPerWebhook = (a: Assumptions) => a.coldStartFraction + (a.warmInstances * ((30 * 24 * 60) / a.secretTtlMinutes)) / a.monthlyDeliveries;
+
+function webhookLines(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryMB: number): CostLine[] {
   const lambda = lambdaFigures(m, stack, a, memoryMB);
-  const dynamo = dynamoFigures(m, stack, a);
+  const dynamo = dynamoFigures(m, stack);
   const logs = logFigures(m, stack, a, memoryMB);
-  const secretCalls = a.coldStartFraction + (a.warmInstances * ((30 * 24 * 60) / a.secretTtlMinutes)) / a.monthlyDeliveries;
   const f = a.coldStartFraction;
+  const webhook = (line: Omit<CostLine, 'group'>): CostLine => ({ group: 'webhook', ...line });
   return [
-    { item: 'API Gateway HTTP API requests', perMillion: PRICES.httpApiPerMillion, basis: '1 request per webhook' },
-    { item: 'Lambda requests', perMillion: PRICES.lambdaRequestsPerMillion, basis: '1 invocation per webhook' },
-    {
+    webhook({ item: 'API Gateway HTTP API requests', perMillion: PRICES.httpApiPerMillion, basis: '1 request per webhook' }),
+    webhook({ item: 'Lambda requests', perMillion: PRICES.lambdaRequestsPerMillion, basis: '1 invocation per webhook' }),
+    webhook({
       item: 'Lambda compute, warm',
       perMillion: lambda.warmCompute,
-      basis: `${memoryMB} MB × ${lambda.billedWarmMs} ms billed (${fmt(m.warmCpuMs)} ms CPU × ${fmt(lambda.scale)} + ${ioWait(a)} ms I/O)`,
-    },
-    {
+      basis: `${memoryMB} MB × ${lambda.billedWarmMs} ms billed (${fmt(m.warmCpuMs)} ms CPU × ${fmt(lambda.scale)} + ${ioWait(m, a)} ms I/O)`,
+    }),
+    webhook({
       item: 'Lambda compute, INIT + first call',
       perMillion: lambda.coldCompute,
       basis: `${pct(f)} cold × ${memoryMB} MB × ${fmt(lambda.coldExtraMs, 0)} ms (boot ${fmt(m.coldBootMs, 0)} + import ${fmt(m.coldImportMs, 0)} + first-call ${fmt(Math.max(0, m.coldFirstMs - m.warmWallMs), 0)} ms, ×${fmt(lambda.initScale)})`,
-    },
-    {
-      item: 'DynamoDB reads',
-      perMillion: dynamo.readUnits * PRICES.dynamodbPerMillionReadUnits,
-      basis: `${fmt(dynamo.readUnits)} RRU (GetItem, strongly consistent, item ≤ 4 KB)`,
-    },
-    {
+    }),
+    webhook({ item: 'DynamoDB reads', perMillion: dynamo.readUnits * PRICES.dynamodbPerMillionReadUnits, basis: `${fmt(dynamo.readUnits)} RRU (GetItem, strongly consistent, item ≤ 4 KB)` }),
+    webhook({
       item: 'DynamoDB writes, table',
       perMillion: dynamo.tableWrites * PRICES.dynamodbPerMillionWriteUnits,
-      basis: `${fmt(dynamo.tableWrites)} WRU: ${a.writesPerDelivery} UpdateItem × item of ${dynamo.itemBytes.map((b) => fmt(b, 0)).join('/')} B`,
-    },
-    {
-      item: 'DynamoDB writes, secondary indexes',
-      perMillion: dynamo.indexWrites * PRICES.dynamodbPerMillionWriteUnits,
-      basis: dynamo.indexBasis,
-    },
-    { item: 'EventBridge custom events', perMillion: m.eventsPerDelivery * PRICES.eventBridgePerMillionEvents, basis: `${fmt(m.eventsPerDelivery)} event (≤ 64 KB) per webhook` },
-    {
+      basis: `${fmt(dynamo.tableWrites)} WRU: ${fmt(dynamo.writes)} UpdateItem × item of ${dynamo.itemBytes.map((b) => fmt(b, 0)).join('/')} B`,
+    }),
+    webhook({ item: 'DynamoDB writes, secondary indexes', perMillion: dynamo.indexWrites * PRICES.dynamodbPerMillionWriteUnits, basis: dynamo.indexBasis }),
+    webhook({ item: 'EventBridge custom events', perMillion: m.eventsPerDelivery * PRICES.eventBridgePerMillionEvents, basis: `${fmt(m.eventsPerDelivery)} event (≤ 64 KB) per webhook` }),
+    webhook({
       item: 'Secrets Manager GetSecretValue',
-      perMillion: (secretCalls * 1e6 * PRICES.secretsManagerPer10kCalls) / 1e4,
+      perMillion: (secretCallsPerWebhook(a) * 1e6 * PRICES.secretsManagerPer10kCalls) / 1e4,
       basis: `1 per cold start (${pct(f)}) + a ${a.secretTtlMinutes}-min refresh per warm instance at ${a.monthlyDeliveries / 1e6}M webhooks/month`,
-    },
-    {
+    }),
+    webhook({
       item: 'CloudWatch Logs ingestion',
       perMillion: (logs.total * 1e6 * PRICES.cloudWatchLogsPerGBIngested) / 1e9,
       basis: `${fmt(logs.total, 0)} B/webhook: function ${fmt(logs.app, 0)} + platform ${fmt(logs.platform, 0)} + API access log ${fmt(logs.access, 0)} (incl. 26 B/event)`,
+    }),
+  ];
+}
+
+/** The relay: one record per transition reaches it (the filter drops the writer's own clean-up). */
+function relayLines(m: MeasuredInputs, stack: StackFacts, a: Assumptions): CostLine[] {
+  const r = m.relay;
+  const fn = stack.relay;
+  const invocations = a.relayInvocationsPerTransition * m.eventsPerDelivery;
+  const reads = r.readsPerTransition * m.eventsPerDelivery;
+  const price = fn.architecture === 'arm64' ? PRICES.lambdaArmPerGbSecond : PRICES.lambdaX86PerGbSecond;
+  const scale = Math.max(1, FULL_CORE_MB / fn.memoryMB) * a.cpuSpeedFactor;
+  // Per invocation: its records' CPU (measured for one, counted per record) and reads.
+  const billedMs = Math.ceil(((r.cpuMs * scale + (reads / m.eventsPerDelivery) * a.ioWaitMs.getItem) * m.eventsPerDelivery) / invocations);
+  const coldMs = (r.coldBootMs + r.coldImportMs) * (a.initThrottled ? scale : a.cpuSpeedFactor) + Math.max(0, r.coldFirstMs - r.warmWallMs) * scale;
+  const logBytes = r.appLogBytes + LOG_EVENT_OVERHEAD * r.appLogLines + platformLogBytes(fn.logFormat, fn.systemLogLevel, fn.memoryMB, a.coldStartFraction);
+  const relay = (line: Omit<CostLine, 'group'>): CostLine => ({ group: 'relay', ...line });
+  return [
+    relay({ item: 'Relay: Lambda requests', perMillion: invocations * PRICES.lambdaRequestsPerMillion, basis: `${fmt(invocations, 3)} invocation per webhook: every transition's stream record passes the filter` }),
+    relay({
+      item: 'Relay: Lambda compute',
+      perMillion: invocations * (fn.memoryMB / 1024) * ((billedMs + a.coldStartFraction * Math.ceil(coldMs)) / 1000) * price * 1e6,
+      basis: `${fn.memoryMB} MB × ${billedMs} ms billed (${fmt(r.cpuMs)} ms CPU × ${fmt(scale)} + ${a.ioWaitMs.getItem} ms per read) + ${pct(a.coldStartFraction)} cold × ${fmt(coldMs, 0)} ms (an upper bound: one instance per shard)`,
+    }),
+    relay({ item: 'Relay: DynamoDB reads', perMillion: reads * PRICES.dynamodbPerMillionReadUnits, basis: `${fmt(reads, 3)} strongly consistent GetItem per webhook, measured locally` }),
+    relay({ item: 'Relay: stream reads (GetRecords)', perMillion: 0, basis: 'not charged when Lambda reads the stream (DynamoDB pricing); the stream itself has no standing charge' }),
+    relay({
+      item: 'Relay: CloudWatch Logs ingestion',
+      perMillion: (invocations * logBytes * 1e6 * PRICES.cloudWatchLogsPerGBIngested) / 1e9,
+      basis: `${fmt(logBytes, 0)} B per invocation: function ${fmt(r.appLogBytes + LOG_EVENT_OVERHEAD * r.appLogLines, 0)} + platform ${fmt(logBytes - r.appLogBytes - LOG_EVENT_OVERHEAD * r.appLogLines, 0)}`,
+    }),
+  ];
+}
+
+/** Asking Cloudflare: no charge from Cloudflare; the webhook's billed time while it waits, and the read token's secret. */
+function confirmationLines(stack: StackFacts, a: Assumptions, memoryMB: number): CostLine[] {
+  const { fraction, waitMs } = a.confirmation;
+  if (fraction === 0) return [];
+  const price = stack.architecture === 'arm64' ? PRICES.lambdaArmPerGbSecond : PRICES.lambdaX86PerGbSecond;
+  return [
+    {
+      group: 'confirmation',
+      item: 'Confirmation: Lambda compute while Cloudflare answers',
+      perMillion: fraction * (memoryMB / 1024) * (waitMs / 1000) * price * 1e6,
+      basis: `${pct(fraction)} of webhooks × ${waitMs} ms (assumed) at ${memoryMB} MB; Cloudflare does not bill API reads`,
+    },
+    {
+      group: 'confirmation',
+      item: 'Confirmation: Secrets Manager (read token)',
+      perMillion: (secretCallsPerWebhook(a) * 1e6 * PRICES.secretsManagerPer10kCalls) / 1e4,
+      basis: 'as the webhook secret: every instance that confirms reads it once and refreshes it',
     },
   ];
 }
 
-function ioWait(a: Assumptions): number {
-  // With one write per delivery the event leaves through the table's stream, not PutEvents.
-  return a.ioWaitMs.getItem + a.writesPerDelivery * a.ioWaitMs.updateItem + (a.writesPerDelivery > 1 ? a.ioWaitMs.putEvents : 0);
+function ioWait(m: MeasuredInputs, a: Assumptions): number {
+  const calls = (op: string) => m.calls[op] ?? 0;
+  return calls('GetItem') * a.ioWaitMs.getItem + calls('UpdateItem') * a.ioWaitMs.updateItem + calls('PutEvents') * a.ioWaitMs.putEvents;
 }
 
 function lambdaFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions, memoryMB: number) {
   const price = stack.architecture === 'arm64' ? PRICES.lambdaArmPerGbSecond : PRICES.lambdaX86PerGbSecond;
   const scale = Math.max(1, FULL_CORE_MB / memoryMB) * a.cpuSpeedFactor;
   const initScale = a.initThrottled ? scale : a.cpuSpeedFactor;
-  const warmMs = ioWait(a) + m.warmCpuMs * scale;
+  const warmMs = ioWait(m, a) + m.warmCpuMs * scale;
   const billedWarmMs = Math.ceil(warmMs);
   const firstCallExtraMs = Math.max(0, m.coldFirstMs - m.warmWallMs) * scale;
   const initMs = (m.coldBootMs + m.coldImportMs) * initScale;
@@ -305,7 +398,8 @@ function lambdaFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions, mem
   };
 }
 
-function dynamoFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions) {
+function dynamoFigures(m: MeasuredInputs, stack: StackFacts) {
+  const writes = m.calls.UpdateItem ?? 0;
   const kb = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
   const transitions = m.transitionWrites.filter((w) => w.UpdateExpression?.startsWith('SET'));
   if (transitions.length === 0) throw new Error('cost model: no transition UpdateItem was sampled');
@@ -318,7 +412,7 @@ function dynamoFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions) {
   const itemBytes = pairs.map((p) => itemSize(p.after));
   const mean = (values: number[]) => values.reduce((s, v) => s + v, 0) / values.length;
   // Each table write is billed on the larger of the item before and after: the item after.
-  const tableWrites = mean(itemBytes.map((bytes) => a.writesPerDelivery * kb(bytes)));
+  const tableWrites = mean(itemBytes.map((bytes) => writes * kb(bytes)));
   let indexWrites = 0;
   const basis: string[] = [];
   for (const gsi of stack.globalSecondaryIndexes) {
@@ -334,25 +428,26 @@ function dynamoFigures(m: MeasuredInputs, stack: StackFacts, a: Assumptions) {
       const inAfter = gsi.keys.every((k) => k in after);
       // Index entries carry ~100 bytes of overhead on top of what they project.
       const entry = kb(projectedSize(after) + 100);
-      let writes = 0;
+      let indexed = 0;
       if (inBefore && inAfter) {
         const keyChanged = gsi.keys.some((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
         const projectedChanged = Object.keys(after).some((k) => projects(k) && JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-        writes = keyChanged ? 2 * entry : projectedChanged ? entry : 0; // a key change is a delete plus a put
+        indexed = keyChanged ? 2 * entry : projectedChanged ? entry : 0; // a key change is a delete plus a put
       } else if (inBefore || inAfter) {
-        writes = entry; // the item enters or leaves the index
+        indexed = entry; // the item enters or leaves the index
       }
       // Clearing the unpublished marker rewrites the entry only if the index projects it.
-      if (inAfter && a.writesPerDelivery > 1 && (projects('unpublished') || projects('version'))) writes += entry;
-      return writes;
+      if (inAfter && writes > 1 && (projects('unpublished') || projects('version'))) indexed += entry;
+      return indexed;
     });
-    const writes = mean(perItem);
-    indexWrites += writes;
-    basis.push(`${gsi.name} (${gsi.projection}): ${fmt(writes)} WRU`);
+    const units = mean(perItem);
+    indexWrites += units;
+    basis.push(`${gsi.name} (${gsi.projection}): ${fmt(units)} WRU`);
   }
   return {
     itemBytes,
-    readUnits: 1,
+    writes,
+    readUnits: m.calls.GetItem ?? 0,
     tableWrites,
     indexWrites,
     indexBasis: basis.length > 0 ? basis.join('; ') : 'no secondary index',

@@ -6,10 +6,10 @@
  *   Images, Cloudflare Notifications envelope, cf-webhook-auth (shared secret)
  *   Stream, video ready, Webhook-Signature (HMAC of time.body)
  */
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { Defaults, SecretKey, WebhookEnv } from '../lambda/core/contract';
-import { payloads, signedHeaders } from '../local/payloads';
-import { toApiGatewayV2Event } from '../local/server';
+import type { APIGatewayProxyEventV2, DynamoDBStreamEvent } from 'aws-lambda';
+import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../lambda/core/contract.js';
+import { payloads, signedHeaders } from '../local/payloads.js';
+import { toApiGatewayV2Event } from '../local/server.js';
 
 export const benchSecrets = {
   [SecretKey.Images]: ['bench-images-secret-0123456789abcdef'],
@@ -73,6 +73,30 @@ export function makeDeliveries(count: number, prefix: string): Delivery[] {
     const event = toApiGatewayV2Event({ method: 'POST', path, headers: allHeaders, body: Buffer.from(body) }, `POST ${path}`);
     return { id, kind: scheme === 2 ? 'video' : 'image', request: { path, headers, body }, event };
   });
+}
+
+/**
+ * A batch as the relay's event source mapping delivers it: one record per id, each the write of a
+ * transition (its new image holds the event id in the outbox, which is what the filter lets through).
+ */
+export function streamEvent(ids: readonly string[]): DynamoDBStreamEvent {
+  return {
+    Records: ids.map((id, i) => ({
+      eventID: `bench-${i}`,
+      eventName: 'MODIFY',
+      eventSource: 'aws:dynamodb',
+      awsRegion: 'us-east-1',
+      eventSourceARN: 'arn:aws:dynamodb:us-east-1:123456789012:table/bench-table/stream/2026-01-01T00:00:00.000',
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(Date.now() / 1000),
+        Keys: { [TableDesign.partitionKey]: { S: id } },
+        NewImage: { [TableDesign.partitionKey]: { S: id }, [TableDesign.outbox.attribute]: { SS: [`e-${id}`] }, status: { S: 'uploaded' } },
+        SequenceNumber: String(100_000_000 + i),
+        SizeBytes: 200,
+        StreamViewType: 'NEW_AND_OLD_IMAGES',
+      },
+    })),
+  };
 }
 
 /**

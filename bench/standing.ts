@@ -15,22 +15,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../lib/app.js';
-import { PRICES, standingCost, STANDING_ASSUMPTIONS, type CfnTemplate, type StandingCost } from './cost';
+import { PRICES, standingCost, STANDING_ASSUMPTIONS, type CfnTemplate, type StandingCost } from './cost.js';
+import { table } from './format.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** Each row changes the default by the CDK context given (as `cdk deploy -c key=value`). */
 export const STANDING_VARIANTS: readonly { readonly context: Readonly<Record<string, string>>; readonly what: string }[] = [
-  { context: { uploads: 'true' }, what: 'the upload route: its API secret, and the expiry sweep every 5 minutes' },
+  { context: { uploads: 'true' }, what: 'the upload route: its API secret and log groups' },
   { context: { frontDoor: 'true' }, what: 'the front door: an AWS WAF web ACL with 2 rules (README › Security)' },
   { context: { frontDoor: 'true', frontDoorCloudflareIpsOnly: 'true' }, what: 'the front door with Cloudflare addresses only: 3 rules' },
   { context: { noDeliveryHours: '6' }, what: 'the "no successful delivery" alarm' },
   { context: { alarmTopic: 'true' }, what: 'an SNS topic for the alarms (billed per notification)' },
   { context: { eventSchemas: 'true' }, what: 'the event schema registry (no charge without schema discovery)' },
   { context: { statusIndex: 'false' }, what: 'no byStatus index: saves per webhook, not standing' },
+  { context: { relay: 'false' }, what: 'no stream relay: its alarms and log group go; an event whose writer died then waits for a redelivery' },
+  { context: { cloudflareReadToken: 'false' }, what: 'no read token: its secret and alarm go; nothing is confirmed or recovered from Cloudflare' },
+  { context: { expirySweepMinutes: '0' }, what: 'no expiry sweep: its runs go; nothing expires abandoned uploads or recovers lost webhooks' },
+  { context: { archiveRetentionDays: '0' }, what: 'no event archive: nothing to replay (it costs only what it stores)' },
   { context: { dashboard: 'false' }, what: 'no dashboard' },
   { context: { alarms: 'false' }, what: 'no alarms' },
-  { context: { alarms: 'false', dashboard: 'false' }, what: 'neither: the secret is what remains' },
+  { context: { alarms: 'false', dashboard: 'false' }, what: 'neither: the secrets are what remains' },
 ];
 
 /** Template of the app as `cdk synth -c …` would make it, without bundling (the cost ignores code). */
@@ -89,7 +94,7 @@ function changes(from: StandingCost, to: StandingCost): string {
     if (a?.count === b?.count && usd(a?.perMonth ?? 0) === usd(b?.perMonth ?? 0)) continue;
     const delta = (b?.perMonth ?? 0) - (a?.perMonth ?? 0);
     const sign = delta < 0 ? '−' : '+';
-    const amount = usd(Math.abs(delta)).replace('< $', `< ${sign}$`).replace(/^\$/, `${sign}$`);
+    const amount = delta === 0 ? '±$0' : usd(Math.abs(delta)).replace('< $', `< ${sign}$`).replace(/^\$/, `${sign}$`);
     parts.push(`${item} ${(a?.count ?? 0).toLocaleString('en-US')} → ${(b?.count ?? 0).toLocaleString('en-US')} (${amount})`);
   }
   return parts.join('; ') || 'nothing standing';
@@ -174,15 +179,6 @@ export function standingText(r: StandingReport): string {
   return [table(rows), '', table(variants)].join('\n');
 }
 
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r, i) => {
-      const line = r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
-      return i === 0 ? `${line}\n${widths.map((n) => '-'.repeat(n)).join('  ')}` : line;
-    })
-    .join('\n');
-}
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const report = standingReport();

@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { benchDir } from './build';
-import { pendingItem } from './deliveries';
+import { benchDir } from './build.js';
+import { pendingItem } from './deliveries.js';
 
 export interface StubReport {
   readonly counts: Record<string, number>;

@@ -2,22 +2,22 @@
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchDir, repoRoot } from './build';
-import { makeDeliveries } from './deliveries';
-import { summarize, type Summary } from './stats';
+import { benchDir, repoRoot } from './build.js';
+import { makeDeliveries, streamEvent } from './deliveries.js';
+import { summarize, type Summary } from './stats.js';
 
 export interface WarmSubject {
   readonly name: string;
   readonly file: string;
-  /** `webhook`: invoked with signed payload-v2 events; `floor`: with an item id. */
-  readonly type: 'webhook' | 'floor';
+  /** `webhook`: invoked with signed payload-v2 events; `relay`: with a one-record stream batch; `floor`: with an item id. */
+  readonly type: 'webhook' | 'relay' | 'floor';
   /** Deliveries measured, after the warm-up. */
   readonly measured: number;
 }
 
 export interface WarmSide {
   readonly ms: Summary;
-  /** CPU time (user + system) of the process per delivery, in ms. */
+  /** CPU time (user + system) of the process per invocation, in ms. */
   readonly cpuMs: number;
   /** `outcome/published` → count, for webhook subjects: all must be `transitioned/1`. */
   readonly outcomes: Record<string, number>;
@@ -43,7 +43,8 @@ export async function measureWarm(subjects: readonly WarmSubject[], { warmup, bl
       subjects: subjects.map((s) => {
         // Fresh ids per subject and per delivery: every one is a first transition of its item.
         const count = warmup + s.measured;
-        const inputs = s.type === 'webhook' ? makeDeliveries(count, s.name).map((d) => d.event) : Array.from({ length: count }, (_, i) => `img-${s.name}-${i}`);
+        const ids = Array.from({ length: count }, (_, i) => `img-${s.name}-${i}`);
+        const inputs = s.type === 'webhook' ? makeDeliveries(count, s.name).map((d) => d.event) : s.type === 'relay' ? ids.map((id) => streamEvent([id])) : ids;
         return { name: s.name, file: s.file, type: s.type, inputs };
       }),
     }),

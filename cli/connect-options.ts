@@ -2,7 +2,7 @@
  * What `runCli` needs to parse and describe `connect` without loading it: the command itself
  * (cli/connect.ts) pulls in the Cloudflare SDK, which every other command would pay for at start.
  */
-import { tokenOptions } from './tokens';
+import { tokenOptions } from './tokens.js';
 
 export const CONNECT_USAGE = `  connect --account-id ID       register this stack's webhooks with Cloudflare and store their secrets
       Tokens never go on the command line: each comes from its environment variable, or from

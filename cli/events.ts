@@ -21,11 +21,11 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lib/events';
-import { queuePolicy } from '../local/aws';
-import { failure, step } from './errors';
-import { errorText, transition } from './format';
-import type { ClientConfig } from './target';
+import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lambda/core/events.js';
+import { queuePolicy } from '../local/aws.js';
+import { failure, step } from './errors.js';
+import { errorText, transition } from './format.js';
+import type { ClientConfig } from './target.js';
 
 /** Prefix of the temporary rule and queue, so leftovers of a killed tail are easy to find. */
 export const TAIL_PREFIX = 'cf-webhook-tail-' as const;

@@ -1,5 +1,5 @@
 /** Pure text helpers shared by the commands; no I/O, so they are tested directly. */
-import { UsageError } from './errors';
+import { UsageError } from './errors.js';
 
 /** Left-aligned columns two spaces apart; no trailing blanks, so output diffs cleanly. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -12,10 +12,10 @@
  * version read (WAF's own compare-and-swap); if someone changed it meanwhile, it is read again.
  */
 import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2Client } from '@aws-sdk/client-wafv2';
-import { parseCidrList, type IpVersion } from '../lib/cloudflare-ips';
-import { CliError, failure, UsageError } from './errors';
-import type { Command } from './index';
-import { describeStack, StackOutput, type ClientConfig } from './target';
+import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips.js';
+import { CliError, failure, UsageError } from './errors.js';
+import type { Command } from './index.js';
+import { describeStack, StackOutput, type ClientConfig } from './target.js';
 
 export const FRONT_DOOR_USAGE = `  front-door refresh-ips        fetch Cloudflare's published ranges and update the front door's AWS WAF IP sets
       --stack NAME                the sets from its outputs CloudflareIpv4SetArn and CloudflareIpv6SetArn,

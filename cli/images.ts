@@ -4,11 +4,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { ImageStatus, ItemKind, TableDesign, VideoStatus, type ItemStatus } from '../lambda/core/contract';
-import type { HistoryEntry, Item } from '../lambda/core/decide';
-import { CliError, failure, step } from './errors';
-import { errorText, table, transition } from './format';
-import type { ClientConfig } from './target';
+import { ItemKind, STATUSES, TableDesign, type ItemStatus } from '../lambda/core/contract.js';
+import { recordedItem } from '../lambda/core/decide.js';
+import { CliError, failure, step } from './errors.js';
+import { errorText, table, transition } from './format.js';
+import type { ClientConfig } from './target.js';
+import type { HistoryEntry, Item } from '../lambda/core/item.js';
 
 export function documentClient(config: ClientConfig): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
@@ -19,7 +20,9 @@ export async function getItem(client: DynamoDBDocumentClient, tableName: string,
     client.send(new GetCommand({ TableName: tableName, Key: { [TableDesign.partitionKey]: id }, ConsistentRead: true })),
   );
   if (!item) throw new CliError(`no item ${id} in table ${tableName}`);
-  return item as Item;
+  // The outbox is a String Set in the table; shown as the list of ids the functions see (a Set prints as {}).
+  const outbox = item[TableDesign.outbox.attribute];
+  return (outbox instanceof Set ? { ...item, [TableDesign.outbox.attribute]: [...outbox].sort() } : item) as Item;
 }
 
 export interface ListQuery {
@@ -27,6 +30,8 @@ export interface ListQuery {
   readonly kind?: ItemKind;
   /** ISO instant; items whose last change is older are left out. */
   readonly since?: string;
+  /** ISO instant; items whose last change is newer are left out (`images sync --older-than`). */
+  readonly before?: string;
   readonly limit: number;
 }
 
@@ -39,11 +44,7 @@ export interface ListResult {
 
 /** Statuses to query when none is given: every status of the kind, or of both kinds. */
 export function statusesOf(kind: ItemKind | undefined): ItemStatus[] {
-  const image = Object.values(ImageStatus);
-  const video = Object.values(VideoStatus);
-  if (kind === ItemKind.Image) return image;
-  if (kind === ItemKind.Video) return video;
-  return [...new Set<ItemStatus>([...image, ...video])];
+  return kind ? [...STATUSES[kind]] : [...new Set<ItemStatus>([...STATUSES.image, ...STATUSES.video])];
 }
 
 /**
@@ -64,11 +65,13 @@ export function listInput(tableName: string, status: ItemStatus, query: ListQuer
   const names: Record<string, string> = { '#status': byStatus.partitionKey };
   const values: Record<string, unknown> = { ':status': status };
   let condition = '#status = :status';
-  if (query.since !== undefined) {
-    names['#updatedAt'] = byStatus.sortKey;
-    values[':since'] = query.since;
-    condition += ' AND #updatedAt >= :since';
-  }
+  if (query.since !== undefined || query.before !== undefined) names['#updatedAt'] = byStatus.sortKey;
+  if (query.since !== undefined) values[':since'] = query.since;
+  if (query.before !== undefined) values[':before'] = query.before;
+  // A key condition takes one range test on the sort key: both bounds make it a BETWEEN.
+  if (query.since !== undefined && query.before !== undefined) condition += ' AND #updatedAt BETWEEN :since AND :before';
+  else if (query.since !== undefined) condition += ' AND #updatedAt >= :since';
+  else if (query.before !== undefined) condition += ' AND #updatedAt <= :before';
   // Statuses are shared by kinds (both have `pending`), so the kind is a filter, not a key.
   if (query.kind !== undefined) {
     names['#kind'] = 'kind';
@@ -102,12 +105,12 @@ async function queryStatus(client: DynamoDBDocumentClient, tableName: string, st
 }
 
 /**
- * What an upload route would write before sending the user to Cloudflare. With
- * `updatedAt` set, so the item shows up in `images list` straight away.
+ * What the upload route writes before sending the user to Cloudflare: the item the receiver
+ * records itself (`recordedItem`: `pending` at the lowest precedence, version 0), so every report
+ * applies to it exactly as to an upload's. `updatedAt` puts it in `images list` straight away.
  */
 export async function createPending(client: DynamoDBDocumentClient, tableName: string, id: string, kind: ItemKind, now: Date): Promise<Item> {
-  const at = now.toISOString();
-  const item: Item = { id, kind, status: 'pending', createdAt: at, updatedAt: at };
+  const item: Item = { ...recordedItem(kind, id, now), recordedFrom: 'cli' };
   try {
     await client.send(
       new PutCommand({

@@ -5,13 +5,15 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ItemKind, type DetailType, type ItemStatus } from '../lambda/core/contract';
-import type { SecretSet } from '../lambda/webhook/verify';
-import { eventBridgePattern, type EventBridgePattern } from '../lib/events';
-import { CliError, UsageError } from './errors';
-import { formatEvent, tailEvents } from './events';
-import { parseSince, positiveInteger } from './format';
-import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images';
+import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract.js';
+import type { SecretSet } from '../lambda/core/secret-format.js';
+import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events.js';
+import { CliError, UsageError } from './errors.js';
+import { formatEvent, tailEvents } from './events.js';
+import { parseSince, positiveInteger } from './format.js';
+import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images.js';
+import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive.js';
+import { eventsReplayCommand, REPLAY_USAGE } from './replay.js';
 import {
   Deliveries,
   Fault,
@@ -24,11 +26,13 @@ import {
   readSecrets,
   secretNeeded,
   type SendRequest,
-} from './send';
-import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target';
-import { CONNECT_USAGE, connectOptions } from './connect-options';
-import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door';
-import { standardInput, type ReadInput } from './tokens';
+} from './send.js';
+import { imagesSyncCommand, SYNC_USAGE } from './sync.js';
+import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target.js';
+import { imagesUploadCommand, UPLOAD_USAGE } from './upload.js';
+import { CONNECT_USAGE, connectOptions } from './connect-options.js';
+import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door.js';
+import { standardInput, type ReadInput } from './tokens.js';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
 
@@ -46,7 +50,7 @@ export const USAGE = `Usage: npm run cli -- <command> [options]
   images history <id>           the transitions the item records
   images create-pending <id> [--kind image|video]
                                 the pending item an upload route would create
-  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
+${SYNC_USAGE}${UPLOAD_USAGE}${REPLAY_USAGE}${REDRIVE_USAGE}  events tail [--seconds N] [--max N] [--detail-type T]... [--kind K]
                                 print events as the bus publishes them (default 60 s)
 ${CONNECT_USAGE}${FRONT_DOOR_USAGE}
 Which receiver (default: the one \`npm start\` runs)
@@ -73,10 +77,10 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** A command as `runCli` registers it; `connect` declares its own in `cli/connect.ts`. */
+/** A command as `runCli` registers it; `connect`, `images sync`, `events replay` and `events redrive` declare theirs in their own files. */
 export interface Command {
   readonly options: Options;
-  /** Positional arguments after the command words. */
+  /** Positional arguments after the command words; a name ending in `?` may be left out (only last ones). */
   readonly positionals: readonly string[];
   readonly run: (args: { flags: Flags; positionals: string[]; io: Required<CliIO> }) => Promise<void>;
 }
@@ -105,6 +109,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
+  'images sync': imagesSyncCommand,
+  'images upload': imagesUploadCommand,
+  'events replay': eventsReplayCommand,
+  'events redrive': eventsRedriveCommand,
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -116,7 +124,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: eventsTail,
   },
   // The Cloudflare SDK is most of the CLI's weight and only `connect` uses it: loaded when it runs.
-  connect: { options: connectOptions, positionals: [], run: async (args) => (await import('./connect')).connectCommand.run(args) },
+  connect: { options: connectOptions, positionals: [], run: async (args) => (await import('./connect.js')).connectCommand.run(args) },
   'front-door refresh-ips': refreshIpsCommand,
 };
 
@@ -162,8 +170,9 @@ function parse(name: string, command: Command, args: string[]): { values: Flags;
     throw new UsageError(`${name}: ${(error as Error).message}`);
   }
   const { values, positionals } = parsed;
-  if (!values.help && positionals.length !== command.positionals.length) {
-    const expected = command.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments';
+  const least = command.positionals.filter((p) => !p.endsWith('?')).length;
+  if (!values.help && (positionals.length < least || positionals.length > command.positionals.length)) {
+    const expected = command.positionals.map((p) => (p.endsWith('?') ? `[<${p.slice(0, -1)}>]` : `<${p}>`)).join(' ') || 'no arguments';
     throw new UsageError(`${name} takes ${expected}, got ${positionals.length ? positionals.join(' ') : 'none'}`);
   }
   return { values: values as Flags, positionals };
@@ -174,28 +183,10 @@ const list = (flags: Flags, name: string) => flags[name] as string[] | undefined
 const target = (flags: Flags, io: Required<CliIO>): Promise<Target> => resolveTarget(flags as TargetFlags, { env: io.env });
 
 async function send({ flags, positionals: [delivery], io }: Parameters<Command['run']>[0]): Promise<void> {
-  if (!isDeliveryName(delivery!)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
-  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
-  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
-  const format = str(flags, 'format');
-  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
-    throw new UsageError(`--format is notification or seed, got '${format}'`);
-  }
   const now = io.now();
-  const request: SendRequest = {
-    delivery,
-    id: str(flags, 'id'),
-    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
-    format: format as Format | undefined,
-    fault: faults[0] ?? Fault.None,
-  };
-
+  const request = sendRequest(flags, delivery!, now);
   const found = await target(flags, io);
-  const route = Deliveries[delivery].route;
-  const urls = {
-    images: route === 'images' ? required(found, 'imagesUrl') : '',
-    stream: route === 'stream' ? required(found, 'streamUrl') : '',
-  };
+  const urls = deliveryUrls(found, Deliveries[request.delivery].route);
   const secrets: SecretSet = secretNeeded(request) ? await readSecrets(found) : { images: [], stream: [], toolkit: [] };
   const prepared = prepareDelivery(request, urls, secrets, now);
 
@@ -204,6 +195,32 @@ async function send({ flags, positionals: [delivery], io }: Parameters<Command['
     const answer = await post(prepared);
     io.out(flags.json ? JSON.stringify({ url: prepared.url, delivery: prepared.label, status: answer.status, body: parsedOrText(answer.body) }) : formatAnswer(answer));
   }
+}
+
+/** `send`'s flags, checked before anything is read or sent. */
+function sendRequest(flags: Flags, delivery: string, now: Date): SendRequest {
+  if (!isDeliveryName(delivery)) throw new UsageError(`unknown delivery '${delivery}'; one of ${Object.keys(Deliveries).join(', ')}`);
+  const faults = ([Fault.Stale, Fault.Tampered, Fault.Unsigned] as const).filter((fault) => flags[fault]);
+  if (faults.length > 1) throw new UsageError(`--${faults.join(' and --')} exclude each other`);
+  const format = str(flags, 'format');
+  if (format !== undefined && !Object.values(Format).includes(format as Format)) {
+    throw new UsageError(`--format is notification or seed, got '${format}'`);
+  }
+  return {
+    delivery,
+    id: str(flags, 'id'),
+    at: str(flags, 'at') === undefined ? now : new Date(parseSince(str(flags, 'at')!, now, '--at')),
+    format: format as Format | undefined,
+    fault: faults[0] ?? Fault.None,
+  };
+}
+
+/** Only the URL the delivery goes to is required: a target that knows just that one will do. */
+function deliveryUrls(found: Target, route: Route): { images: string; stream: string } {
+  return {
+    images: route === 'images' ? required(found, 'imagesUrl') : '',
+    stream: route === 'stream' ? required(found, 'streamUrl') : '',
+  };
 }
 
 async function imagesGet({ flags, positionals: [id], io }: Parameters<Command['run']>[0]): Promise<void> {
@@ -250,12 +267,12 @@ async function imagesCreatePending({ flags, positionals: [id], io }: Parameters<
 async function eventsTail({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
   let pattern: EventBridgePattern;
   try {
-    pattern = eventBridgePattern({
-      detailTypes: list(flags, 'detail-type') as DetailType[] | undefined,
-      kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!),
-    });
+    pattern = eventBridgePattern(
+      { detailTypes: list(flags, 'detail-type') as DetailType[] | undefined, kinds: list(flags, 'kind')?.map((kind) => kindFlag(kind)!) },
+      { detailTypes: '--detail-type', kinds: '--kind' },
+    );
   } catch (error) {
-    throw new UsageError((error as Error).message.replace('eventPattern detailTypes', '--detail-type').replace('eventPattern kinds', '--kind'));
+    throw new UsageError((error as Error).message);
   }
   const max = str(flags, 'max');
   const found = await target(flags, io);

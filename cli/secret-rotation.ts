@@ -1,31 +1,13 @@
 /**
- * The webhook secret as `connect` maintains it, with rotation grace. Pure: no AWS, no clock.
- *
- *   {"images": ["new", "old"], "stream": ["s2", "s1"], "toolkit": [],
- *    "retiring": {"images": [{"value": "old", "notAfter": "2025-01-01T13:00:00.000Z"}],
- *                 "stream": [{"value": "s1", "notAfter": "2025-01-01T13:00:00.000Z"}]}}
- *
- * The lists are what the receiver accepts today (every listed value); `retiring` says until
- * when a value stays listed. `connect` drops a value once its `notAfter` has passed. Keys it
- * does not know are kept as they are.
+ * Rotating the webhook secret as `connect` does it, with grace: a replaced value stays accepted
+ * until its `notAfter`, and is dropped after. Pure: no AWS, no clock. The format itself, read the
+ * same way by the receiver, is lambda/core/secret-format.ts.
  */
 import { createHash } from 'node:crypto';
-import { SecretKey, SecretRetiringKey } from '../lambda/core/contract';
+import { SecretKey } from '../lambda/core/contract.js';
+import type { RotatedKey, WebhookSecret } from '../lambda/core/secret-format.js';
 
-export type RotatedKey = typeof SecretKey.Images | typeof SecretKey.Stream;
-
-export interface Retiring {
-  readonly value: string;
-  /** ISO instant after which the value is no longer accepted. */
-  readonly notAfter: string;
-}
-
-export interface WebhookSecret {
-  readonly values: Readonly<Record<RotatedKey | typeof SecretKey.Toolkit, readonly string[]>>;
-  readonly retiring: Readonly<Record<RotatedKey, readonly Retiring[]>>;
-  /** Keys `connect` does not manage, kept verbatim. */
-  readonly other: Readonly<Record<string, unknown>>;
-}
+export { parseWebhookSecret, serializeWebhookSecret, type Retiring, type RotatedKey, type WebhookSecret } from '../lambda/core/secret-format.js';
 
 /** A change, described without the value itself. */
 export interface SecretChange {
@@ -39,47 +21,6 @@ const ROTATED: readonly RotatedKey[] = [SecretKey.Images, SecretKey.Stream];
 
 export function fingerprint(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8);
-}
-
-export function parseWebhookSecret(text: string | undefined): WebhookSecret {
-  let json: unknown;
-  try {
-    json = JSON.parse(text ?? '');
-  } catch {
-    throw new Error('the webhook secret is not JSON');
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('the webhook secret is not a JSON object');
-  const { [SecretKey.Images]: images, [SecretKey.Stream]: stream, [SecretKey.Toolkit]: toolkit, [SecretRetiringKey]: retiring, ...other } = json as Record<string, unknown>;
-  const list = (key: string, value: unknown): string[] => {
-    const values = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
-    if (!values.every((v): v is string => typeof v === 'string')) throw new Error(`the webhook secret's "${key}" must be a string or an array of strings`);
-    return values.filter((v) => v.length > 0);
-  };
-  const retiringOf = (key: RotatedKey): Retiring[] => {
-    const entries = (retiring as Record<string, unknown> | undefined)?.[key];
-    if (!Array.isArray(entries)) return [];
-    return entries.flatMap((entry): Retiring[] => {
-      const { value, notAfter } = (entry ?? {}) as { value?: unknown; notAfter?: unknown };
-      return typeof value === 'string' && typeof notAfter === 'string' && !Number.isNaN(Date.parse(notAfter)) ? [{ value, notAfter }] : [];
-    });
-  };
-  return {
-    values: { images: list(SecretKey.Images, images), stream: list(SecretKey.Stream, stream), toolkit: list(SecretKey.Toolkit, toolkit) },
-    retiring: { images: retiringOf(SecretKey.Images), stream: retiringOf(SecretKey.Stream) },
-    other,
-  };
-}
-
-/** The secret's JSON, with the receiver's keys first and `retiring` only when something retires. */
-export function serializeWebhookSecret(secret: WebhookSecret): string {
-  const retiring = Object.fromEntries(ROTATED.filter((key) => secret.retiring[key].length > 0).map((key) => [key, secret.retiring[key]]));
-  return JSON.stringify({
-    [SecretKey.Images]: secret.values.images,
-    [SecretKey.Stream]: secret.values.stream,
-    [SecretKey.Toolkit]: secret.values.toolkit,
-    ...(Object.keys(retiring).length > 0 && { [SecretRetiringKey]: retiring }),
-    ...secret.other,
-  });
 }
 
 /** Drops every value whose grace has ended, from its list and from `retiring`. */

@@ -23,8 +23,8 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { CliError } from './errors';
-import type { ClientConfig } from './target';
+import { CliError } from './errors.js';
+import type { ClientConfig } from './target.js';
 
 export interface StoredSecret {
   readonly text: string | undefined;

@@ -3,21 +3,21 @@
  * receiver. Options break the signature in the ways the gate must catch.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSecrets } from '../lambda/adapters/secrets';
-import type { Route, SecretSet } from '../lambda/webhook/verify';
-import { payloads, signedHeaders } from '../local/payloads';
-import { CliError, UsageError } from './errors';
-import { required, type Target } from './target';
+import { SecretsManagerSecrets } from '../lambda/adapters/secrets.js';
+import { Scheme, type Route } from '../lambda/core/contract.js';
+import type { SecretSet } from '../lambda/core/secret-format.js';
+import { payloads, signedHeaders } from '../local/payloads.js';
+import { CliError, UsageError } from './errors.js';
+import { required, type Target } from './target.js';
 
 type Payload = Record<string, unknown>;
 
-/** How a delivery authenticates; the header names are what a user sees in Cloudflare's docs. */
-export const SendScheme = {
-  Notification: 'cf-webhook-auth',
-  Stream: 'Webhook-Signature',
-  Toolkit: 'X-Signature',
-} as const;
-export type SendScheme = (typeof SendScheme)[keyof typeof SendScheme];
+/** Each scheme's header as Cloudflare's docs (and the seed) spell it, for what a user reads. */
+const HEADER_AS_DOCUMENTED: Readonly<Record<Scheme, string>> = {
+  [Scheme.NotificationSecret]: 'cf-webhook-auth',
+  [Scheme.StreamSignature]: 'Webhook-Signature',
+  [Scheme.ToolkitSignature]: 'X-Signature',
+};
 
 export const Format = { Notification: 'notification', Seed: 'seed' } as const;
 export type Format = (typeof Format)[keyof typeof Format];
@@ -27,7 +27,7 @@ interface DeliveryDefinition {
   readonly needsId: boolean;
   /** Image deliveries come as Cloudflare Notifications or as the seed toolkit's bare payloads. */
   readonly formats: readonly Format[];
-  readonly scheme: (format: Format) => SendScheme;
+  readonly scheme: (format: Format) => Scheme;
   readonly payload: (id: string, at: string, nowSeconds: number, format: Format) => Payload;
 }
 
@@ -37,7 +37,7 @@ const imageDelivery = (seed: (id: string, at: string) => Payload, text: string) 
     route: 'images',
     needsId: true,
     formats: [Format.Notification, Format.Seed],
-    scheme: (format) => (format === Format.Seed ? SendScheme.Toolkit : SendScheme.Notification),
+    scheme: (format) => (format === Format.Seed ? Scheme.ToolkitSignature : Scheme.NotificationSecret),
     payload: (id, at, nowSeconds, format) => (format === Format.Seed ? seed(id, at) : payloads.notification(seed(id, at), nowSeconds, text)),
   }) as const satisfies DeliveryDefinition;
 
@@ -48,14 +48,14 @@ export const Deliveries = {
     route: 'stream',
     needsId: true,
     formats: [],
-    scheme: () => SendScheme.Stream,
+    scheme: () => Scheme.StreamSignature,
     payload: (id, at) => payloads.videoReady(id, at),
   },
   'video-error': {
     route: 'stream',
     needsId: true,
     formats: [],
-    scheme: () => SendScheme.Stream,
+    scheme: () => Scheme.StreamSignature,
     payload: (id, at) => payloads.videoError(id, at),
   },
   /** The dashboard's "Save and Test". */
@@ -63,7 +63,7 @@ export const Deliveries = {
     route: 'images',
     needsId: false,
     formats: [],
-    scheme: () => SendScheme.Notification,
+    scheme: () => Scheme.NotificationSecret,
     payload: () => payloads.testPing(),
   },
 } as const satisfies Record<string, DeliveryDefinition>;
@@ -97,10 +97,10 @@ export function isDeliveryName(name: string): name is DeliveryName {
   return Object.hasOwn(Deliveries, name);
 }
 
-const SECRET_OF: Readonly<Record<SendScheme, keyof SecretSet>> = {
-  [SendScheme.Notification]: 'images',
-  [SendScheme.Stream]: 'stream',
-  [SendScheme.Toolkit]: 'toolkit',
+const SECRET_OF: Readonly<Record<Scheme, keyof SecretSet>> = {
+  [Scheme.NotificationSecret]: 'images',
+  [Scheme.StreamSignature]: 'stream',
+  [Scheme.ToolkitSignature]: 'toolkit',
 };
 
 /** Which secret a request is signed with; none when it goes unsigned, so no secret is read. */
@@ -113,54 +113,76 @@ export function secretNeeded(request: SendRequest): keyof SecretSet | undefined 
 /** Builds the exact request; pure, so what each option does is tested without a network. */
 export function prepareDelivery(request: SendRequest, urls: { images: string; stream: string }, secrets: SecretSet, now: Date): PreparedDelivery {
   const definition: DeliveryDefinition = Deliveries[request.delivery];
-  if (definition.needsId && !request.id) {
-    throw new UsageError(`send ${request.delivery} needs --id (create one with: npm run cli -- images create-pending <id>)`);
-  }
-  const format = request.format ?? Format.Notification;
-  if (request.format !== undefined && !definition.formats.includes(request.format)) {
-    throw new UsageError(`--format applies to image-uploaded and image-failed only`);
-  }
+  const format = checkedFormat(request, definition);
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const scheme = definition.scheme(format);
   const payload = definition.payload(request.id ?? '', request.at.toISOString(), nowSeconds, format);
-  if (request.fault === Fault.Stale && scheme !== SendScheme.Stream) {
-    throw new UsageError(`--stale needs a signed timestamp, which only Stream deliveries carry (Webhook-Signature); ${scheme} has none`);
+  if (request.fault === Fault.Stale && scheme !== Scheme.StreamSignature) {
+    throw new UsageError(`--stale needs a signed timestamp, which only Stream deliveries carry (Webhook-Signature); ${HEADER_AS_DOCUMENTED[scheme]} has none`);
   }
 
   const body = JSON.stringify(payload);
-  const notification = scheme === SendScheme.Notification && request.delivery !== 'ping';
-  const label = [
+  const label = deliveryLabel(request, scheme);
+  const url = definition.route === 'images' ? urls.images : urls.stream;
+  if (request.fault === Fault.Unsigned) return { url, label, headers: { 'content-type': 'application/json' }, body, notes: [] };
+  return { url, label, ...signed({ scheme, fault: request.fault, secret: firstSecret(secrets, scheme), payload, body, nowSeconds }) };
+}
+
+/** The format the request asks for (Notifications by default), once the delivery is known to take it. */
+function checkedFormat(request: SendRequest, definition: DeliveryDefinition): Format {
+  if (definition.needsId && !request.id) {
+    throw new UsageError(`send ${request.delivery} needs --id (create one with: npm run cli -- images create-pending <id>)`);
+  }
+  if (request.format !== undefined && !definition.formats.includes(request.format)) {
+    throw new UsageError(`--format applies to image-uploaded and image-failed only`);
+  }
+  return request.format ?? Format.Notification;
+}
+
+/** `image-uploaded, Notifications envelope, cf-webhook-auth`, plus the fault. */
+function deliveryLabel(request: SendRequest, scheme: Scheme): string {
+  const notification = scheme === Scheme.NotificationSecret && request.delivery !== 'ping';
+  return [
     request.delivery,
     ...(notification ? ['Notifications envelope'] : []),
-    request.fault === Fault.Unsigned ? 'unsigned' : scheme,
+    request.fault === Fault.Unsigned ? 'unsigned' : HEADER_AS_DOCUMENTED[scheme],
     ...(request.fault === Fault.Stale || request.fault === Fault.Tampered ? [request.fault] : []),
   ].join(', ');
-  const url = definition.route === 'images' ? urls.images : urls.stream;
-  const json = { 'content-type': 'application/json' };
-  if (request.fault === Fault.Unsigned) return { url, label, headers: json, body, notes: [] };
+}
 
-  const secret = firstSecret(secrets, scheme);
-  const tampered = request.fault === Fault.Tampered;
+interface Signing {
+  readonly scheme: Scheme;
+  readonly fault: Fault;
+  readonly secret: string;
+  readonly payload: Payload;
+  /** The payload as signed. */
+  readonly body: string;
+  readonly nowSeconds: number;
+}
+
+/** Headers as the scheme's sender signs the body, then broken the way `fault` asks. */
+function signed({ scheme, fault, secret, payload, body, nowSeconds }: Signing): Pick<PreparedDelivery, 'headers' | 'body' | 'notes'> {
+  const tampered = fault === Fault.Tampered;
   switch (scheme) {
-    case SendScheme.Notification:
+    case Scheme.NotificationSecret:
       // cf-webhook-auth is the shared secret itself, not a signature of the body: only a wrong value fails it.
       return tampered
-        ? { url, label, headers: signedHeaders.notification(alter(secret)), body, notes: ['cf-webhook-auth carries the secret, not a signature of the body, so --tampered alters the secret'] }
-        : { url, label, headers: signedHeaders.notification(secret), body, notes: [] };
-    case SendScheme.Toolkit:
+        ? { headers: signedHeaders.notification(alter(secret)), body, notes: ['cf-webhook-auth carries the secret, not a signature of the body, so --tampered alters the secret'] }
+        : { headers: signedHeaders.notification(secret), body, notes: [] };
+    case Scheme.ToolkitSignature:
       return tampered
-        ? { url, label, headers: signedHeaders.toolkit(secret, body), body: tamper(payload), notes: ['body changed after signing'] }
-        : { url, label, headers: signedHeaders.toolkit(secret, body), body, notes: [] };
-    case SendScheme.Stream: {
-      const stale = request.fault === Fault.Stale;
+        ? { headers: signedHeaders.toolkit(secret, body), body: tamper(payload), notes: ['body changed after signing'] }
+        : { headers: signedHeaders.toolkit(secret, body), body, notes: [] };
+    case Scheme.StreamSignature: {
+      const stale = fault === Fault.Stale;
       const headers = signedHeaders.stream(secret, body, stale ? nowSeconds - STALE_SECONDS : nowSeconds);
-      if (stale) return { url, label, headers, body, notes: [`signed ${STALE_SECONDS / 3600} h ago`] };
-      return tampered ? { url, label, headers, body: tamper(payload), notes: ['body changed after signing'] } : { url, label, headers, body, notes: [] };
+      if (stale) return { headers, body, notes: [`signed ${STALE_SECONDS / 3600} h ago`] };
+      return tampered ? { headers, body: tamper(payload), notes: ['body changed after signing'] } : { headers, body, notes: [] };
     }
   }
 }
 
-function firstSecret(secrets: SecretSet, scheme: SendScheme): string {
+function firstSecret(secrets: SecretSet, scheme: Scheme): string {
   const key = SECRET_OF[scheme];
   const secret = secrets[key][0];
   if (secret !== undefined) return secret;
@@ -169,7 +191,7 @@ function firstSecret(secrets: SecretSet, scheme: SendScheme): string {
     stream: "put the signing secret Cloudflare returned from PUT /accounts/{account_id}/stream/webhook into its 'stream' list",
     toolkit: "add one to its 'toolkit' list, or send the Notifications format (leave out --format seed)",
   }[key];
-  throw new CliError(`the webhook secret has no '${key}' value, so the receiver refuses ${scheme} deliveries: ${fix}`);
+  throw new CliError(`the webhook secret has no '${key}' value, so the receiver refuses ${HEADER_AS_DOCUMENTED[scheme]} deliveries: ${fix}`);
 }
 
 /** A different body that still parses, so the answer is about the signature and nothing else. */

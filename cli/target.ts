@@ -4,10 +4,10 @@
  * explicitly. Every command works the same way on each.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { Defaults } from '../lambda/core/contract';
-import { localClientConfig } from '../local/aws';
-import { localStatePath, readLocalState } from '../local/state';
-import { CliError, failure, UsageError } from './errors';
+import { Defaults } from '../lambda/core/contract.js';
+import { localClientConfig } from '../local/aws.js';
+import { localStatePath, readLocalState } from '../local/state.js';
+import { CliError, failure, UsageError } from './errors.js';
 
 /** The stack's output ids, as `lib/webhook-stack.ts` declares them. */
 export const StackOutput = {
@@ -16,6 +16,11 @@ export const StackOutput = {
   TableName: 'TableName',
   EventBusName: 'EventBusName',
   SecretArn: 'SecretArn',
+  /** Unless `archiveRetentionDays` is 0; read by `events replay`. */
+  EventArchiveArn: 'EventArchiveArn',
+  /** With the stream relay; read by `events redrive`. */
+  RelayDeadLetterQueueUrl: 'RelayDeadLetterQueueUrl',
+
   /** Only with the upload route (`-c uploads=true`); read by `connect`. */
   CloudflareApiSecretArn: 'CloudflareApiSecretArn',
   /** The read-only API token's secret `{accountId, apiToken}` (Images Read, Stream Read); written by `connect`. */
@@ -41,6 +46,14 @@ export interface Target {
   readonly tableName?: string;
   readonly eventBusName?: string;
   readonly secretId?: string;
+  /** The read-only Cloudflare token's secret (`images sync`). */
+  readonly readSecretId?: string;
+  readonly eventArchiveArn?: string;
+  readonly relayDeadLetterQueueUrl?: string;
+  /** Cloudflare's API root, when not the real one (local mode's stand-in). */
+  readonly cloudflareBaseUrl?: string;
+  /** `POST /uploads` of the local receiver (`images upload`). */
+  readonly uploadsUrl?: string;
 }
 
 export interface TargetFlags {
@@ -110,6 +123,12 @@ async function baseTarget(flags: TargetFlags, { env = process.env, describeStack
     tableName: state.tableName,
     eventBusName: state.eventBusName,
     secretId: state.secretId,
+    // Written by newer `npm start`s only: a command that needs one names the flag that replaces it.
+    ...(state.readSecretId && { readSecretId: state.readSecretId }),
+    ...(state.eventArchiveArn && { eventArchiveArn: state.eventArchiveArn }),
+    ...(state.relayDeadLetterQueueUrl && { relayDeadLetterQueueUrl: state.relayDeadLetterQueueUrl }),
+    ...(state.cloudflareBaseUrl && { cloudflareBaseUrl: state.cloudflareBaseUrl }),
+    ...(state.uploadsUrl && { uploadsUrl: state.uploadsUrl }),
   };
 }
 
@@ -134,6 +153,10 @@ export function targetFromOutputs(outputs: Readonly<Record<string, string>>): Om
     tableName: pick(StackOutput.TableName),
     eventBusName: pick(StackOutput.EventBusName),
     secretId: pick(StackOutput.SecretArn),
+    // Outputs of optional parts of the stack: present only when the stack has them.
+    ...(pick(StackOutput.CloudflareReadSecretArn) && { readSecretId: pick(StackOutput.CloudflareReadSecretArn) }),
+    ...(pick(StackOutput.EventArchiveArn) && { eventArchiveArn: pick(StackOutput.EventArchiveArn) }),
+    ...(pick(StackOutput.RelayDeadLetterQueueUrl) && { relayDeadLetterQueueUrl: pick(StackOutput.RelayDeadLetterQueueUrl) }),
   };
 }
 
@@ -157,9 +180,20 @@ export const describeStack: DescribeStackOutputs = async (stackName, config) => 
 };
 
 /** The value a command cannot work without, or a message saying how to provide it. */
-export function required(target: Target, field: 'imagesUrl' | 'streamUrl' | 'tableName' | 'eventBusName' | 'secretId'): string {
+export function required(
+  target: Target,
+  field: 'imagesUrl' | 'streamUrl' | 'tableName' | 'eventBusName' | 'secretId' | 'eventArchiveArn' | 'relayDeadLetterQueueUrl',
+): string {
   const value = target[field];
   if (value) return value;
-  const flag = { imagesUrl: '--images-url or --url', streamUrl: '--stream-url or --url', tableName: '--table', eventBusName: '--bus', secretId: '--secret' }[field];
+  const flag = {
+    imagesUrl: '--images-url or --url',
+    streamUrl: '--stream-url or --url',
+    tableName: '--table',
+    eventBusName: '--bus',
+    secretId: '--secret',
+    eventArchiveArn: '--archive ARN (the stack has none with archiveRetentionDays 0)',
+    relayDeadLetterQueueUrl: '--queue URL',
+  }[field];
   throw new CliError(`no ${field} from ${target.source}: pass ${flag}`);
 }

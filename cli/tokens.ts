@@ -5,7 +5,7 @@
  * `--token-stdin <kind>` (one token per invocation): piped (`… | npm run connect -- --token-stdin api`)
  * or, when standard input is a terminal, typed at a prompt that does not echo.
  */
-import { UsageError } from './errors';
+import { UsageError } from './errors.js';
 
 export const TokenKind = {
   /** Stream Write and Notifications Write: what `connect` itself calls Cloudflare with. */

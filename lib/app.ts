@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { App, Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { UnknownIdPolicy } from '../lambda/core/contract.js';
-import type { WebhookAlarmOptions } from './observability.js';
+import { ConfirmMode, type UnknownIdPolicy } from '../lambda/core/contract.js';
+import type { WebhookAlarmOptions } from './observability/index.js';
 import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
 import { DEFAULT_UPLOADS_THROTTLE } from './uploads.js';
@@ -35,7 +35,14 @@ import { DEFAULT_UPLOADS_THROTTLE } from './uploads.js';
  *   uploadsAllowOrigins           CORS origins, comma-separated       default none
  *   uploadsThrottleRateLimit      upload API rate limit, requests/s   default 4
  *   uploadsThrottleBurstLimit     upload API burst limit              default 20
- *   expirySweepMinutes            sweep interval; 0 turns it off      default 5 with uploads
+ *   expirySweepMinutes            sweep interval; 0 turns it off      default 5
+ *   videoPendingHours             sweep asks Cloudflare about videos
+ *                                 pending this long; 0 turns it off   default 24
+ *   confirmWithCloudflare         'unconfirmed' | 'always' | 'never'  default unconfirmed
+ *   cloudflareReadToken           'false': no read-token secret, so
+ *                                 nothing is confirmed or recovered   default on
+ *   relay                         'false': no stream relay            default on
+ *   archiveRetentionDays          days the event archive keeps; 0 off default 30
  *   statusIndex                   'false': no byStatus index          default on
  *   metricsNamespace              CloudWatch namespace of the metrics default CloudflareWebhook
  *   alarms                        'false': create no alarms           default on
@@ -84,6 +91,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     ...frontDoorSettings(setting),
     ...uploadSettings(setting),
     statusIndex: setting.boolean('statusIndex'),
+    ...truthSettings(setting),
     ...observabilitySettings(setting),
   };
 
@@ -161,8 +169,13 @@ function frontDoorSettings(setting: ContextSettings): Pick<CloudflareWebhookRece
 function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'uploads' | 'expirySweep'> {
   const issuer = setting.string('uploadsJwtIssuer');
   const origins = setting.list('uploadsAllowOrigins');
-  const enabled = setting.string('uploads') === 'true' || issuer !== undefined;
+  const enabled = setting.boolean('uploads') === true || issuer !== undefined;
   const minutes = setting.number('expirySweepMinutes');
+  const videoHours = setting.number('videoPendingHours');
+  // Duration's own error for a negative amount would not say which key it came from.
+  for (const [key, value] of [['expirySweepMinutes', minutes], ['videoPendingHours', videoHours]] as const) {
+    if (value !== undefined && value < 0) throw new Error(`Context ${key} must be 0 or more, got ${value}`);
+  }
   const rateLimit = setting.number('uploadsThrottleRateLimit');
   const burstLimit = setting.number('uploadsThrottleBurstLimit');
   return {
@@ -175,7 +188,31 @@ function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceive
         }),
       },
     }),
-    ...(minutes !== undefined && { expirySweep: minutes === 0 ? false : { schedule: Duration.minutes(minutes) } }),
+    ...((minutes !== undefined || videoHours !== undefined) && {
+      expirySweep:
+        minutes === 0
+          ? false
+          : {
+              ...(minutes !== undefined && { schedule: Duration.minutes(minutes) }),
+              ...(videoHours !== undefined && { videoPendingAge: Duration.hours(videoHours) }),
+            },
+    }),
+  };
+}
+
+/** Cloudflare's API as the source of truth, the relay and the archive (issues 13 and 14). */
+function truthSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'confirmWithCloudflare' | 'cloudflareReadSecret' | 'relay' | 'archiveRetentionDays'> {
+  const readToken = setting.boolean('cloudflareReadToken');
+  const mode = setting.string('confirmWithCloudflare');
+  if (readToken === false && mode !== undefined && mode !== ConfirmMode.Never) {
+    throw new Error(`Context confirmWithCloudflare=${mode} needs the read token; cloudflareReadToken=false leaves none`);
+  }
+  return {
+    // The construct checks the value against ConfirmMode.
+    confirmWithCloudflare: mode as ConfirmMode | undefined,
+    ...(readToken === false && { cloudflareReadSecret: false as const }),
+    relay: setting.boolean('relay'),
+    archiveRetentionDays: setting.number('archiveRetentionDays'),
   };
 }
 

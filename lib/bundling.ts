@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
 /**
@@ -44,11 +46,12 @@ export const webhookBundling: nodejs.BundlingOptions = {
   sourceMap: true,
 };
 
-/** The three Lambda functions of the construct and their source entries (from the repository root). */
+/** The Lambda functions of the construct and their source entries (from the repository root). */
 export const FunctionSources = {
   webhook: 'lambda/webhook/handler.ts',
   uploads: 'lambda/uploads/handler.ts',
   sweep: 'lambda/sweep/handler.ts',
+  relay: 'lambda/relay/handler.ts',
 } as const;
 export type FunctionName = keyof typeof FunctionSources;
 
@@ -125,5 +128,14 @@ function functionFromCode(
     depsLockFilePath: join(root, 'package-lock.json'),
     runtime: webhookRuntime,
     bundling: webhookBundling,
+  });
+}
+
+/** Where a function's failures wait to be looked at (`<scope>/DeadLetters`): TLS only, encrypted, kept the longest SQS allows. */
+export function deadLetterQueue(scope: Construct): sqs.Queue {
+  return new sqs.Queue(scope, 'DeadLetters', {
+    enforceSSL: true,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    retentionPeriod: Duration.days(14),
   });
 }

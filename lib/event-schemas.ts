@@ -8,8 +8,8 @@
  */
 import * as z from 'zod';
 import { DetailType, EVENT_SOURCE, ItemKind, type ItemStatus } from '../lambda/core/contract.js';
-import type { TransitionDetail } from '../lambda/core/decide.js';
 import { PUBLISHED, STATUSES } from './events.js';
+import { ReportSource, type TransitionDetail } from '../lambda/core/item.js';
 
 const ALL_STATUSES = [...new Set([...STATUSES.image, ...STATUSES.video])] as [ItemStatus, ...ItemStatus[]];
 
@@ -26,6 +26,7 @@ const detailShape = {
   previousStatus: z.enum(ALL_STATUSES).describe('The status it moved from'),
   occurredAt: instant().describe("When Cloudflare says it happened (the payload's timestamp)"),
   recordedAt: instant().describe('When the receiver recorded it'),
+  source: z.optional(z.enum(Object.values(ReportSource) as [ReportSource, ...ReportSource[]])).describe("Who reported it: a webhook (notification, toolkit, stream), Cloudflare's API (a confirmed delivery or a recovered lost webhook), or the expiry sweep"),
   error: z.optional(z.looseObject({ code: z.optional(z.string()), message: z.optional(z.string()) })).describe('Failures only'),
   variants: z.optional(z.array(z.string())).describe("Images: delivery URLs, when Cloudflare sent them"),
   metadata: z.optional(z.record(z.string(), z.unknown())).describe('Images: metadata, when Cloudflare sent it'),

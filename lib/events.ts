@@ -8,68 +8,20 @@
  *   });
  */
 import type * as events from 'aws-cdk-lib/aws-events';
-import { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../lambda/core/contract.js';
-import { detailTypeOf, type TransitionDetail } from '../lambda/core/decide.js';
+import { eventBridgePattern, type EventPatternOptions } from '../lambda/core/events.js';
 
-export { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, VideoStatus };
-export type { ItemStatus, TransitionDetail };
-export type { ErrorInfo } from '../lambda/webhook/parse.js';
-
-/** Detail-types grouped the way consumers tend to subscribe. */
-export const DetailTypes = {
-  all: Object.values(DetailType),
-  /** Cloudflare has the file: an image is servable, a video playable. */
-  successes: [DetailType.ImageUploaded, DetailType.VideoReady],
-  /** Cloudflare gave up on the file. */
-  failures: [DetailType.ImageUploadFailed, DetailType.VideoFailed],
-} as const satisfies Readonly<Record<string, readonly DetailType[]>>;
-
-/**
- * An event as a rule's target receives it. Structurally the same as `EventBridgeEvent` of
- * `@types/aws-lambda`, declared here so consumers need not install it.
- */
-export interface WebhookEvent<T extends DetailType = DetailType> {
-  readonly version: string;
-  /** EventBridge's id, new on every publish: deduplicate on `detail.eventId` instead. */
-  readonly id: string;
-  readonly 'detail-type': T;
-  readonly source: typeof EVENT_SOURCE;
-  readonly account: string;
-  readonly time: string;
-  readonly region: string;
-  readonly resources: readonly string[];
-  readonly detail: TransitionDetail;
-}
-
-export interface EventPatternOptions {
-  /** @default - every detail-type */
-  readonly detailTypes?: readonly DetailType[];
-  /** @default - images and videos */
-  readonly kinds?: readonly ItemKind[];
-  /** The status the item moved to. @default - any */
-  readonly statuses?: readonly ItemStatus[];
-}
-
-/** The pattern as EventBridge stores it: what `PutRule` and the console take. */
-export interface EventBridgePattern {
-  readonly source: readonly [typeof EVENT_SOURCE];
-  readonly 'detail-type'?: readonly DetailType[];
-  readonly detail?: { readonly kind?: readonly ItemKind[]; readonly status?: readonly ItemStatus[] };
-}
-
-/** Every status an item of each kind can have. */
-export const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
-  image: Object.values(ImageStatus),
-  video: Object.values(VideoStatus),
-};
-
-/** Every (kind, status, detail-type) the receiver can publish, from the table `decide` uses; `pending` never is. */
-export const PUBLISHED = Object.values(ItemKind).flatMap((kind) =>
-  STATUSES[kind].flatMap((status) => {
-    const detailType = detailTypeOf(kind, status);
-    return detailType ? [{ kind, status, detailType }] : [];
-  }),
-);
+export { DetailType, EVENT_SOURCE, ImageStatus, ItemKind, STATUSES, VideoStatus } from '../lambda/core/contract.js';
+export type { ItemStatus } from '../lambda/core/contract.js';
+export type { ErrorInfo, TransitionDetail } from '../lambda/core/item.js';
+export {
+  DetailTypes,
+  eventBridgePattern,
+  PUBLISHED,
+  type EventBridgePattern,
+  type EventPatternOptions,
+  type PatternOptionNames,
+  type WebhookEvent,
+} from '../lambda/core/events.js';
 
 /** A CDK `EventPattern` matching this receiver's events, narrowed by the options. */
 export function eventPattern(options: EventPatternOptions = {}): events.EventPattern {
@@ -79,41 +31,4 @@ export function eventPattern(options: EventPatternOptions = {}): events.EventPat
     ...(detailType && { detailType: [...detailType] }),
     ...(detail && { detail: { ...detail } }),
   };
-}
-
-/** The same pattern in EventBridge's JSON form, for the SDK, the CLI or the console. */
-export function eventBridgePattern(options: EventPatternOptions = {}): EventBridgePattern {
-  const detailTypes = checked('detailTypes', options.detailTypes, DetailTypes.all);
-  const kinds = checked('kinds', options.kinds, Object.values(ItemKind));
-  const statuses = checked('statuses', options.statuses, [...new Set(PUBLISHED.map((event) => event.status))]);
-  // Such a rule deploys fine and then silently never fires; better to fail at synth.
-  if (!canMatch(detailTypes, kinds, statuses)) {
-    throw new Error(`eventPattern ${JSON.stringify(options)} can never match: no event has that detail-type, kind and status`);
-  }
-  const detail = { ...(kinds && { kind: kinds }), ...(statuses && { status: statuses }) };
-  return {
-    source: [EVENT_SOURCE],
-    ...(detailTypes && { 'detail-type': detailTypes }),
-    ...(Object.keys(detail).length > 0 && { detail }),
-  };
-}
-
-function checked<T extends string>(name: string, values: readonly T[] | undefined, known: readonly T[]): T[] | undefined {
-  if (values === undefined) return undefined;
-  // EventBridge rejects an empty list at deploy time; say so at synth time instead.
-  if (values.length === 0) throw new Error(`eventPattern ${name}: empty; leave it out to match any`);
-  const unknown = values.filter((value) => !known.includes(value));
-  if (unknown.length > 0) {
-    throw new Error(`eventPattern ${name}: no event has ${unknown.map((v) => `'${v}'`).join(', ')}; possible: ${known.join(', ')}`);
-  }
-  return [...new Set(values)];
-}
-
-function canMatch(detailTypes?: readonly DetailType[], kinds?: readonly ItemKind[], statuses?: readonly ItemStatus[]): boolean {
-  return PUBLISHED.some(
-    (event) =>
-      (detailTypes === undefined || detailTypes.includes(event.detailType)) &&
-      (kinds === undefined || kinds.includes(event.kind)) &&
-      (statuses === undefined || statuses.includes(event.status)),
-  );
 }

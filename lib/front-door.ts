@@ -4,7 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from './cloudflare-ips.js';
+import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { requireNumber } from './validation.js';
 
 /*
@@ -149,87 +149,99 @@ export class WebhookFrontDoor extends Construct {
     return { ipv4: ipSet('ipv4'), ipv6: ipSet('ipv6') };
   }
 
-  private createWebAcl(streamPath: string, rate: { limit: number; windowSeconds: number }): wafv2.CfnWebACL {
+  /** Rules in order of priority: Cloudflare's addresses (if asked for), the signature header, the rate per address. */
+  private createWebAcl(streamPath: string, rate: WafRate): wafv2.CfnWebACL {
     const metricPrefix = Names.uniqueId(this).slice(-100);
     const visibility = (name: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
       cloudWatchMetricsEnabled: true,
       metricName: `${metricPrefix}${name}`,
       sampledRequestsEnabled: true,
     });
-    const rules: wafv2.CfnWebACL.RuleProperty[] = [];
-    if (this.ipSets) {
-      rules.push({
-        name: FrontDoorRule.CloudflareAddresses,
-        priority: rules.length,
-        action: { block: { customResponse: { responseCode: 403, customResponseBodyKey: 'forbidden' } } },
-        statement: {
-          andStatement: {
-            statements: [
-              not({ orStatement: { statements: [this.ipSets.ipv4, this.ipSets.ipv6].map((set) => ({ ipSetReferenceStatement: { arn: set.attrArn } })) } }),
-              // Every path but the Stream route's: a request that routes nowhere is refused too.
-              not({
-                byteMatchStatement: {
-                  fieldToMatch: { uriPath: {} },
-                  positionalConstraint: 'CONTAINS',
-                  searchString: streamPath,
-                  textTransformations: [{ priority: 0, type: 'URL_DECODE' }],
-                },
-              }),
-            ],
-          },
-        },
-        visibilityConfig: visibility(FrontDoorRule.CloudflareAddresses),
-      });
-    }
-    rules.push({
-      name: FrontDoorRule.SignatureHeader,
-      priority: rules.length,
-      action: { block: { customResponse: { responseCode: 401, customResponseBodyKey: 'missing-signature' } } },
-      statement: not({
-        orStatement: {
-          statements: SIGNATURE_HEADERS.map((name) => ({
-            sizeConstraintStatement: {
-              fieldToMatch: { singleHeader: { Name: name } },
-              comparisonOperator: 'GT',
-              size: 0,
-              textTransformations: [{ priority: 0, type: 'NONE' }],
-            },
-          })),
-        },
-      }),
-      visibilityConfig: visibility(FrontDoorRule.SignatureHeader),
-    });
-    rules.push({
-      name: FrontDoorRule.RatePerIp,
-      priority: rules.length,
-      action: {
-        block: { customResponse: { responseCode: 429, customResponseBodyKey: 'too-many-requests', responseHeaders: [{ name: 'retry-after', value: String(rate.windowSeconds) }] } },
-      },
-      statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: rate.limit, evaluationWindowSec: rate.windowSeconds } },
-      visibilityConfig: visibility(FrontDoorRule.RatePerIp),
-    });
+    const rules = [
+      ...(this.ipSets ? [cloudflareAddressesRule(this.ipSets, streamPath)] : []),
+      signatureHeaderRule(),
+      ratePerIpRule(rate),
+    ].map(({ name, action, statement }, priority): wafv2.CfnWebACL.RuleProperty => ({ name, priority, action, statement, visibilityConfig: visibility(name) }));
 
     return new wafv2.CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       description: 'Cloudflare webhooks: signature header required, per-address rate limit, optionally Cloudflare addresses only',
       defaultAction: { allow: {} },
-      // The same answers the function gives, so a client cannot tell which of the two refused it.
-      customResponseBodies: {
-        'missing-signature': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'unauthorized', reason: 'missing signature' }) },
-        forbidden: { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'forbidden' }) },
-        'too-many-requests': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'too many requests' }) },
-      },
+      customResponseBodies: CUSTOM_RESPONSE_BODIES,
       rules,
       visibilityConfig: visibility('WebAcl'),
     });
   }
 }
 
+/** A rule of the web ACL before its priority and metrics are given. */
+type WafRule = Required<Pick<wafv2.CfnWebACL.RuleProperty, 'name' | 'action' | 'statement'>>;
+type WafRate = { limit: number; windowSeconds: number };
+
+/** The same answers the function gives, so a client cannot tell which of the two refused it. */
+const CUSTOM_RESPONSE_BODIES: Record<string, wafv2.CfnWebACL.CustomResponseBodyProperty> = {
+  'missing-signature': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'unauthorized', reason: 'missing signature' }) },
+  forbidden: { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'forbidden' }) },
+  'too-many-requests': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'too many requests' }) },
+};
+
+function cloudflareAddressesRule(ipSets: Readonly<Record<IpVersion, wafv2.CfnIPSet>>, streamPath: string): WafRule {
+  return {
+    name: FrontDoorRule.CloudflareAddresses,
+    action: { block: { customResponse: { responseCode: 403, customResponseBodyKey: 'forbidden' } } },
+    statement: {
+      andStatement: {
+        statements: [
+          not({ orStatement: { statements: [ipSets.ipv4, ipSets.ipv6].map((set) => ({ ipSetReferenceStatement: { arn: set.attrArn } })) } }),
+          // Every path but the Stream route's: a request that routes nowhere is refused too.
+          not({
+            byteMatchStatement: {
+              fieldToMatch: { uriPath: {} },
+              positionalConstraint: 'CONTAINS',
+              searchString: streamPath,
+              textTransformations: [{ priority: 0, type: 'URL_DECODE' }],
+            },
+          }),
+        ],
+      },
+    },
+  };
+}
+
+function signatureHeaderRule(): WafRule {
+  return {
+    name: FrontDoorRule.SignatureHeader,
+    action: { block: { customResponse: { responseCode: 401, customResponseBodyKey: 'missing-signature' } } },
+    statement: not({
+      orStatement: {
+        statements: SIGNATURE_HEADERS.map((name) => ({
+          sizeConstraintStatement: {
+            fieldToMatch: { singleHeader: { Name: name } },
+            comparisonOperator: 'GT',
+            size: 0,
+            textTransformations: [{ priority: 0, type: 'NONE' }],
+          },
+        })),
+      },
+    }),
+  };
+}
+
+function ratePerIpRule(rate: WafRate): WafRule {
+  return {
+    name: FrontDoorRule.RatePerIp,
+    action: {
+      block: { customResponse: { responseCode: 429, customResponseBodyKey: 'too-many-requests', responseHeaders: [{ name: 'retry-after', value: String(rate.windowSeconds) }] } },
+    },
+    statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: rate.limit, evaluationWindowSec: rate.windowSeconds } },
+  };
+}
+
 function not(statement: wafv2.CfnWebACL.StatementProperty): wafv2.CfnWebACL.StatementProperty {
   return { notStatement: { statement } };
 }
 
-function resolveRate(props: WebhookFrontDoorOptions): { limit: number; windowSeconds: number } {
+function resolveRate(props: WebhookFrontDoorOptions): WafRate {
   const limit = props.rateLimitPerIp ?? DEFAULT_RATE_LIMIT_PER_IP;
   // AWS WAF's bounds for a rate-based rule's limit.
   requireNumber('frontDoor.rateLimitPerIp', limit, { min: 10, max: 2_000_000_000, integer: true });

@@ -25,7 +25,7 @@ export {
   type WebhookFrontDoorOptions,
   type WebhookFrontDoorProps,
 } from './front-door.js';
-export { CLOUDFLARE_IP_RANGES } from './cloudflare-ips.js';
+export { CLOUDFLARE_IP_RANGES } from '../lambda/core/cloudflare-ips.js';
 export { ExpirySweep, type ExpirySweepOptions, type ExpirySweepProps } from './expiry-sweep.js';
 export {
   WebhookAlarm,
@@ -34,7 +34,7 @@ export {
   type WebhookAlarmOptions,
   type WebhookEventSchemasOptions,
   type WebhookObservabilityProps,
-} from './observability.js';
+} from './observability/index.js';
 export { eventJsonSchema, eventSchemaName } from './event-schemas.js';
 export {
   DetailTypes,

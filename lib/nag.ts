@@ -1,7 +1,13 @@
 import { Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
+import type { ExpirySweep } from './expiry-sweep.js';
 import type { WebhookFrontDoor } from './front-door.js';
+import type { StreamRelay } from './stream-relay.js';
+import type { CloudflareUploads } from './uploads.js';
 import type { CloudflareWebhookReceiver } from './webhook-receiver.js';
 
 /**
@@ -11,8 +17,22 @@ import type { CloudflareWebhookReceiver } from './webhook-receiver.js';
  * only when it is in the nature of the design.
  */
 export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webhookPaths: readonly string[]): void {
-  // On the two webhook routes only, not on the API: any other route (an upload route, a future
-  // one) is still required to carry an authorizer.
+  acknowledgeWebhookRoutes(receiver, webhookPaths);
+  if (receiver.frontDoor) acknowledgeFrontDoor(receiver.frontDoor);
+  acknowledgeWebhookSecret(receiver.secret);
+  acknowledgeWebhookFunction(receiver.webhookFunction);
+  if (receiver.uploads) acknowledgeUploads(receiver.uploads);
+  if (receiver.expirySweep) acknowledgeSweep(receiver.expirySweep);
+  // Only the secret created here: one passed in is its owner's to rotate.
+  if (receiver.cloudflareReadSecret?.node.scope === receiver) acknowledgeReadSecret(receiver.cloudflareReadSecret);
+  if (receiver.relay) acknowledgeRelay(receiver.relay);
+}
+
+/**
+ * On the two webhook routes only, not on the API: any other route (an upload route, a future
+ * one) is still required to carry an authorizer.
+ */
+function acknowledgeWebhookRoutes(receiver: CloudflareWebhookReceiver, webhookPaths: readonly string[]): void {
   const webhookRoutes = receiver.frontDoor
     ? receiver.frontDoor.methods.map((method) => method.node.defaultChild as IConstruct)
     : receiver.httpApi!.node
@@ -29,9 +49,10 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
         'timestamp window), answers 401 and changes nothing otherwise; the stage is throttled and the body size capped.',
     });
   }
-  if (receiver.frontDoor) acknowledgeFrontDoor(receiver.frontDoor);
+}
 
-  Validations.of(receiver.secret).acknowledge({
+function acknowledgeWebhookSecret(secret: secretsmanager.ISecret): void {
+  Validations.of(secret).acknowledge({
     id: 'AwsSolutions-SMG4',
     reason:
       'The values are shared with Cloudflare: the Images value is typed into the Cloudflare Notifications destination and the Stream ' +
@@ -39,66 +60,112 @@ export function acknowledgeNagFindings(receiver: CloudflareWebhookReceiver, webh
       'Cloudflare API token, which would be a bigger secret than this one. Rotation is manual and without downtime: every key holds a ' +
       'list, the function accepts each listed value and re-reads the secret on the first signature it fails.',
   });
+}
 
-  Validations.of(receiver.webhookFunction).acknowledge({
+function acknowledgeWebhookFunction(webhookFunction: lambda.IFunction): void {
+  Validations.of(webhookFunction).acknowledge({
     id: 'Serverless-LambdaDLQ',
     reason:
       'The function is only invoked synchronously, by API Gateway; a DeadLetterConfig applies to asynchronous invocations only and ' +
-      'would never receive anything. A failed delivery is answered 500 and Cloudflare retries it; a transition written but not yet ' +
-      'published stays marked "unpublished" on the item and is republished by the next delivery (tested with injected faults).',
+      'would never receive anything. A failed delivery is answered 500; a transition written but not yet published stays in the ' +
+      "item's outbox (`unpublished`), and the stream relay publishes it without waiting for a redelivery (tested with injected faults).",
   });
-
-  Validations.of(receiver.webhookFunction).acknowledge({
+  Validations.of(webhookFunction).acknowledge({
     id: 'Serverless-LambdaTracing',
     reason:
       'Active X-Ray tracing would add xray:PutTraceSegments/PutTelemetryRecords on "*" to a role that is otherwise scoped to its own ' +
       'table, bus, secret and log group (X-Ray has no resource-level permissions). Each delivery already logs one structured line ' +
       'with route, status, outcome and duration, and the access log records integration latency per request.',
   });
+}
 
-  if (receiver.uploads) {
-    Validations.of(receiver.uploads.apiSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
+function acknowledgeUploads({ apiSecret, uploadsFunction }: CloudflareUploads): void {
+  Validations.of(apiSecret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'The Cloudflare API token is issued by Cloudflare in its dashboard; a rotation Lambda could only create a new token with ' +
+      'another, more powerful Cloudflare token. It is replaced by `npm run connect` with $CLOUDFLARE_UPLOADS_API_TOKEN (or --token-stdin uploads), which writes the new value.',
+  });
+  Validations.of(uploadsFunction).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'POST /uploads invokes the function synchronously through API Gateway; a DeadLetterConfig applies to asynchronous ' +
+      'invocations only. A failed call is answered 4xx/5xx to the caller and leaves no item behind.',
+  });
+  Validations.of(uploadsFunction).acknowledge({
+    id: 'Serverless-LambdaTracing',
+    reason:
+      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, its secret and its log ' +
+      'group; each request logs one structured line with its outcome and duration.',
+  });
+}
+
+function acknowledgeSweep({ sweepFunction, deadLetterQueue }: ExpirySweep): void {
+  Validations.of(sweepFunction).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'Failed asynchronous invocations go to the sweep\'s dead-letter queue through an OnFailure destination (EventInvokeConfig), ' +
+      'which carries more context than a DeadLetterConfig; the schedule target uses the same queue.',
+  });
+  Validations.of(sweepFunction).acknowledge({
+    id: 'Serverless-LambdaTracing',
+    reason:
+      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its indexes, table, bus, read ' +
+      'token and log group; each run logs one line with what it expired, recovered and deferred.',
+  });
+  for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+    Validations.of(deadLetterQueue).acknowledge({
+      id,
       reason:
-        'The Cloudflare API token is issued by Cloudflare in its dashboard; a rotation Lambda could only create a new token with ' +
-        'another, more powerful Cloudflare token. It is replaced by `npm run connect` with $CLOUDFLARE_UPLOADS_API_TOKEN (or --token-stdin uploads), which writes the new value.',
-    });
-    Validations.of(receiver.uploads.uploadsFunction).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'POST /uploads invokes the function synchronously through API Gateway; a DeadLetterConfig applies to asynchronous ' +
-        'invocations only. A failed call is answered 4xx/5xx to the caller and leaves no item behind.',
-    });
-    Validations.of(receiver.uploads.uploadsFunction).acknowledge({
-      id: 'Serverless-LambdaTracing',
-      reason:
-        'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, its secret and its log ' +
-        'group; each request logs one structured line with its outcome and duration.',
+        'This queue is itself the dead-letter queue of the expiry sweep (schedule target DeadLetterConfig and the function\'s ' +
+        'OnFailure destination); a dead-letter queue of a dead-letter queue would only move the same messages again.',
     });
   }
+}
 
-  if (receiver.expirySweep) {
-    const { sweepFunction, deadLetterQueue } = receiver.expirySweep;
-    Validations.of(sweepFunction).acknowledge({
-      id: 'Serverless-LambdaDLQ',
+function acknowledgeReadSecret(readSecret: secretsmanager.ISecret): void {
+  Validations.of(readSecret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'The read-only Cloudflare API token (Images Read, Stream Read) is issued by Cloudflare in its dashboard; a rotation Lambda could ' +
+      'only mint a new one with a more powerful Cloudflare token, which would then live here instead. It is replaced by ' +
+      '`npm run connect` with $CLOUDFLARE_READ_API_TOKEN (or --token-stdin read), which writes the new value.',
+  });
+}
+
+/** The stream relay: invoked by its event source mapping, which also owns its dead-letter queue. */
+function acknowledgeRelay({ relayFunction, deadLetterQueue }: StreamRelay): void {
+  // Granular: only the `Resource::*` finding, and only on the relay's own policy. Which statement
+  // holds that `*` (ListStreams, alone) is pinned down by test/infra/least-privilege.test.ts.
+  const policy = (relayFunction.role as iam.Role).node.findChild('DefaultPolicy') as iam.Policy;
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'dynamodb:ListStreams on "*", from the DynamoDB event source grant: Lambda checks that the role may call ListStreams when it ' +
+      'creates the mapping, and ListStreams has no resource type in the Service Authorization Reference (it lists the streams of the ' +
+      'account), so "*" is the only resource IAM can match. It reveals stream ARNs, no data; reading records is granted on this ' +
+      "table's stream ARN only.",
+  });
+  Validations.of(relayFunction).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason:
+      'The relay is invoked synchronously by its event source mapping (the stream poller); a DeadLetterConfig applies to ' +
+      'asynchronous invocations only. Batches whose retries run out go to the mapping\'s own OnFailure destination, the relay\'s ' +
+      'dead-letter queue (alarmed, and sent back through the relay by `npm run cli -- events redrive`).',
+  });
+  Validations.of(relayFunction).acknowledge({
+    id: 'Serverless-LambdaTracing',
+    reason:
+      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, stream, bus, ' +
+      'dead-letter queue and log group; each invocation logs one line with what it published and handed back.',
+  });
+  for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+    Validations.of(deadLetterQueue).acknowledge({
+      id,
       reason:
-        'Failed asynchronous invocations go to the sweep\'s dead-letter queue through an OnFailure destination (EventInvokeConfig), ' +
-        'which carries more context than a DeadLetterConfig; the schedule target uses the same queue.',
+        'This queue is itself the dead-letter queue of the stream relay (the OnFailure destination of its event source mapping); a ' +
+        'dead-letter queue of a dead-letter queue would only move the same batch descriptions again.',
     });
-    Validations.of(sweepFunction).acknowledge({
-      id: 'Serverless-LambdaTracing',
-      reason:
-        'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its index, table, bus and log ' +
-        'group; each run logs what it expired.',
-    });
-    for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(deadLetterQueue).acknowledge({
-        id,
-        reason:
-          'This queue is itself the dead-letter queue of the expiry sweep (schedule target DeadLetterConfig and the function\'s ' +
-          'OnFailure destination); a dead-letter queue of a dead-letter queue would only move the same messages again.',
-      });
-    }
   }
 }
 

@@ -91,38 +91,34 @@ export class CloudflareUploads extends Construct {
 
   constructor(scope: Construct, id: string, props: CloudflareUploadsProps) {
     super(scope, id);
+    // Settle the configuration first: a bad value fails synth.
+    const settings = resolveSettings(props);
+    this.path = settings.path;
+    this.apiSecret = props.apiSecret ?? this.createApiSecret();
+    this.uploadsFunction = this.createFunction(props, settings);
+    // Its own API: the CORS, the throttle and the access log are the upload route's alone.
+    ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(props, settings.throttle));
+    this.addRoute(props.jwt);
+    this.url = `${this.httpApi.apiEndpoint}${this.path}`;
+  }
 
-    // 1. Settle the configuration: a bad value fails synth.
-    this.path = props.path ?? UploadDefaults.path;
-    requireRoutePath('uploads.path', this.path);
-    const expirySeconds = props.defaultExpiry?.toSeconds() ?? UploadDefaults.expirySeconds;
-    if (!Number.isInteger(expirySeconds) || expirySeconds < UploadDefaults.minExpirySeconds || expirySeconds > UploadDefaults.maxExpirySeconds) {
-      throw new Error(`uploads.defaultExpiry must be whole seconds between 2 minutes and 6 hours (Cloudflare's limits), got ${expirySeconds} s`);
-    }
-    if (props.jwt && (!props.jwt.issuer.startsWith('https://') || props.jwt.audience.length === 0)) {
-      throw new Error('uploads.jwt needs an https:// issuer and at least one audience');
-    }
-    if (props.allowOrigins && props.allowOrigins.length === 0) throw new Error('uploads.allowOrigins: empty; leave it out for no CORS');
-    const memorySize = props.memorySize ?? 256;
-    requireNumber('uploads.memorySize', memorySize, { min: 128, max: 10240, integer: true });
-    const throttle = props.throttle ?? DEFAULT_UPLOADS_THROTTLE;
-    requireNumber('uploads.throttle.rateLimit', throttle.rateLimit, { min: 0 });
-    requireNumber('uploads.throttle.burstLimit', throttle.burstLimit, { min: 0, integer: true });
+  /**
+   * The token's home. Empty until an operator (or `connect` with $CLOUDFLARE_UPLOADS_API_TOKEN) fills it in:
+   * a generated value would only make Cloudflare answer 403 instead of a clear 503.
+   */
+  private createApiSecret(): secretsmanager.Secret {
+    return new secretsmanager.Secret(this, 'ApiSecret', {
+      description: 'Cloudflare API token for direct creator uploads: JSON {accountId, apiToken}',
+      secretObjectValue: {
+        [ApiSecretKey.AccountId]: SecretValue.unsafePlainText(''),
+        [ApiSecretKey.ApiToken]: SecretValue.unsafePlainText(''),
+      },
+    });
+  }
 
-    // 2. The token's home. Empty until an operator (or `connect` with $CLOUDFLARE_UPLOADS_API_TOKEN) fills it in:
-    //    a generated value would only make Cloudflare answer 403 instead of a clear 503.
-    this.apiSecret =
-      props.apiSecret ??
-      new secretsmanager.Secret(this, 'ApiSecret', {
-        description: 'Cloudflare API token for direct creator uploads: JSON {accountId, apiToken}',
-        secretObjectValue: {
-          [ApiSecretKey.AccountId]: SecretValue.unsafePlainText(''),
-          [ApiSecretKey.ApiToken]: SecretValue.unsafePlainText(''),
-        },
-      });
-
-    // 3. The function, with a role that starts empty and its own log group (see receiverFunction).
-    this.uploadsFunction = receiverFunction(this, 'Function', 'uploads', {
+  /** The function, with a role that starts empty and its own log group (see receiverFunction). */
+  private createFunction(props: CloudflareUploadsProps, settings: UploadSettings): lambda.Function {
+    return receiverFunction(this, 'Function', 'uploads', {
       roleDescription: 'Cloudflare direct creator uploads: PutItem on the images table, the API token secret, its log group',
       logRetention: props.logRetention,
       // Create the item (conditionally) and read the token.
@@ -132,23 +128,22 @@ export class CloudflareUploads extends Construct {
         this.apiSecret.encryptionKey?.grantDecrypt(role);
       },
       architecture: lambda.Architecture.ARM_64,
-      memorySize,
+      memorySize: settings.memorySize,
       // Cloudflare's call is cut at 8 s; HTTP API gives up at 30 s.
       timeout: Duration.seconds(15),
       environment: {
         [UploadsEnv.TableName]: props.table.tableName,
         [UploadsEnv.ApiSecretId]: this.apiSecret.secretArn,
-        [UploadsEnv.DefaultExpirySeconds]: String(expirySeconds),
+        [UploadsEnv.DefaultExpirySeconds]: String(settings.expirySeconds),
         POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
       },
     });
+  }
 
-    // 4. Its own API: the CORS, the throttle and the access log are the upload route's alone.
-    ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(props, throttle));
-
-    // 5. The route, never unauthenticated: IAM unless a JWT issuer is given.
-    const authorizer = props.jwt
-      ? new authorizers.HttpJwtAuthorizer('UploadsJwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
+  /** The route, never unauthenticated: IAM unless a JWT issuer is given. */
+  private addRoute(jwt: UploadsJwtOptions | undefined): void {
+    const authorizer = jwt
+      ? new authorizers.HttpJwtAuthorizer('UploadsJwtAuthorizer', jwt.issuer, { jwtAudience: [...jwt.audience] })
       : new authorizers.HttpIamAuthorizer();
     this.httpApi.addRoutes({
       path: this.path,
@@ -156,10 +151,9 @@ export class CloudflareUploads extends Construct {
       integration: new integrations.HttpLambdaIntegration('UploadsIntegration', this.uploadsFunction),
       authorizer,
     });
-    this.url = `${this.httpApi.apiEndpoint}${this.path}`;
   }
 
-  private createHttpApi(props: CloudflareUploadsProps, throttle: NonNullable<CloudflareUploadsOptions['throttle']>) {
+  private createHttpApi(props: CloudflareUploadsProps, throttle: UploadsThrottle) {
     const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: `${Stack.of(this).stackName}-cloudflare-uploads`,
       description: 'Cloudflare direct creator uploads (POST /uploads)',
@@ -183,6 +177,35 @@ export class CloudflareUploads extends Construct {
     });
     return { httpApi, stage };
   }
+}
+
+type UploadsThrottle = NonNullable<CloudflareUploadsOptions['throttle']>;
+
+interface UploadSettings {
+  readonly path: string;
+  readonly expirySeconds: number;
+  readonly memorySize: number;
+  readonly throttle: UploadsThrottle;
+}
+
+/** Applies defaults and throws on a value the route cannot work with. */
+function resolveSettings(props: CloudflareUploadsProps): UploadSettings {
+  const path = props.path ?? UploadDefaults.path;
+  requireRoutePath('uploads.path', path);
+  const expirySeconds = props.defaultExpiry?.toSeconds() ?? UploadDefaults.expirySeconds;
+  if (!Number.isInteger(expirySeconds) || expirySeconds < UploadDefaults.minExpirySeconds || expirySeconds > UploadDefaults.maxExpirySeconds) {
+    throw new Error(`uploads.defaultExpiry must be whole seconds between 2 minutes and 6 hours (Cloudflare's limits), got ${expirySeconds} s`);
+  }
+  if (props.jwt && (!props.jwt.issuer.startsWith('https://') || props.jwt.audience.length === 0)) {
+    throw new Error('uploads.jwt needs an https:// issuer and at least one audience');
+  }
+  if (props.allowOrigins && props.allowOrigins.length === 0) throw new Error('uploads.allowOrigins: empty; leave it out for no CORS');
+  const memorySize = props.memorySize ?? 256;
+  requireNumber('uploads.memorySize', memorySize, { min: 128, max: 10240, integer: true });
+  const throttle = props.throttle ?? DEFAULT_UPLOADS_THROTTLE;
+  requireNumber('uploads.throttle.rateLimit', throttle.rateLimit, { min: 0 });
+  requireNumber('uploads.throttle.burstLimit', throttle.burstLimit, { min: 0, integer: true });
+  return { path, expirySeconds, memorySize, throttle };
 }
 
 /** One JSON object per request; the caller is the IAM principal or the JWT's subject. */

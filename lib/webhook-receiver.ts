@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -9,14 +9,15 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { Defaults, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
+import { ApiSecretKey, ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js';
+import { StreamRelay } from './stream-relay.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
-import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability.js';
+import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability/index.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
 /** Log levels the Powertools logger understands. */
@@ -100,9 +101,10 @@ export interface CloudflareWebhookReceiverProps {
    */
   readonly uploads?: CloudflareUploadsOptions;
   /**
-   * The scheduled sweep that expires `pending` and `draft` images whose upload window passed
-   * (items with an `expiresAt`); adds the `byExpiry` index. `false` turns it off.
-   * @default - every 5 minutes when `uploads` is set, otherwise none
+   * The scheduled sweep that sets right what a lost webhook left wrong, asking Cloudflare's API:
+   * `pending` and `draft` images whose upload window passed (uploaded if Cloudflare has the file,
+   * else expired) and videos pending too long; adds the `byExpiry` index. `false` turns it off.
+   * @default - every 5 minutes for a table created here; none for an existing table
    */
   readonly expirySweep?: ExpirySweepOptions | false;
   /**
@@ -149,10 +151,37 @@ export interface CloudflareWebhookReceiverProps {
    * @default - a new bus, so consumers' rules never match unrelated traffic
    */
   readonly eventBus?: events.IEventBus;
+  /**
+   * When the webhook asks Cloudflare's API before it writes: `unconfirmed` when the delivery's
+   * fields do not settle the outcome, `always` for every delivery, `never` not at all (and the webhook
+   * function gets no access to the token; the sweep keeps it). Needs the read
+   * token (`cloudflareReadSecret`, filled in by `npm run connect`); until it is there nothing is asked.
+   * @default 'unconfirmed'
+   */
+  readonly confirmWithCloudflare?: ConfirmMode;
+  /**
+   * The secret holding a read-only Cloudflare API token (Images Read, Stream Read) as
+   * `{"accountId", "apiToken"}`, read by the webhook (to confirm deliveries) and the sweep (to recover
+   * lost webhooks). `false`: none, so nothing is ever confirmed or recovered from Cloudflare.
+   * @default - a new secret with both values empty, to be filled in by `npm run connect`
+   */
+  readonly cloudflareReadSecret?: secretsmanager.ISecret | false;
+  /**
+   * The stream relay: publishes what a writer left in an item's outbox (it died between its write
+   * and PutEvents), so no event waits for Cloudflare to deliver the same webhook again.
+   * @default true when the table has a stream (a table created here always has one)
+   */
+  readonly relay?: boolean;
+  /**
+   * Days the bus's archive keeps every event, for `npm run cli -- events replay`; 0: no archive.
+   * @default 30
+   */
+  readonly archiveRetentionDays?: number;
 }
 
 export const DEFAULT_THROTTLE: WebhookThrottle = { rateLimit: 50, burstLimit: 100 };
 const DEFAULT_MEMORY_MB = 256;
+const DEFAULT_ARCHIVE_RETENTION_DAYS = 30;
 /** Lambda's synchronous invocation payload limit; a larger limit could never be reached. */
 const MAX_LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
@@ -178,33 +207,116 @@ export class CloudflareWebhookReceiver extends Construct {
   public readonly streamWebhookUrl: string;
   /** The upload route, when `uploads` is set. */
   public readonly uploads?: CloudflareUploads;
-  /** The expiry sweep, when enabled. */
+  /** The sweep (expiry and reconciliation), when enabled. */
   public readonly expirySweep?: ExpirySweep;
+  /** The stream relay, when enabled. */
+  public readonly relay?: StreamRelay;
+  /** The bus's archive of every event, when `archiveRetentionDays` is not 0. */
+  public readonly eventArchive?: events.Archive;
+  /** `{"accountId", "apiToken"}`: the read-only Cloudflare token, when there is one. */
+  public readonly cloudflareReadSecret?: secretsmanager.ISecret;
   /** Alarms, dashboard and schema registry. */
   public readonly observability: WebhookObservability;
 
   constructor(scope: Construct, id: string, props: CloudflareWebhookReceiverProps = {}) {
     super(scope, id);
-
-    // 1. Settle the configuration first: a bad value should fail synth, not a webhook at 3 am.
+    // Settle the configuration first: a bad value should fail synth, not a webhook at 3 am.
     const config = resolveConfig(props);
-    const metricsNamespace = checkMetricsNamespace(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
 
-    // 2. State: one item per image or video. PITR because these items are the only record of
-    //    what Cloudflare told us; RETAIN so deleting the stack never deletes that record.
-    const sweepOptions =
-      props.expirySweep === false ? undefined : (props.expirySweep ?? (props.uploads && !props.table ? {} : undefined));
-    if (props.table && props.statusIndex !== undefined) {
-      throw new Error('statusIndex applies to a table the construct creates; an existing table keeps the indexes it has');
-    }
-    this.table = props.table ?? this.createTable({ byStatus: props.statusIndex ?? true, byExpiry: sweepOptions !== undefined });
-
-    // 3. A bus of our own, so consumers' rules never see or match unrelated default-bus traffic.
+    // State and where it is announced.
+    this.table = props.table ?? this.createTable(config);
     this.eventBus = props.eventBus ?? new events.EventBus(this, 'EventBus');
+    this.eventArchive = this.createArchive(config);
 
-    // 4. Shared secrets. Only the Images value can be invented here (we hand it to Cloudflare);
-    //    the Stream signing secret is issued by Cloudflare and filled in by the operator.
-    this.secret = new secretsmanager.Secret(this, 'Secret', {
+    // Secrets: the webhooks' own, and the read-only Cloudflare token that confirms what they say.
+    this.secret = this.createWebhookSecret();
+    this.cloudflareReadSecret = props.cloudflareReadSecret === false ? undefined : (props.cloudflareReadSecret ?? this.createReadSecret());
+
+    // The data path: API → function → table → bus. The API is the HTTP API, or with `frontDoor`
+    // a REST API behind AWS WAF.
+    this.webhookFunction = this.createWebhookFunction(config);
+    if (props.frontDoor) {
+      this.frontDoor = new WebhookFrontDoor(this, 'FrontDoor', { ...props.frontDoor, handler: this.webhookFunction, imagesPath: config.imagesPath, streamPath: config.streamPath, throttle: config.throttle, logRetention: config.logRetention });
+    } else {
+      ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(config));
+    }
+    const endpoint = this.frontDoor ? undefined : this.httpApi!.apiEndpoint;
+    this.imagesWebhookUrl = this.frontDoor?.imagesWebhookUrl ?? `${endpoint}${config.imagesPath}`;
+    this.streamWebhookUrl = this.frontDoor?.streamWebhookUrl ?? `${endpoint}${config.streamPath}`;
+
+    // What keeps the table true and every event on its way: the relay, the sweep; uploads, if asked.
+    this.relay = config.relay ? new StreamRelay(this, 'Relay', { table: this.table, eventBus: this.eventBus, logRetention: config.logRetention, environment: { [METRICS_NAMESPACE_ENV]: config.metricsNamespace } }) : undefined;
+    this.expirySweep = config.sweep ? this.createSweep(config, config.sweep) : undefined;
+    this.uploads = props.uploads ? this.createUploads(props.uploads, config) : undefined;
+
+    // What an operator sees: alarms, a dashboard and, optionally, the event schemas.
+    this.observability = new WebhookObservability(this, 'Observability', {
+      webhookFunction: this.webhookFunction,
+      httpApi: this.frontDoor?.restApi ?? this.httpApi!,
+      logGroup: this.webhookFunction.logGroup,
+      metricsNamespace: config.metricsNamespace,
+      ...(this.relay && { relay: this.relay }),
+      cloudflareTokenInUse: this.cloudflareReadSecret !== undefined,
+      alarms: props.alarms,
+      dashboard: props.dashboard,
+      eventSchemas: props.eventSchemas,
+    });
+
+    // Last, so every optional resource above is there to be acknowledged too.
+    acknowledgeNagFindings(this, [config.imagesPath, config.streamPath]);
+  }
+
+  /** Read access to the images table and its indexes, for consumers that look items up. */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grantReadData(grantee);
+  }
+
+  /**
+   * One item per image or video. PITR because these items are the only record of what Cloudflare
+   * told us; RETAIN so deleting the stack never deletes that record; a stream of new and old images
+   * for the relay.
+   */
+  private createTable(config: ResolvedConfig): dynamodb.Table {
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+      // RETAIN protects the items from a stack deletion; this from a DeleteTable by anyone else.
+      deletionProtection: true,
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+    const addIndex = (design: { indexName: string; partitionKey: string; sortKey: string; projected: readonly string[] }) =>
+      table.addGlobalSecondaryIndex({
+        indexName: design.indexName,
+        partitionKey: { name: design.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: design.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.INCLUDE,
+        nonKeyAttributes: [...design.projected],
+      });
+    // For people and tooling (`images list --status failed --since 1h`) and the sweep's pending
+    // videos: the webhook's writes keep the index current, and its role gets no Query.
+    if (config.statusIndex) addIndex(TableDesign.byStatus);
+    // For the sweep only: open uploads by the end of their window.
+    if (config.sweep) addIndex(TableDesign.byExpiry);
+    return table;
+  }
+
+  /** Every event, kept for `npm run cli -- events replay`: a consumer that was down gets them again. */
+  private createArchive(config: ResolvedConfig): events.Archive | undefined {
+    if (config.archiveRetentionDays === 0) return undefined;
+    return new events.Archive(this, 'EventArchive', {
+      sourceEventBus: this.eventBus,
+      description: 'Events of the Cloudflare webhook receiver, for replay',
+      eventPattern: { source: [EVENT_SOURCE] },
+      retention: Duration.days(config.archiveRetentionDays),
+    });
+  }
+
+  /** Only the Images value can be invented here (we hand it to Cloudflare); the Stream secret is Cloudflare's. */
+  private createWebhookSecret(): secretsmanager.Secret {
+    return new secretsmanager.Secret(this, 'Secret', {
       description: 'Cloudflare webhook secrets: JSON {images, stream, toolkit}, each a string or an array of strings',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ [SecretKey.Stream]: [], [SecretKey.Toolkit]: [] }),
@@ -214,22 +326,35 @@ export class CloudflareWebhookReceiver extends Construct {
         passwordLength: 48,
       },
     });
+  }
 
-    // 5. The function, with a role that starts empty and its own log group (see receiverFunction).
-    this.webhookFunction = receiverFunction(this, 'Function', 'webhook', {
-      roleDescription: 'Cloudflare webhook receiver: its table, bus, secret and log group only',
+  /** Empty until `npm run connect` stores a token with Images Read and Stream Read; until then nothing is confirmed. */
+  private createReadSecret(): secretsmanager.Secret {
+    return new secretsmanager.Secret(this, 'CloudflareReadSecret', {
+      description: 'Read-only Cloudflare API token (Images Read, Stream Read) that confirms webhooks: JSON {accountId, apiToken}',
+      secretObjectValue: {
+        [ApiSecretKey.AccountId]: SecretValue.unsafePlainText(''),
+        [ApiSecretKey.ApiToken]: SecretValue.unsafePlainText(''),
+      },
+    });
+  }
+
+  /** The webhook function, with a role that starts empty and its own log group (see receiverFunction). */
+  private createWebhookFunction(config: ResolvedConfig): lambda.Function {
+    // With confirmation off the function never asks Cloudflare, so it gets no read token (the sweep still does).
+    const readSecret = config.confirmWithCloudflare === ConfirmMode.Never ? undefined : this.cloudflareReadSecret;
+    return receiverFunction(this, 'Function', 'webhook', {
+      roleDescription: 'Cloudflare webhook receiver: its table, bus, secrets and log group only',
       logRetention: config.logRetention,
-      // Its table (PutItem only to record unknown ids), its bus and its secret.
+      // Its table (PutItem only to record unknown ids), its bus and its secrets.
       permissions: (role) => {
         const tableActions = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
-        if (config.unknownIdPolicy === UnknownIdPolicy.Record) {
-          tableActions.push('dynamodb:PutItem');
-        }
+        if (config.unknownIdPolicy === UnknownIdPolicy.Record) tableActions.push('dynamodb:PutItem');
         role.addToPolicy(new iam.PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
         role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
-        role.addToPolicy(
-          new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.secret.secretArn] }),
-        );
+        const secrets = [this.secret.secretArn, ...(readSecret ? [readSecret.secretArn] : [])];
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
+        readSecret?.encryptionKey?.grantDecrypt(role);
       },
       architecture: lambda.Architecture.ARM_64,
       memorySize: config.memorySize,
@@ -245,60 +370,13 @@ export class CloudflareWebhookReceiver extends Construct {
         [WebhookEnv.ToleranceSeconds]: String(config.signatureToleranceSeconds),
         [WebhookEnv.MaxBodyBytes]: String(config.maxBodyBytes),
         [WebhookEnv.UnknownIdPolicy]: config.unknownIdPolicy,
+        [WebhookEnv.ConfirmWithCloudflare]: config.confirmWithCloudflare,
+        ...(readSecret && { [WebhookEnv.ReadSecretId]: readSecret.secretArn }),
         POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
         POWERTOOLS_LOG_LEVEL: config.logLevel,
-        [METRICS_NAMESPACE_ENV]: metricsNamespace,
+        [METRICS_NAMESPACE_ENV]: config.metricsNamespace,
       },
     });
-
-    // 6. The webhook API: the HTTP API, or with `frontDoor` a REST API behind AWS WAF.
-    if (props.frontDoor) {
-      this.frontDoor = new WebhookFrontDoor(this, 'FrontDoor', {
-        ...props.frontDoor,
-        handler: this.webhookFunction,
-        imagesPath: config.imagesPath,
-        streamPath: config.streamPath,
-        throttle: config.throttle,
-        logRetention: config.logRetention,
-      });
-      this.imagesWebhookUrl = this.frontDoor.imagesWebhookUrl;
-      this.streamWebhookUrl = this.frontDoor.streamWebhookUrl;
-    } else {
-      ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(config));
-      this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
-      this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
-    }
-
-    // 7. Optional: the upload route and the sweep that expires what was never uploaded.
-    if (props.uploads) {
-      this.uploads = new CloudflareUploads(this, 'Uploads', {
-        ...props.uploads,
-        table: this.table,
-        logRetention: config.logRetention,
-      });
-    }
-    if (sweepOptions) {
-      this.expirySweep = new ExpirySweep(this, 'ExpirySweep', {
-        ...sweepOptions,
-        table: this.table,
-        eventBus: this.eventBus,
-        logRetention: config.logRetention,
-      });
-    }
-
-    // 8. What an operator sees: alarms, a dashboard and, optionally, the event schemas.
-    this.observability = new WebhookObservability(this, 'Observability', {
-      webhookFunction: this.webhookFunction,
-      httpApi: this.frontDoor?.restApi ?? this.httpApi!,
-      logGroup: this.webhookFunction.logGroup,
-      metricsNamespace,
-      alarms: props.alarms,
-      dashboard: props.dashboard,
-      eventSchemas: props.eventSchemas,
-    });
-
-    // Last, so every optional resource above is there to be acknowledged too.
-    acknowledgeNagFindings(this, [config.imagesPath, config.streamPath]);
   }
 
   /**
@@ -317,10 +395,7 @@ export class CloudflareWebhookReceiver extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: config.throttle,
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        format: accessLogFormat(),
-      },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs), format: accessLogFormat() },
     });
     const integration = new integrations.HttpLambdaIntegration('WebhookIntegration', this.webhookFunction);
     for (const path of [config.imagesPath, config.streamPath]) {
@@ -329,36 +404,24 @@ export class CloudflareWebhookReceiver extends Construct {
     return { httpApi, stage };
   }
 
-  /** Read access to the images table and its indexes, for consumers that look items up. */
-  public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return this.table.grantReadData(grantee);
+  private createSweep(config: ResolvedConfig, options: ExpirySweepOptions): ExpirySweep {
+    return new ExpirySweep(this, 'ExpirySweep', {
+      ...options,
+      table: this.table,
+      eventBus: this.eventBus,
+      logRetention: config.logRetention,
+      statusIndex: config.statusIndex,
+      metricsNamespace: config.metricsNamespace,
+      ...(this.cloudflareReadSecret && { cloudflareReadSecret: this.cloudflareReadSecret }),
+    });
   }
 
-  private createTable(indexes: { readonly byStatus: boolean; readonly byExpiry: boolean }): dynamodb.Table {
-    const table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: RemovalPolicy.RETAIN,
-      // RETAIN protects the items from a stack deletion; this from a DeleteTable by anyone else.
-      deletionProtection: true,
+  private createUploads(options: CloudflareUploadsOptions, config: ResolvedConfig): CloudflareUploads {
+    return new CloudflareUploads(this, 'Uploads', {
+      ...options,
+      table: this.table,
+      logRetention: config.logRetention,
     });
-    const addIndex = (design: { indexName: string; partitionKey: string; sortKey: string }, projected: readonly string[]) =>
-      table.addGlobalSecondaryIndex({
-        indexName: design.indexName,
-        partitionKey: { name: design.partitionKey, type: dynamodb.AttributeType.STRING },
-        sortKey: { name: design.sortKey, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.INCLUDE,
-        nonKeyAttributes: [...projected],
-      });
-    // For people and tooling (`images list --status failed --since 1h`), not the function:
-    // its writes keep the index current, and its role gets no Query.
-    if (indexes.byStatus) addIndex(TableDesign.byStatus, TableDesign.byStatus.projected);
-    // For the expiry sweep only. Keys plus `unpublished`, so the sweep can find expiries a crashed
-    // run left unpublished without reading whole items.
-    if (indexes.byExpiry) addIndex(TableDesign.byExpiry, ['unpublished']);
-    return table;
   }
 }
 
@@ -373,11 +436,28 @@ interface ResolvedConfig {
   readonly logRetention: logs.RetentionDays;
   readonly logLevel: WebhookLogLevel;
   readonly reservedConcurrentExecutions: number | undefined;
+  readonly metricsNamespace: string;
+  readonly confirmWithCloudflare: ConfirmMode;
+  readonly statusIndex: boolean;
+  /** The sweep's options, when there is one. */
+  readonly sweep: ExpirySweepOptions | undefined;
+  readonly relay: boolean;
+  /** 0: no archive. */
+  readonly archiveRetentionDays: number;
 }
 
 /** Applies defaults and throws on any value that would synthesize a broken or useless stack. */
 function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
-  const config: ResolvedConfig = {
+  const config = withDefaults(props);
+  checkTableAndTruth(props, config);
+  checkRoutes(config);
+  checkLimits(config);
+  checkChoices(config);
+  return config;
+}
+
+function withDefaults(props: CloudflareWebhookReceiverProps): ResolvedConfig {
+  return {
     imagesPath: props.imagesPath ?? Defaults.imagesPath,
     streamPath: props.streamPath ?? Defaults.streamPath,
     throttle: props.throttle ?? DEFAULT_THROTTLE,
@@ -388,8 +468,35 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     logLevel: props.logLevel ?? 'INFO',
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    metricsNamespace: checkMetricsNamespace(props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE),
+    confirmWithCloudflare: props.confirmWithCloudflare ?? ConfirmMode.Unconfirmed,
+    statusIndex: props.table ? false : (props.statusIndex ?? true),
+    // On for a table created here; an existing table only gets one when asked (it must have byExpiry).
+    sweep: props.expirySweep === false ? undefined : (props.expirySweep ?? (props.table ? undefined : {})),
+    // The relay reads the table's stream: a table created here has one; an existing one may not.
+    relay: props.relay ?? (props.table ? props.table.tableStreamArn !== undefined : true),
+    archiveRetentionDays: props.archiveRetentionDays ?? DEFAULT_ARCHIVE_RETENTION_DAYS,
   };
+}
 
+/** The table given or made, and the truth settings (confirmation, relay, archive) that depend on it or on each other. */
+function checkTableAndTruth(props: CloudflareWebhookReceiverProps, config: ResolvedConfig): void {
+  if (props.table && props.statusIndex !== undefined) {
+    throw new Error('statusIndex applies to a table the construct creates; an existing table keeps the indexes it has');
+  }
+  if (config.relay && props.table && props.table.tableStreamArn === undefined) {
+    throw new Error('relay needs the table’s stream (NEW_AND_OLD_IMAGES): import the table with its tableStreamArn, or set relay: false');
+  }
+  if (props.cloudflareReadSecret === false && props.confirmWithCloudflare !== undefined && props.confirmWithCloudflare !== ConfirmMode.Never) {
+    throw new Error(`confirmWithCloudflare '${props.confirmWithCloudflare}' needs the read token; cloudflareReadSecret: false leaves none`);
+  }
+  if (!Object.values(ConfirmMode).includes(config.confirmWithCloudflare)) {
+    throw new Error(`confirmWithCloudflare must be one of ${Object.values(ConfirmMode).join(', ')}, got '${config.confirmWithCloudflare}'`);
+  }
+  requireNumber('archiveRetentionDays', config.archiveRetentionDays, { min: 0, integer: true });
+}
+
+function checkRoutes(config: ResolvedConfig): void {
   for (const [name, path] of [['imagesPath', config.imagesPath], ['streamPath', config.streamPath]] as const) {
     // The paths also go into the function's environment, where a token would not match a request.
     requireRoutePath(name, path);
@@ -397,7 +504,9 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (config.imagesPath === config.streamPath) {
     throw new Error(`imagesPath and streamPath must differ (both are '${config.imagesPath}')`);
   }
+}
 
+function checkLimits(config: ResolvedConfig): void {
   requireNumber('throttle.rateLimit', config.throttle.rateLimit, { min: 0 });
   requireNumber('throttle.burstLimit', config.throttle.burstLimit, { min: 0, integer: true });
   requireNumber('maxBodyBytes', config.maxBodyBytes, { min: 1, max: MAX_LAMBDA_PAYLOAD_BYTES, integer: true });
@@ -406,7 +515,10 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (config.reservedConcurrentExecutions !== undefined) {
     requireNumber('reservedConcurrentExecutions', config.reservedConcurrentExecutions, { min: 0, integer: true });
   }
+}
 
+/** Values that must be one of a fixed set (a cast or plain JavaScript can pass anything). */
+function checkChoices(config: ResolvedConfig): void {
   if (!Object.values(UnknownIdPolicy).includes(config.unknownIdPolicy)) {
     throw new Error(
       `unknownIdPolicy must be one of ${Object.values(UnknownIdPolicy).join(', ')}, got '${config.unknownIdPolicy}'`,
@@ -418,7 +530,6 @@ function resolveConfig(props: CloudflareWebhookReceiverProps): ResolvedConfig {
   if (!(Object.values(logs.RetentionDays) as unknown[]).includes(config.logRetention)) {
     throw new Error(`logRetention must be a logs.RetentionDays value, got ${config.logRetention}`);
   }
-  return config;
 }
 
 /** One JSON object per request, so Logs Insights can query fields without parsing. */

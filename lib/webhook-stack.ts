@@ -36,6 +36,20 @@ export class CloudflareWebhookStack extends Stack {
         description: 'Webhook secrets: JSON {images, stream, toolkit}',
       },
     };
+    const { cloudflareReadSecret, eventArchive, relay } = this.receiver;
+    if (cloudflareReadSecret) {
+      outputs.CloudflareReadSecretArn = {
+        value: cloudflareReadSecret.secretArn,
+        description: 'Read-only Cloudflare API token (Images Read, Stream Read) that confirms webhooks: JSON {accountId, apiToken}',
+      };
+    }
+    if (eventArchive) outputs.EventArchiveArn = { value: eventArchive.archiveArn, description: 'Archive of every event, for npm run cli -- events replay' };
+    if (relay) {
+      outputs.RelayDeadLetterQueueUrl = {
+        value: relay.deadLetterQueue.queueUrl,
+        description: 'Stream batches the relay gave up on, for npm run cli -- events redrive',
+      };
+    }
     if (this.receiver.uploads) {
       outputs.UploadsUrl = { value: this.receiver.uploads.url, description: 'POST here to create a Cloudflare direct creator upload' };
       outputs.CloudflareApiSecretArn = {

@@ -64,68 +64,86 @@ export interface InstancesOptions<A extends unknown[], R> {
 
 export function lambdaInstances<A extends unknown[], R>({ create, concurrency }: InstancesOptions<A, R>): Instances<A, R> {
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
-  type Handler = (...args: A) => R;
-  const idle: Handler[] = [];
-  /** Resolved with a freed instance, or with nothing when a start failed and its place is free again. */
-  const waiters: ((handler: Handler | undefined) => void)[] = [];
-  let starting = 0;
-  let started = 0;
-  let busy = 0;
-  let peakBusy = 0;
-  let waited = 0;
+  const pool = new InstancePool(create, concurrency);
+  return {
+    invoke: (...args: A) => pool.invoke(...args),
+    warm: () => pool.warm(),
+    stats: () => pool.stats(),
+  };
+}
 
-  const start = async (): Promise<Handler> => {
-    starting++;
+type Handler<A extends unknown[], R> = (...args: A) => R;
+
+/** The instances of one function, and how many are starting, busy or waited for. */
+class InstancePool<A extends unknown[], R> {
+  private readonly idle: Handler<A, R>[] = [];
+  /** Resolved with a freed instance, or with nothing when a start failed and its place is free again. */
+  private readonly waiters: ((handler: Handler<A, R> | undefined) => void)[] = [];
+  private starting = 0;
+  private started = 0;
+  private busy = 0;
+  private peakBusy = 0;
+  private waited = 0;
+
+  constructor(
+    private readonly create: () => Promise<Handler<A, R>>,
+    private readonly concurrency: number,
+  ) {}
+
+  async invoke(...args: A): Promise<Awaited<R>> {
+    const handler = await this.acquire();
+    this.busy++;
+    this.peakBusy = Math.max(this.peakBusy, this.busy);
     try {
-      const handler = await create();
-      started++;
+      return await handler(...args);
+    } finally {
+      this.busy--;
+      this.release(handler);
+    }
+  }
+
+  async warm(): Promise<void> {
+    if (this.started + this.starting >= this.concurrency) return;
+    this.release(await this.start());
+  }
+
+  stats(): InstanceStats {
+    return { started: this.started, busy: this.busy, waiting: this.waiters.length, peakBusy: this.peakBusy, waited: this.waited };
+  }
+
+  private async start(): Promise<Handler<A, R>> {
+    this.starting++;
+    try {
+      const handler = await this.create();
+      this.started++;
       return handler;
     } catch (error) {
-      waiters.shift()?.(undefined);
+      this.waiters.shift()?.(undefined);
       throw error;
     } finally {
-      starting--;
+      this.starting--;
     }
-  };
+  }
 
-  const acquire = async (): Promise<Handler> => {
+  private async acquire(): Promise<Handler<A, R>> {
     let counted = false;
     for (;;) {
       // The most recently freed instance first, as Lambda tends to: the others can go cold.
-      const warm = idle.pop();
+      const warm = this.idle.pop();
       if (warm) return warm;
-      if (started + starting < concurrency) return start();
-      if (!counted) waited++;
+      if (this.started + this.starting < this.concurrency) return this.start();
+      if (!counted) this.waited++;
       counted = true;
-      const handed = await new Promise<Handler | undefined>((resolve) => waiters.push(resolve));
+      const handed = await new Promise<Handler<A, R> | undefined>((resolve) => this.waiters.push(resolve));
       if (handed) return handed;
     }
-  };
+  }
 
-  const release = (handler: Handler) => {
-    const next = waiters.shift();
+  private release(handler: Handler<A, R>): void {
+    const next = this.waiters.shift();
     if (next) next(handler);
-    else idle.push(handler);
-  };
-
-  return {
-    invoke: async (...args: A): Promise<Awaited<R>> => {
-      const handler = await acquire();
-      busy++;
-      peakBusy = Math.max(peakBusy, busy);
-      try {
-        return await handler(...args);
-      } finally {
-        busy--;
-        release(handler);
-      }
-    },
-    warm: async () => {
-      if (started + starting >= concurrency) return;
-      release(await start());
-    },
-    stats: () => ({ started, busy, waiting: waiters.length, peakBusy, waited }),
-  };
+    else this.idle.push(handler);
+  }
 }
 
 let loads: Promise<unknown> = Promise.resolve();

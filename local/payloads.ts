@@ -1,4 +1,4 @@
-import { Scheme, sign } from '../lambda/webhook/verify';
+import { Scheme, sign } from '../lambda/webhook/verify.js';
 
 /**
  * Deliveries as Cloudflare (and the seed's toolkit) send them, for local tooling and tests.

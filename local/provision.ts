@@ -3,8 +3,8 @@
  * receives every event the receiver publishes so tests and humans can see them.
  */
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import { CreateArchiveCommand, CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateQueueCommand,
@@ -15,8 +15,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
-import { Defaults, EVENT_SOURCE, SecretKey, TableDesign, WebhookEnv } from '../lambda/core/contract';
-import { localClientConfig, queuePolicy } from './aws';
+import type { ApiCredentials } from '../lambda/core/cloudflare.js';
+import { ApiSecretKey, EVENT_SOURCE, SecretKey, TableDesign } from '../lambda/core/contract.js';
+import { localClientConfig, queuePolicy } from './aws.js';
 
 type SecretName = (typeof SecretKey)[keyof typeof SecretKey];
 export type LocalSecrets = Record<SecretName, string[]>;
@@ -34,6 +35,12 @@ export interface LocalResources {
   /** With `stream`: the table's stream (NEW_AND_OLD_IMAGES) and the relay's dead-letter queue. */
   streamArn?: string;
   relayDlqUrl?: string;
+  /** The read-only Cloudflare token's secret `{accountId, apiToken}` (blank unless `readToken`). */
+  readSecretArn: string;
+  /** The upload route's Cloudflare token secret `{accountId, apiToken}` (blank unless `uploadsToken`). */
+  apiSecretArn: string;
+  /** With `archive`: the bus's archive of every event. */
+  eventArchiveArn?: string;
 }
 
 export interface ProvisionOptions {
@@ -41,101 +48,32 @@ export interface ProvisionOptions {
   /** Keeps several receivers apart in one emulator. */
   prefix?: string;
   secrets?: Partial<LocalSecrets>;
-  /** Creates the table with a stream, for the relay, and the relay's dead-letter queue. */
+  /** Creates the table with a stream, for the relay, and the relay's dead-letter queue. @default true, as the stack does */
   stream?: boolean;
+  /** An archive of every event on the bus, for `events replay`. @default true, as the stack does */
+  archive?: boolean;
+  /** What the read-only token's secret holds. @default blank, as the stack creates it */
+  readToken?: ApiCredentials;
+  /** What the upload route's token secret holds (a key left out stays out, to test a half-filled secret). @default blank */
+  uploadsToken?: Partial<ApiCredentials>;
 }
 
-export async function provisionLocal({
-  endpoint,
-  prefix = 'local',
-  secrets: given = {},
-  stream = false,
-}: ProvisionOptions): Promise<LocalResources> {
-  const config = localClientConfig(endpoint);
+export async function provisionLocal(options: ProvisionOptions): Promise<LocalResources> {
+  const { endpoint, prefix = 'local', stream = true, archive = true } = options;
+  const aws = localClients(endpoint);
   const name = `${prefix}-cloudflare-webhook`;
-  const secrets: LocalSecrets = {
-    images: given.images ?? [randomSecret()],
-    stream: given.stream ?? [randomSecret()],
-    toolkit: given.toolkit ?? [randomSecret()],
-  };
-
-  const events = new EventBridgeClient(config);
-  const sqs = new SQSClient(config);
-  const [table, bus, secret, queue, relayDlq] = await Promise.all([
-    new DynamoDBClient(config).send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: TableDesign.partitionKey, AttributeType: 'S' },
-          { AttributeName: TableDesign.byStatus.partitionKey, AttributeType: 'S' },
-          { AttributeName: TableDesign.byStatus.sortKey, AttributeType: 'S' },
-          { AttributeName: TableDesign.byExpiry.sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
-        // The same index as the stack's, so `images list` queries locally what it queries in AWS.
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: TableDesign.byStatus.indexName,
-            KeySchema: [
-              { AttributeName: TableDesign.byStatus.partitionKey, KeyType: 'HASH' },
-              { AttributeName: TableDesign.byStatus.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TableDesign.byStatus.projected] },
-          },
-          // The expiry sweep's index, as the stack creates it when uploads are on.
-          {
-            IndexName: TableDesign.byExpiry.indexName,
-            KeySchema: [
-              { AttributeName: TableDesign.byExpiry.partitionKey, KeyType: 'HASH' },
-              { AttributeName: TableDesign.byExpiry.sortKey, KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['unpublished'] },
-          },
-        ],
-        ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
-      }),
-    ),
-    events.send(new CreateEventBusCommand({ Name: name })),
-    new SecretsManagerClient(config).send(
-      new CreateSecretCommand({
-        Name: `${prefix}/cloudflare-webhook`,
-        SecretString: JSON.stringify({
-          [SecretKey.Images]: secrets.images,
-          [SecretKey.Stream]: secrets.stream,
-          [SecretKey.Toolkit]: secrets.toolkit,
-        }),
-      }),
-    ),
-    sqs.send(new CreateQueueCommand({ QueueName: `${name}-watch` })),
-    stream ? sqs.send(new CreateQueueCommand({ QueueName: `${name}-relay-dlq` })) : undefined,
+  const secrets = webhookSecrets(options.secrets);
+  const [table, bus, secret, watchQueueUrl, relayDlqUrl, readSecret, apiSecret] = await Promise.all([
+    aws.dynamodb.send(new CreateTableCommand(tableDefinition(name, stream))),
+    aws.events.send(new CreateEventBusCommand({ Name: name })),
+    createWebhookSecret(aws.secretsManager, `${prefix}/cloudflare-webhook`, secrets),
+    createQueue(aws.sqs, `${name}-watch`),
+    stream ? createQueue(aws.sqs, `${name}-relay-dlq`) : undefined,
+    createTokenSecret(aws.secretsManager, `${prefix}/cloudflare-read`, options.readToken),
+    createTokenSecret(aws.secretsManager, `${prefix}/cloudflare-api`, options.uploadsToken),
   ]);
-
-  const watchQueueUrl = queue.QueueUrl!;
-  const watchRuleName = `${name}-watch`;
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: watchQueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const queueArn = Attributes!.QueueArn!;
-  const { RuleArn } = await events.send(
-    new PutRuleCommand({
-      Name: watchRuleName,
-      EventBusName: name,
-      EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }),
-    }),
-  );
-  // moto delivers without it, but AWS drops events unless the queue lets this rule send.
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: watchQueueUrl,
-      Attributes: {
-        Policy: JSON.stringify(queuePolicy(queueArn, RuleArn!)),
-      },
-    }),
-  );
-  await events.send(
-    new PutTargetsCommand({ Rule: watchRuleName, EventBusName: name, Targets: [{ Id: 'watch', Arn: queueArn }] }),
-  );
+  const eventArchiveArn = archive ? await createArchive(aws.events, `${name}-archive`, bus.EventBusArn!) : undefined;
+  const watchRuleName = await watchBus(aws, name, watchQueueUrl);
 
   return {
     endpoint,
@@ -147,39 +85,107 @@ export async function provisionLocal({
     secrets,
     watchQueueUrl,
     watchRuleName,
-    ...(stream && { streamArn: table.TableDescription!.LatestStreamArn!, relayDlqUrl: relayDlq!.QueueUrl! }),
+    ...(stream && { streamArn: table.TableDescription!.LatestStreamArn!, relayDlqUrl: relayDlqUrl! }),
+    readSecretArn: readSecret.ARN!,
+    apiSecretArn: apiSecret.ARN!,
+    ...(eventArchiveArn && { eventArchiveArn }),
   };
 }
 
-type WebhookEnvName = (typeof WebhookEnv)[keyof typeof WebhookEnv];
-/** `undefined` removes a variable, to test how the function copes without it. */
-export type WebhookEnvOverrides = { [K in WebhookEnvName]?: string | number | undefined } & Record<
-  string,
-  string | number | undefined
->;
+interface LocalClients {
+  readonly dynamodb: DynamoDBClient;
+  readonly events: EventBridgeClient;
+  readonly sqs: SQSClient;
+  readonly secretsManager: SecretsManagerClient;
+}
 
-/** The Lambda's environment, as the stack would set it, pointed at the emulator. */
-export function webhookEnvironment(resources: LocalResources, overrides: WebhookEnvOverrides = {}): Record<string, string> {
-  const { region, credentials } = localClientConfig(resources.endpoint);
-  const env: Record<string, string | number | undefined> = {
-    [WebhookEnv.TableName]: resources.tableName,
-    [WebhookEnv.EventBusName]: resources.eventBusName,
-    [WebhookEnv.SecretId]: resources.secretArn,
-    [WebhookEnv.ImagesPath]: Defaults.imagesPath,
-    [WebhookEnv.StreamPath]: Defaults.streamPath,
-    [WebhookEnv.ToleranceSeconds]: Defaults.toleranceSeconds,
-    [WebhookEnv.MaxBodyBytes]: Defaults.maxBodyBytes,
-    [WebhookEnv.UnknownIdPolicy]: Defaults.unknownIdPolicy,
-    AWS_ENDPOINT_URL: resources.endpoint,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
-    ...overrides,
+function localClients(endpoint: string): LocalClients {
+  const config = localClientConfig(endpoint);
+  return {
+    dynamodb: new DynamoDBClient(config),
+    events: new EventBridgeClient(config),
+    sqs: new SQSClient(config),
+    secretsManager: new SecretsManagerClient(config),
   };
-  return Object.fromEntries(
-    Object.entries(env).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])),
+}
+
+/** The values given, and a random one for each key left out. */
+function webhookSecrets(given: Partial<LocalSecrets> = {}): LocalSecrets {
+  return {
+    images: given.images ?? [randomSecret()],
+    stream: given.stream ?? [randomSecret()],
+    toolkit: given.toolkit ?? [randomSecret()],
+  };
+}
+
+function tableDefinition(name: string, stream: boolean): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TableDesign.partitionKey, AttributeType: 'S' },
+      { AttributeName: TableDesign.byStatus.partitionKey, AttributeType: 'S' },
+      { AttributeName: TableDesign.byStatus.sortKey, AttributeType: 'S' },
+      { AttributeName: TableDesign.byExpiry.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [{ AttributeName: TableDesign.partitionKey, KeyType: 'HASH' }],
+    GlobalSecondaryIndexes: [
+      // The same index as the stack's, so `images list` queries locally what it queries in AWS.
+      globalIndex(TableDesign.byStatus),
+      // The sweep's index, as the stack creates it.
+      globalIndex(TableDesign.byExpiry),
+    ],
+    ...(stream && { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }),
+  };
+}
+
+function globalIndex(index: (typeof TableDesign)['byStatus' | 'byExpiry']): GlobalSecondaryIndex {
+  return {
+    IndexName: index.indexName,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: 'HASH' },
+      { AttributeName: index.sortKey, KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projected] },
+  };
+}
+
+function createWebhookSecret(secretsManager: SecretsManagerClient, secretName: string, secrets: LocalSecrets) {
+  const value = { [SecretKey.Images]: secrets.images, [SecretKey.Stream]: secrets.stream, [SecretKey.Toolkit]: secrets.toolkit };
+  return secretsManager.send(new CreateSecretCommand({ Name: secretName, SecretString: JSON.stringify(value) }));
+}
+
+/** A Cloudflare token secret `{accountId, apiToken}`, blank when no token is given (as the stack creates it). */
+function createTokenSecret(secretsManager: SecretsManagerClient, secretName: string, token: Partial<ApiCredentials> | undefined) {
+  const value = token ?? { [ApiSecretKey.AccountId]: '', [ApiSecretKey.ApiToken]: '' };
+  return secretsManager.send(new CreateSecretCommand({ Name: secretName, SecretString: JSON.stringify(value) }));
+}
+
+async function createQueue(sqs: SQSClient, queueName: string): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  return QueueUrl!;
+}
+
+/** An archive of every event the receiver publishes, for `events replay`. */
+async function createArchive(events: EventBridgeClient, archiveName: string, eventBusArn: string): Promise<string> {
+  const { ArchiveArn } = await events.send(
+    new CreateArchiveCommand({ ArchiveName: archiveName, EventSourceArn: eventBusArn, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }), RetentionDays: 30 }),
   );
+  return ArchiveArn!;
+}
+
+/** A rule on the bus that sends every event the receiver publishes to the watch queue; returns the rule's name. */
+async function watchBus({ events, sqs }: LocalClients, busName: string, queueUrl: string): Promise<string> {
+  const ruleName = `${busName}-watch`;
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const queueArn = Attributes!.QueueArn!;
+  const { RuleArn } = await events.send(
+    new PutRuleCommand({ Name: ruleName, EventBusName: busName, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }) }),
+  );
+  // moto delivers without it, but AWS drops events unless the queue lets this rule send.
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: JSON.stringify(queuePolicy(queueArn, RuleArn!)) } }));
+  await events.send(new PutTargetsCommand({ Rule: ruleName, EventBusName: busName, Targets: [{ Id: 'watch', Arn: queueArn }] }));
+  return ruleName;
 }
 
 export type WatchedEvent = EventBridgeEvent<string, unknown>;

@@ -3,10 +3,11 @@
  * format 2.0): same event shape, same answers for unknown routes, oversized bodies and
  * failing functions, so the handler cannot tell it is not in AWS.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { lambdaContext } from './context.js';
 
 /** HTTP API's payload limit; larger requests never reach the function. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
@@ -27,15 +28,35 @@ export interface LocalRequest {
 export type LocalHandler = (event: APIGatewayProxyEventV2, context: Context) => unknown;
 
 export function toApiGatewayV2Event(req: LocalRequest, routeKey: string): APIGatewayProxyEventV2 {
-  const now = new Date();
-  const queryStart = req.path.indexOf('?');
-  const rawPath = queryStart === -1 ? req.path : req.path.slice(0, queryStart);
-  const rawQueryString = queryStart === -1 ? '' : req.path.slice(queryStart + 1);
+  const { rawPath, rawQueryString } = splitPath(req.path);
+  const { headers, cookies } = gatewayHeaders(req.headers);
+  const query = queryParameters(rawQueryString);
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString,
+    ...(cookies.length > 0 && { cookies }),
+    headers,
+    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+    requestContext: requestContext(req, routeKey, rawPath, headers),
+    isBase64Encoded: false,
+  };
+  attachBody(event, req.body, headers['content-type']);
+  return event;
+}
 
-  // HTTP API lower-cases names, joins repeated headers with ',' and moves cookies to their own field.
+function splitPath(path: string): { rawPath: string; rawQueryString: string } {
+  const queryStart = path.indexOf('?');
+  if (queryStart === -1) return { rawPath: path, rawQueryString: '' };
+  return { rawPath: path.slice(0, queryStart), rawQueryString: path.slice(queryStart + 1) };
+}
+
+/** HTTP API lower-cases names, joins repeated headers with ',' and moves cookies to their own field. */
+function gatewayHeaders(given: LocalRequest['headers']): { headers: Record<string, string>; cookies: string[] } {
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
-  for (const [name, value] of Object.entries(req.headers)) {
+  for (const [name, value] of Object.entries(given)) {
     if (value === undefined) continue;
     const key = name.toLowerCase();
     const values = Array.isArray(value) ? value : [value];
@@ -45,52 +66,50 @@ export function toApiGatewayV2Event(req: LocalRequest, routeKey: string): APIGat
       headers[key] = [headers[key], ...values].filter((v) => v !== undefined).join(',');
     }
   }
+  return { headers, cookies };
+}
 
+/** Repeated parameters joined with ',', as HTTP API does. */
+function queryParameters(rawQueryString: string): Record<string, string> {
   const query: Record<string, string> = {};
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
     query[key] = key in query ? `${query[key]},${value}` : value;
   }
+  return query;
+}
 
+function requestContext(req: LocalRequest, routeKey: string, rawPath: string, headers: Record<string, string>): APIGatewayProxyEventV2['requestContext'] {
+  const now = new Date();
   // API Gateway's domain names never carry a port; a local Host header does.
   const domainName = headers.host?.replace(/:\d+$/, '') || 'localhost';
-  const requestId = newRequestId();
-  const event: APIGatewayProxyEventV2 = {
-    version: '2.0',
-    routeKey,
-    rawPath,
-    rawQueryString,
-    ...(cookies.length > 0 && { cookies }),
-    headers,
-    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
-    requestContext: {
-      accountId: ACCOUNT_ID,
-      apiId: 'local',
-      domainName,
-      domainPrefix: domainName.split('.')[0]!,
-      http: {
-        method: req.method.toUpperCase(),
-        path: rawPath,
-        protocol: 'HTTP/1.1',
-        sourceIp: req.sourceIp ?? '127.0.0.1',
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId,
-      routeKey,
-      stage: '$default',
-      time: formatRequestTime(now),
-      timeEpoch: now.getTime(),
+  return {
+    accountId: ACCOUNT_ID,
+    apiId: 'local',
+    domainName,
+    domainPrefix: domainName.split('.')[0]!,
+    http: {
+      method: req.method.toUpperCase(),
+      path: rawPath,
+      protocol: 'HTTP/1.1',
+      sourceIp: req.sourceIp ?? '127.0.0.1',
+      userAgent: headers['user-agent'] ?? '',
     },
-    isBase64Encoded: false,
+    requestId: newRequestId(),
+    routeKey,
+    stage: '$default',
+    time: formatRequestTime(now),
+    timeEpoch: now.getTime(),
   };
-  if (req.body.length > 0) {
-    if (isTextContentType(headers['content-type'])) {
-      event.body = req.body.toString('utf8');
-    } else {
-      event.body = req.body.toString('base64');
-      event.isBase64Encoded = true;
-    }
+}
+
+function attachBody(event: APIGatewayProxyEventV2, body: Buffer, contentType: string | undefined): void {
+  if (body.length === 0) return;
+  if (isTextContentType(contentType)) {
+    event.body = body.toString('utf8');
+  } else {
+    event.body = body.toString('base64');
+    event.isBase64Encoded = true;
   }
-  return event;
 }
 
 /**
@@ -147,48 +166,58 @@ export function startLocalServer({
   host = '127.0.0.1',
   onError = (error) => console.error('local-webhook: handler failed:', error),
 }: LocalServerOptions): Promise<LocalServer> {
-  const routeKeys = new Set(routes);
+  const answer = gateway(new Set(routes), handler, onError);
+  // A client that disconnects mid-request must not take the whole server down.
+  const server = createServer((req, res) => void answer(req, res).catch(() => res.destroy()));
+  return listen(server, port, host);
+}
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const send = ({ statusCode, headers, body }: HttpResponse, requestId = newRequestId()) => {
-      res.writeHead(statusCode, { ...headers, 'apigw-requestid': requestId, 'content-length': body.length });
-      res.end(body);
-    };
+/** What HTTP API does with one request: route it, check its size, invoke the function, answer. */
+function gateway(routeKeys: ReadonlySet<string>, handler: LocalHandler, onError: (error: unknown) => void) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const routeKey = `${method} ${path.split('?')[0]}`;
     if (!routeKeys.has(routeKey)) {
       req.resume();
-      return send(gatewayError(404, 'Not Found'));
+      return reply(res, gatewayError(404, 'Not Found'));
     }
-
-    // Reading the whole body even when it is too large lets the client finish sending and
-    // read our 413, instead of seeing its upload cut off.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    }
-    if (size > MAX_REQUEST_BYTES) return send(gatewayError(413, 'Request Entity Too Large'));
-
-    const event = toApiGatewayV2Event(
-      { method, path, headers: req.headersDistinct, body: Buffer.concat(chunks), sourceIp: req.socket.remoteAddress },
-      routeKey,
-    );
-    let response: HttpResponse;
-    try {
-      response = toHttpResponse(await handler(event, fakeContext()));
-    } catch (error) {
-      onError(error);
-      response = gatewayError(500, 'Internal Server Error');
-    }
-    send(response, event.requestContext.requestId);
+    const body = await readBody(req);
+    if (body === undefined) return reply(res, gatewayError(413, 'Request Entity Too Large'));
+    const event = toApiGatewayV2Event({ method, path, headers: req.headersDistinct, body, sourceIp: req.socket.remoteAddress }, routeKey);
+    reply(res, await invoke(handler, event, onError), event.requestContext.requestId);
   };
+}
 
-  // A client that disconnects mid-request must not take the whole server down.
-  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+/**
+ * The body, or undefined when it exceeds HTTP API's limit. Reading the whole body even when it
+ * is too large lets the client finish sending and read our 413, instead of seeing its upload cut off.
+ */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+  }
+  return size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks);
+}
 
+async function invoke(handler: LocalHandler, event: APIGatewayProxyEventV2, onError: (error: unknown) => void): Promise<HttpResponse> {
+  try {
+    return toHttpResponse(await handler(event, lambdaContext(FUNCTION_NAME, FUNCTION_TIMEOUT_MS)));
+  } catch (error) {
+    onError(error);
+    return gatewayError(500, 'Internal Server Error');
+  }
+}
+
+function reply(res: ServerResponse, { statusCode, headers, body }: HttpResponse, requestId = newRequestId()): void {
+  res.writeHead(statusCode, { ...headers, 'apigw-requestid': requestId, 'content-length': body.length });
+  res.end(body);
+}
+
+function listen(server: Server, port: number, host: string): Promise<LocalServer> {
   return new Promise((resolveServer, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -250,25 +279,4 @@ interface StructuredResult {
 
 function isStructured(result: unknown): result is StructuredResult {
   return typeof result === 'object' && result !== null && 'statusCode' in result;
-}
-
-function fakeContext(): Context {
-  const deadline = Date.now() + FUNCTION_TIMEOUT_MS;
-  const unsupported = () => {
-    throw new Error('context.done/fail/succeed are not supported locally; return or throw instead');
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: FUNCTION_NAME,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT_ID}:function:${FUNCTION_NAME}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${FUNCTION_NAME}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: unsupported,
-    fail: unsupported,
-    succeed: unsupported,
-  };
 }

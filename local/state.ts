@@ -19,6 +19,16 @@ export interface LocalState {
   readonly eventBusArn: string;
   readonly secretId: string;
   readonly watchQueueUrl: string;
+  /** `POST /uploads`, served by npm start. */
+  readonly uploadsUrl?: string;
+  /** The read-only Cloudflare token's secret `{accountId, apiToken}` (`images sync`). */
+  readonly readSecretId?: string;
+  /** The bus's archive (`events replay`). */
+  readonly eventArchiveArn?: string;
+  /** The stream relay's dead-letter queue (`events redrive`). */
+  readonly relayDeadLetterQueueUrl?: string;
+  /** The API root of the local stand-in of Cloudflare's API (`images sync`). */
+  readonly cloudflareBaseUrl?: string;
 }
 
 /** Overrides the state file's path, so a second local receiver (or a test) does not clobber the first. */

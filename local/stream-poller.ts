@@ -61,8 +61,9 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { localClientConfig } from './aws';
-import { compileFilters, type FilterPattern } from './filter-pattern';
+import { localClientConfig } from './aws.js';
+import { compileFilters, type FilterPattern } from './filter-pattern.js';
+import { lambdaContext } from './context.js';
 
 /** Whatever the function returns; Lambda reads `batchItemFailures` out of it. */
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => unknown;
@@ -537,24 +538,7 @@ class ShardPoller {
 
   private context(requestId: string): Context {
     const { functionName, functionArn, timeoutMs } = this.settings;
-    const deadline = Date.now() + timeoutMs;
-    const unsupported = () => {
-      throw new Error('context.done/fail/succeed are not supported locally; return or throw instead');
-    };
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: functionArn,
-      memoryLimitInMB: '256',
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${functionName}`,
-      logStreamName: 'local',
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: unsupported,
-      fail: unsupported,
-      succeed: unsupported,
-    };
+    return lambdaContext(functionName, timeoutMs, { functionArn, requestId });
   }
 
   private caughtUp(timeoutMs: number): Promise<void> {

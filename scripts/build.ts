@@ -32,6 +32,8 @@ export interface BuiltAssets {
   readonly uploads?: FunctionBundle;
   /** The expiry sweep's function (`lambda/sweep/`); likewise. */
   readonly sweep?: FunctionBundle;
+  /** The stream relay's function (`lambda/relay/`); likewise. */
+  readonly relay?: FunctionBundle;
 }
 
 /**
@@ -51,11 +53,12 @@ export async function buildAssets(dir: string = buildDir): Promise<BuiltAssets> 
 
   const { app, stack } = createApp({ outdir, context: BUILD_CONTEXT });
   const assembly = app.synth();
-  const { uploads, expirySweep } = stack.receiver;
+  const { uploads, expirySweep, relay } = stack.receiver;
   const assets: BuiltAssets = {
     webhook: locateFunctionBundle(assembly, stack, stack.receiver.webhookFunction),
     ...(uploads && { uploads: locateFunctionBundle(assembly, stack, uploads.uploadsFunction) }),
     ...(expirySweep && { sweep: locateFunctionBundle(assembly, stack, expirySweep.sweepFunction) }),
+    ...(relay && { relay: locateFunctionBundle(assembly, stack, relay.relayFunction) }),
   };
 
   mkdirSync(dir, { recursive: true });

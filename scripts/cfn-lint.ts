@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureVenv, repoRoot, venvBin, type Venv } from './venv';
+import { ensureVenv, repoRoot, venvBin, type Venv } from './venv.js';
 
 const LINT: Venv = { name: 'lint-venv', spec: 'cfn-lint==1.58.0 cfn-lint-serverless==0.3.6', label: 'cfn-lint' };
 

@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.secretsmanager.models import SecretsManagerBackend
 from moto.server import main
@@ -54,6 +55,22 @@ def _update_stage_moving_current(self, secret_id, version_stage, remove_from_ver
 
 
 SecretsManagerBackend.update_secret_version_stage = _update_stage_moving_current
+
+# moto keeps every shard iterator it ever handed out (about 2.5 KB each), and the relay's local
+# poller asks for a new one four times a second: tens of MB an hour in a long `npm start`. Only the
+# newest few are kept (a reader uses each once, then its successor; AWS expires them after 15 min).
+_get_records = DynamoDBStreamsBackend.get_records
+_KEPT_ITERATORS = 1000
+
+
+def _get_records_forgetting_old_iterators(self, iterator_arn, limit):
+    result = _get_records(self, iterator_arn, limit)
+    while len(self.shard_iterators) > _KEPT_ITERATORS:
+        del self.shard_iterators[next(iter(self.shard_iterators))]
+    return result
+
+
+DynamoDBStreamsBackend.get_records = _get_records_forgetting_old_iterators
 
 if __name__ == "__main__":
     threading.Thread(target=exit_when_parent_dies, daemon=True).start()

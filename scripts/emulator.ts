@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureVenv, repoRoot, venvBin, type Venv } from './venv';
+import { ensureVenv, repoRoot, venvBin, type Venv } from './venv.js';
 
 const MOTO: Venv = {
   name: 'emulator-venv',

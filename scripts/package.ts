@@ -28,8 +28,15 @@ const ALLOWED_IMPORTS = [/^aws-cdk-lib(\/|$)/, /^constructs$/, /^zod(\/|$)/];
 export async function packageDist(): Promise<void> {
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
+  await copyFunctionBundles();
+  await bundleConstruct();
+  writeDeclarations();
+  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  console.log(`dist/ ready for cloudflare-images-webhook ${version}`);
+}
 
-  // 1. The function bundles, from a synth in a directory of its own (tests may be using .build/).
+/** The function bundles, from a synth in a directory of its own (tests may be using .build/). */
+async function copyFunctionBundles(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'cf-webhook-package-'));
   try {
     const assets = await buildAssets(scratch);
@@ -44,9 +51,13 @@ export async function packageDist(): Promise<void> {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
 
-  // 2. The construct and the pure core it shares with the functions (contract, decide, metrics)
-  //    as one file, readable rather than minified: stack traces at synth point at real names.
+/**
+ * The construct and the pure core it shares with the functions (contract, decide, metrics) as
+ * one file, readable rather than minified: stack traces at synth point at real names.
+ */
+async function bundleConstruct(): Promise<void> {
   const result = await build({
     entryPoints: [join(repoRoot, 'lib/index.ts')],
     outfile: join(dist, 'index.js'),
@@ -65,17 +76,15 @@ export async function packageDist(): Promise<void> {
   if (stray.length > 0) {
     throw new Error(`dist/index.js would import ${[...new Set(stray)].join(', ')} at synth time; only aws-cdk-lib, constructs and zod are dependencies of the package`);
   }
+}
 
-  // 3. Declarations.
+function writeDeclarations(): void {
   const tsc = spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', join(repoRoot, 'tsconfig.package.json')], {
     cwd: repoRoot,
     stdio: 'inherit',
   });
   if (tsc.status !== 0) throw new Error(`tsc (declarations) exited with ${tsc.status ?? tsc.signal}`);
   pruneDeclarations(join(dist, 'types'), 'lib/index.d.ts');
-
-  const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
-  console.log(`dist/ ready for cloudflare-images-webhook ${version}`);
 }
 
 /**
@@ -92,7 +101,9 @@ function portableSourceMap(mapFile: string, shippedDir: string): string {
   map.sources = map.sources.map((source) => {
     const absolute = resolve(base, source);
     const inRepo = relative(repoRoot, absolute);
-    if (inRepo.startsWith('..') || isAbsolute(inRepo) || !existsSync(absolute)) {
+    // A dependency's own maps may name sources it does not ship (lossless-json's `src/*.ts`): still under node_modules.
+    const shipped = existsSync(absolute) || inRepo.startsWith(`node_modules${sep}`);
+    if (inRepo.startsWith('..') || isAbsolute(inRepo) || !shipped) {
       throw new Error(`${mapFile}: source ${source} is not a file of this repository`);
     }
     return join(toRoot, inRepo).split(sep).join('/');

@@ -7,8 +7,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAssets } from './build';
-import { ensureEmulator, startEmulator } from './emulator';
+import { buildAssets } from './build.js';
+import { ensureEmulator, startEmulator } from './emulator.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 

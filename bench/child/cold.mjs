@@ -2,9 +2,9 @@
  * One cold start, in a fresh Node process: import a bundle and time it, then (optionally) make
  * its first delivery against the stub and time that too.
  *
- *   node bench/child/cold.mjs <module-url> <none|webhook|floor>
+ *   node bench/child/cold.mjs <module-url> <none|webhook|relay|floor>
  *
- * The event for `webhook` comes in BENCH_EVENT. Results go to fd 3 as one JSON line, since
+ * The event for `webhook` comes in BENCH_EVENT, the stream batch for `relay` in BENCH_STREAM_EVENT. Results go to fd 3 as one JSON line, since
  * stdout carries the function's own log lines (discarded by the parent, as CloudWatch would
  * take them off the function's hands).
  */
@@ -29,6 +29,9 @@ if (mode !== 'none') {
   if (mode === 'webhook') {
     const response = await module.handler(JSON.parse(process.env.BENCH_EVENT), lambdaContext());
     status = response.statusCode;
+  } else if (mode === 'relay') {
+    const response = await module.handler(JSON.parse(process.env.BENCH_STREAM_EVENT), lambdaContext());
+    status = response.batchItemFailures.length === 0 ? 200 : 500;
   } else {
     await module.handler(`img-cold-${process.pid}`);
     status = 200;

@@ -1,9 +1,10 @@
 /**
  * The instant AWS stub: a node:http server on 127.0.0.1 that answers the four operations the
- * receiver uses with canned JSON, chosen by X-Amz-Target, so the warm and cold benchmarks
- * measure the function and the SDK, never a service.
+ * webhook and relay functions use with canned JSON, chosen by X-Amz-Target, so the warm and cold
+ * benchmarks measure the function and the SDK, never a service.
  *
- *   DynamoDB GetItem               the requested id as a pending item (STUB_PENDING_ITEM), so every delivery transitions
+ *   DynamoDB GetItem               the requested id as a pending item (STUB_PENDING_ITEM), so every
+ *                                  delivery transitions and the relay finds an empty outbox
  *   DynamoDB UpdateItem/PutItem    {}
  *   EventBridge PutEvents          {FailedEntryCount: 0, Entries: [{EventId}] per entry}
  *   Secrets Manager GetSecretValue SECRET_STRING from the environment

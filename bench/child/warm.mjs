@@ -1,6 +1,6 @@
 /**
- * Warm per-webhook time, in one process that has loaded every subject (the shipped bundle, the
- * floor, attribution variants): blocks of deliveries rotate between them so all see the same
+ * Warm time per invocation, in one process that has loaded every subject (the shipped webhook and
+ * relay, their floors): blocks of invocations rotate between them so all see the same
  * noise, after a warm-up that lets V8 optimise each. Each delivery is timed on its own; CPU time
  * is taken per block from process.cpuUsage().
  *
@@ -40,7 +40,7 @@ const context = () => ({
   getRemainingTimeInMillis: () => 10_000,
 });
 
-// Each subject: the bundle, its inputs (events for webhooks, ids for the floor), how many to measure.
+// Each subject: the bundle, its inputs (events for the functions, ids for the floors), how many to measure.
 const subjects = [];
 for (const spec of specs) {
   const handler = (await import(pathToFileURL(spec.file).href)).handler;
@@ -55,7 +55,12 @@ for (const spec of specs) {
           const key = `${outcome}/${published}`;
           outcomes[key] = (outcomes[key] ?? 0) + 1;
         }
-      : (input) => handler(input);
+      : spec.type === 'relay'
+        ? async (input) => {
+            const response = await handler(input, context());
+            if (response.batchItemFailures.length > 0) throw new Error(`${spec.name}: records handed back: ${JSON.stringify(response)}`);
+          }
+        : (input) => handler(input);
   subjects.push({ ...spec, run, outcomes, next: 0, times: [], cpuMicros: 0 });
 }
 

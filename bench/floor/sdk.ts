@@ -1,104 +1,82 @@
 /**
- * The floor: the AWS SDK clients and commands the receiver's job cannot do without, and
- * nothing else. Built with the same esbuild settings as the shipped function (bench/build.ts).
+ * The webhook function's floor: the AWS SDK clients and commands its job cannot do without, and
+ * nothing else, built with the same esbuild settings as the shipped function (bench/build.ts).
  *
- * Per delivery it makes the calls the handler makes for a status transition, in the same
- * order and with the same shapes, but none of the handler's own work (no signature check,
- * no parsing or validation, no decision, no logging):
- *   Secrets Manager GetSecretValue   once per process (the handler caches it for 5 minutes)
- *   DynamoDB GetItem                 strongly consistent, through the DocumentClient
- *   DynamoDB UpdateItem              conditional SET of the attributes a transition writes
+ * Per delivery it makes the calls the handler makes for a status transition, in the same order
+ * and with the same shapes (bench/results/latest.json `calls` counts both), but none of the
+ * handler's own work (no signature check, parsing, decision, logging or metrics):
+ *   Secrets Manager GetSecretValue   once per process (the handler caches it)
+ *   DynamoDB GetItem                 strongly consistent
+ *   DynamoDB UpdateItem              the transition: its attributes, the outbox and its lease, version-guarded
  *   EventBridge PutEvents            one event
- *   DynamoDB UpdateItem              REMOVE the unpublished marker
+ *   DynamoDB UpdateItem              the event id out of the outbox
  *
- * Clients are created at module load, as the handler does, so the cold-import floor includes
- * their construction.
+ * The bare DynamoDB client with attribute values written out, as lambda/adapters/store.ts uses it
+ * (not lib-dynamodb's DocumentClient, which the function no longer ships). Clients and settings are
+ * made at module load, as the handler makes them, so the cold-import floor includes them.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
-const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-const events = new EventBridgeClient({});
-const secrets = new SecretsManagerClient({});
+const env = process.env;
+const config = env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {};
+const dynamodb = new DynamoDBClient(config);
+const events = new EventBridgeClient(config);
+const secrets = new SecretsManagerClient(config);
+const TableName = env.TABLE_NAME;
+const EventBusName = env.EVENT_BUS_NAME;
+const SecretId = env.SECRET_ID;
 
 let secret: Promise<string | undefined> | undefined;
 
 /** One delivery's worth of SDK calls for item `id`; `at` stands in for the delivery's timestamp. */
-export async function handler(id: string, at = '2024-01-01T00:00:00.000Z'): Promise<void> {
-  const env = process.env;
-  secret ??= secrets.send(new GetSecretValueCommand({ SecretId: env.SECRET_ID })).then((out) => out.SecretString);
+export async function handler(id: string, at = '2026-01-01T00:00:00.000Z'): Promise<void> {
+  secret ??= secrets.send(new GetSecretValueCommand({ SecretId })).then((out) => out.SecretString);
   await secret;
-
-  const TableName = env.TABLE_NAME;
-  await documents.send(new GetCommand({ TableName, Key: { id }, ConsistentRead: true }));
+  const Key = { id: { S: id } };
+  await dynamodb.send(new GetItemCommand({ TableName, Key, ConsistentRead: true }));
 
   const eventId = `e${id}`;
-  await documents.send(
-    new UpdateCommand({
+  const set: Record<string, AttributeValue> = {
+    variants: { L: [{ S: `https://imagedelivery.net/h/${id}/public` }, { S: `https://imagedelivery.net/h/${id}/thumbnail` }] },
+    metadata: { M: { key: { S: 'value' } } },
+    requireSignedURLs: { BOOL: true },
+    kind: { S: 'image' },
+    status: { S: 'uploaded' },
+    precedence: { S: `2#${at}#4` },
+    statusAt: { S: at },
+    updatedAt: { S: at },
+    version: { N: '1' },
+    history: { L: [{ M: { eventId: { S: eventId }, from: { S: 'pending' }, to: { S: 'uploaded' }, occurredAt: { S: at }, recordedAt: { S: at } } }] },
+    unpublished: { SS: [eventId] },
+    leaseUntil: { N: String(Date.now() + 3000) },
+  };
+  const names = Object.keys(set);
+  await dynamodb.send(
+    new UpdateItemCommand({
       TableName,
-      Key: { id },
-      UpdateExpression:
-        'SET #a0 = :a0, #a1 = :a1, #a2 = :a2, #a3 = :a3, #a4 = :a4, #a5 = :a5, #a6 = :a6, #a7 = :a7, #a8 = :a8, #a9 = :a9, #a10 = :a10, #a11 = :a11',
+      Key,
       // The handler's version check on an item at version 0 (as the upload route creates it).
+      UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :a${i}`).join(', ')} REMOVE #r0`,
       ConditionExpression: 'attribute_exists(#key) AND #version = :expectedVersion',
-      ExpressionAttributeNames: {
-        '#key': 'id',
-        '#version': 'version',
-        '#a0': 'variants',
-        '#a1': 'metadata',
-        '#a2': 'requireSignedURLs',
-        '#a3': 'kind',
-        '#a4': 'status',
-        '#a5': 'precedence',
-        '#a6': 'statusAt',
-        '#a7': 'updatedAt',
-        '#a8': 'version',
-        '#a9': 'createdAt',
-        '#a10': 'history',
-        '#a11': 'unpublished',
-      },
-      ExpressionAttributeValues: {
-        ':a0': [`https://imagedelivery.net/h/${id}/public`, `https://imagedelivery.net/h/${id}/thumbnail`],
-        ':a1': { key: 'value' },
-        ':a2': true,
-        ':a3': 'image',
-        ':a4': 'uploaded',
-        ':a5': `2#${at}#4`,
-        ':a6': at,
-        ':a7': at,
-        ':a8': 1,
-        ':a9': at,
-        ':a10': [{ eventId, from: 'pending', to: 'uploaded', occurredAt: at, recordedAt: at }],
-        ':a11': { [eventId]: 0 },
-        ':expectedVersion': 0,
-      },
+      ExpressionAttributeNames: { '#key': 'id', '#version': 'version', '#r0': 'expiresAt', ...Object.fromEntries(names.map((name, i) => [`#a${i}`, name])) },
+      ExpressionAttributeValues: { ':expectedVersion': { N: '0' }, ...Object.fromEntries(names.map((name, i) => [`:a${i}`, set[name]!])) },
     }),
   );
 
-  const out = await events.send(
-    new PutEventsCommand({
-      Entries: [
-        {
-          EventBusName: env.EVENT_BUS_NAME,
-          Source: 'cloudflare-webhook',
-          DetailType: 'Image Uploaded',
-          Detail: `{"eventId":"${eventId}","id":"${id}","kind":"image","status":"uploaded","previousStatus":"pending","occurredAt":"${at}","recordedAt":"${at}"}`,
-        },
-      ],
-    }),
-  );
+  const detail = { eventId, id, kind: 'image', status: 'uploaded', previousStatus: 'pending', occurredAt: at, recordedAt: at };
+  const out = await events.send(new PutEventsCommand({ Entries: [{ EventBusName, Source: 'cloudflare-webhook', DetailType: 'Image Uploaded', Detail: JSON.stringify(detail) }] }));
   if (out.FailedEntryCount) throw new Error('PutEvents failed');
 
-  await documents.send(
-    new UpdateCommand({
+  await dynamodb.send(
+    new UpdateItemCommand({
       TableName,
-      Key: { id },
-      UpdateExpression: 'REMOVE #unpublished.#e0 SET #version = if_not_exists(#version, :zero) + :one',
-      ConditionExpression: 'attribute_exists(#key) AND attribute_exists(#unpublished)',
-      ExpressionAttributeNames: { '#key': 'id', '#version': 'version', '#unpublished': 'unpublished', '#e0': eventId },
-      ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+      Key,
+      UpdateExpression: 'DELETE #outbox :published SET #version = if_not_exists(#version, :zero) + :one',
+      ConditionExpression: 'attribute_exists(#key) AND attribute_exists(#outbox)',
+      ExpressionAttributeNames: { '#key': 'id', '#version': 'version', '#outbox': 'unpublished' },
+      ExpressionAttributeValues: { ':published': { SS: [eventId] }, ':zero': { N: '0' }, ':one': { N: '1' } },
     }),
   );
 }

@@ -20,7 +20,7 @@ import { integer } from '../core/env.js';
  * later calls then get one attempt until successes refill it: the SDK's circuit breaker, kept.
  * Calls made at once on one client share its quota and its 50 sockets, and both timeouts count
  * the wait for a socket: a few dozen failing together leave most of them one attempt. No
- * function does that (the expiry sweep works on 4 items at a time); one that fans out wider
+ * function does that (the sweep works on 4 items at a time, the relay on 8); one that fans out wider
  * needs a client per concurrent worker, or a retry strategy whose quota its own burst cannot spend.
  *
  * `SDK_REQUEST_TIMEOUT_MS` is for the local emulator only (the stack never sets it): moto
@@ -32,4 +32,7 @@ export const REQUEST_TIMEOUT_ENV = 'SDK_REQUEST_TIMEOUT_MS';
 export const awsClientConfig = {
   maxAttempts: 3,
   requestHandler: { connectionTimeout: 1000, requestTimeout: integer(process.env, REQUEST_TIMEOUT_ENV, 2000), throwOnRequestTimeout: true },
+  // Read at load with the rest of the function's settings, not at its first call: in AWS it is never
+  // set; locally several functions share one process and each may point elsewhere (a fault proxy).
+  ...(process.env.AWS_ENDPOINT_URL && { endpoint: process.env.AWS_ENDPOINT_URL }),
 };

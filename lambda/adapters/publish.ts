@@ -1,16 +1,14 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { awsClientConfig } from './aws.js';
-import type { TransitionEvent } from '../core/decide.js';
+import type { TransitionEvent } from '../core/item.js';
+import type { Publisher } from '../core/ports.js';
 import { DependencyError } from '../core/errors.js';
 
-/** Step 5: the EventBridge adapter. */
-export interface Publisher {
-  publish(events: readonly TransitionEvent[]): Promise<void>;
-}
 
 // PutEvents takes at most 10 entries per call.
 const MAX_ENTRIES = 10;
 
+/** The bus on EventBridge: `PutEvents`, at most 10 entries per call; a dropped entry is a failure. */
 export class EventBridgePublisher implements Publisher {
   private readonly client: EventBridgeClient;
 

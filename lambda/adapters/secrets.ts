@@ -1,8 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientConfig } from './aws.js';
-import { SecretKey, SecretRetiringKey } from '../core/contract.js';
+import { readApiSecret, type ApiSecretReading } from '../core/cloudflare.js';
 import { DependencyError } from '../core/errors.js';
-import type { SecretSet } from '../webhook/verify.js';
+import type { CredentialSource } from './cloudflare.js';
+import { acceptedAt, parseWebhookSecret, type SecretSet } from '../core/secret-format.js';
 
 /** The Secrets Manager adapter: webhook secrets, cached in the warm function. */
 export interface SecretSource {
@@ -77,50 +78,55 @@ export class SecretsManagerSecrets implements SecretSource {
 }
 
 /**
- * `{"images": "s" | ["s1","s2"], "stream": …, "toolkit": …}`. A malformed secret is our
- * misconfiguration, not the sender's fault: it surfaces as a 500 and never echoes the value.
- * A value listed under `retiring` (written by `connect` after a rotation) is accepted until
- * its `notAfter`, and not from then on.
+ * The receiver's reading of the webhook secret (lambda/core/secret-format.ts): what it accepts at
+ * `nowMs`. A malformed secret is our misconfiguration, not the sender's fault: a 500 that never
+ * echoes the value.
  */
 export function parseSecretSet(text: string | undefined, now: Date = new Date()): SecretSet {
   return secretSetAt(text, now.getTime()).secrets;
 }
 
-/** The set at `nowMs`, and until when it stays right (the next retiring value's end). */
 function secretSetAt(text: string | undefined, nowMs: number): { secrets: SecretSet; validUntil: number } {
-  let json: unknown;
   try {
-    json = JSON.parse(text ?? '');
-  } catch {
-    throw new DependencyError('secretsmanager', 'webhook secret is not a JSON object');
+    return acceptedAt(parseWebhookSecret(text), nowMs);
+  } catch (error) {
+    throw new DependencyError('secretsmanager', (error as Error).message);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new DependencyError('secretsmanager', 'webhook secret is not a JSON object');
+}
+
+/**
+ * A Cloudflare API token's secret `{"accountId", "apiToken"}`, cached in the warm function. A blank
+ * or half-filled secret (the stack creates them empty; `connect` fills them in) reads as "not
+ * configured", and is asked again sooner than a filled one, so a token stored a minute ago is used.
+ */
+export class ApiTokenSecret implements CredentialSource {
+  private readonly client: SecretsManagerClient;
+  private cached?: { reading: ApiSecretReading; readAt: number };
+
+  constructor(
+    private readonly secretId: string,
+    client?: SecretsManagerClient,
+    private readonly options: { readonly ttlMs: number; readonly blankTtlMs: number; readonly now: () => number } = { ttlMs: 5 * 60_000, blankTtlMs: 30_000, now: Date.now },
+  ) {
+    this.client = client ?? new SecretsManagerClient(awsClientConfig);
   }
-  const record = json as Record<string, unknown>;
-  const values = (key: string): string[] => {
-    const value = record[key];
-    const list = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
-    if (!list.every((v): v is string => typeof v === 'string')) {
-      throw new DependencyError('secretsmanager', `webhook secret key "${key}" must be a string or an array of strings`);
+
+  /** The credentials, or what is missing from the secret (never its value). */
+  async reading(): Promise<ApiSecretReading> {
+    const now = this.options.now();
+    const cached = this.cached;
+    if (cached && now - cached.readAt < (cached.reading.ok ? this.options.ttlMs : this.options.blankTtlMs)) return cached.reading;
+    let text: string | undefined;
+    try {
+      text = (await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }))).SecretString;
+    } catch (error) {
+      throw new DependencyError('secretsmanager', `Secrets Manager GetSecretValue failed: ${(error as Error).name}`, { cause: error });
     }
-    // An empty string would accept an empty cf-webhook-auth header.
-    return list.filter((v) => v.length > 0 && !retired(key, v));
-  };
-  // Lenient on purpose: a malformed `retiring` entry never takes the receiver down, it just retires nothing.
-  let validUntil = Number.POSITIVE_INFINITY;
-  const ends = new Map<string, number>();
-  const retiring = record[SecretRetiringKey];
-  for (const key of [SecretKey.Images, SecretKey.Stream]) {
-    const entries = typeof retiring === 'object' && retiring !== null ? (retiring as Record<string, unknown>)[key] : undefined;
-    for (const entry of Array.isArray(entries) ? entries : []) {
-      const { value, notAfter } = (entry ?? {}) as { value?: unknown; notAfter?: unknown };
-      const end = typeof notAfter === 'string' ? Date.parse(notAfter) : Number.NaN;
-      if (typeof value !== 'string' || Number.isNaN(end)) continue;
-      ends.set(`${key}\n${value}`, end);
-      if (end > nowMs) validUntil = Math.min(validUntil, end);
-    }
+    this.cached = { reading: readApiSecret(text), readAt: now };
+    return this.cached.reading;
   }
-  const retired = (key: string, value: string) => (ends.get(`${key}\n${value}`) ?? Number.POSITIVE_INFINITY) <= nowMs;
-  return { secrets: { images: values(SecretKey.Images), stream: values(SecretKey.Stream), toolkit: values(SecretKey.Toolkit) }, validUntil };
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
 }

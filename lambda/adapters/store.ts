@@ -1,20 +1,10 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { awsClientConfig } from './aws.js';
 import { TableDesign } from '../core/contract.js';
-import type { Item, ItemWrite } from '../core/decide.js';
+import type { Item, ItemWrite } from '../core/item.js';
+import type { ItemStore } from '../core/ports.js';
 import { DependencyError } from '../core/errors.js';
-
-/** Step 4: the DynamoDB adapter. It executes decisions; it makes none. */
-export interface ItemStore {
-  get(id: string): Promise<Item | undefined>;
-  /** False when the item changed since it was read (the version check failed). */
-  write(id: string, write: ItemWrite): Promise<boolean>;
-  /** False when an item with that id already exists. */
-  create(item: Item): Promise<boolean>;
-  /** Forget the unpublished markers of events that reached the bus. */
-  markPublished(id: string, eventIds: readonly string[]): Promise<void>;
-}
 
 /**
  * Plain values → DynamoDB attribute values, as lib-dynamodb's DocumentClient did it with
@@ -28,12 +18,35 @@ export function fromAttributes(attributes: Record<string, AttributeValue>): Reco
   return unmarshall(attributes);
 }
 
+const OUTBOX = TableDesign.outbox.attribute;
+
+/** The item as `decide` reads it: the outbox as a list of ids. */
+export function itemFrom(attributes: Record<string, AttributeValue>): Item {
+  const item = fromAttributes(attributes);
+  const outbox = item[OUTBOX];
+  if (outbox instanceof Set) item[OUTBOX] = [...outbox].map(String).sort();
+  // Items written before the outbox was a set held a map of id → lease: its keys are the ids.
+  else if (typeof outbox === 'object' && outbox !== null && !Array.isArray(outbox)) item[OUTBOX] = Object.keys(outbox).sort();
+  return item as Item;
+}
+
+/** A write's values as stored: the outbox as a String Set, the one attribute `decide` hands over as a list. */
+function storedValue(attribute: string, value: unknown): unknown {
+  return attribute === OUTBOX && Array.isArray(value) ? new Set(value) : value;
+}
+
 const KEY = TableDesign.partitionKey;
+
+function withStoredOutbox(item: Item): Record<string, unknown> {
+  const outbox = item[OUTBOX];
+  return Array.isArray(outbox) ? { ...item, [OUTBOX]: outbox.length > 0 ? new Set(outbox) : undefined } : item;
+}
 // Every write bumps `version`; a writer that read version N only succeeds if nobody else wrote since.
 const versionUnchanged = 'attribute_exists(#key) AND #version = :expectedVersion';
 const neverVersioned = `attribute_exists(#key) AND attribute_not_exists(#version)`;
 const itemAbsent = 'attribute_not_exists(#key)';
 
+/** The images table on DynamoDB: consistent reads, version-guarded writes, the outbox as a String Set. */
 export class DynamoItemStore implements ItemStore {
   private readonly client: DynamoDBClient;
 
@@ -49,7 +62,7 @@ export class DynamoItemStore implements ItemStore {
       // Strongly consistent: the decision must see the last write, or a duplicate looks new.
       this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { [KEY]: { S: id } }, ConsistentRead: true })),
     );
-    return out.Item ? (fromAttributes(out.Item) as Item) : undefined;
+    return out.Item ? itemFrom(out.Item) : undefined;
   }
 
   async write(id: string, write: ItemWrite): Promise<boolean> {
@@ -57,7 +70,7 @@ export class DynamoItemStore implements ItemStore {
     const values: Record<string, unknown> = {};
     const assignments = Object.entries(write.set).map(([attribute, value], i) => {
       names[`#a${i}`] = attribute;
-      values[`:a${i}`] = value;
+      values[`:a${i}`] = storedValue(attribute, value);
       return `#a${i} = :a${i}`;
     });
     const removals = (write.remove ?? []).map((attribute, i) => {
@@ -82,41 +95,41 @@ export class DynamoItemStore implements ItemStore {
   async create(item: Item): Promise<boolean> {
     return this.conditional('create item', () =>
       this.client.send(
-        new PutItemCommand({ TableName: this.tableName, Item: toAttributes(item), ConditionExpression: itemAbsent, ExpressionAttributeNames: { '#key': KEY } }),
+        new PutItemCommand({ TableName: this.tableName, Item: toAttributes(withStoredOutbox(item)), ConditionExpression: itemAbsent, ExpressionAttributeNames: { '#key': KEY } }),
       ),
     );
   }
 
   async markPublished(id: string, eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    const names: Record<string, string> = { '#key': KEY, '#version': 'version', '#unpublished': 'unpublished' };
-    const paths = eventIds.map((eventId, i) => {
-      names[`#e${i}`] = eventId;
-      return `#unpublished.#e${i}`;
-    });
-    // Bumps the version too: a writer that read the markers before this must re-read, or it
-    // would write the cleared markers back and the events would be published again.
-    await this.conditional('clear unpublished markers', () =>
+    // DELETE takes the ids out of the set, and DynamoDB removes the set with its last element: the
+    // stream record of this write then carries no outbox and the relay's filter skips it. Bumps the
+    // version too: a writer that read the outbox before this must re-read, or it would write the
+    // cleared ids back and the events would be published again. Ends the relay's count of takeovers
+    // (TableDesign.outbox.relayAttempts, relayBackoff): whatever is left in the outbox reaches the relay afresh.
+    // No outbox left: nothing to do.
+    await this.conditional('clear the outbox', () =>
       this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [KEY]: { S: id } },
-          UpdateExpression: `REMOVE ${paths.join(', ')} SET #version = if_not_exists(#version, :zero) + :one`,
-          ConditionExpression: 'attribute_exists(#key) AND attribute_exists(#unpublished)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' } },
+          UpdateExpression: 'DELETE #outbox :published REMOVE #attempts, #backoff SET #version = if_not_exists(#version, :zero) + :one',
+          ConditionExpression: 'attribute_exists(#key) AND attribute_exists(#outbox)',
+          ExpressionAttributeNames: { '#key': KEY, '#version': 'version', '#outbox': OUTBOX, '#attempts': TableDesign.outbox.relayAttempts, '#backoff': TableDesign.outbox.relayBackoff },
+          ExpressionAttributeValues: { ':published': { SS: [...eventIds] }, ':zero': { N: '0' }, ':one': { N: '1' } },
         }),
       ),
     );
   }
 
+  /** True when written; false when the condition failed (someone else wrote first), the one refusal that is not a failure. */
   private async conditional(action: string, send: () => Promise<unknown>): Promise<boolean> {
     try {
-      await this.call(action, send);
+      await send();
       return true;
     } catch (error) {
-      if (error instanceof DependencyError && (error.cause as Error).name === 'ConditionalCheckFailedException') return false;
-      throw error;
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw dependencyError(action, error);
     }
   }
 
@@ -124,7 +137,11 @@ export class DynamoItemStore implements ItemStore {
     try {
       return await send();
     } catch (error) {
-      throw new DependencyError('dynamodb', `DynamoDB ${action} failed: ${(error as Error).name}`, { cause: error });
+      throw dependencyError(action, error);
     }
   }
+}
+
+function dependencyError(action: string, error: unknown): DependencyError {
+  return new DependencyError('dynamodb', `DynamoDB ${action} failed: ${(error as Error).name}`, { cause: error });
 }

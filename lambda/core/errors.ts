@@ -1,26 +1,73 @@
+import { Rejection } from './metrics.js';
+
 /**
- * What can go wrong with a delivery. Each class carries what the caller needs to answer;
- * `http.ts` is the one place that turns them into status codes.
+ * The one error table. Every way a request can fail is a class that says what the sender is told
+ * (status and body) and what the metrics count (the rejection reason): `http.ts` writes the answer
+ * from it, `lambda/webhook/metrics.ts` the metric, and neither decides anything of its own. Bad
+ * input is always a 4xx (Cloudflare must not retry it); only our own failures are a 500, so a retry
+ * can succeed. No answer says anything about internals.
  */
 
+export interface ErrorAnswer {
+  readonly status: number;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** What a rejected (4xx) webhook delivery counts as; undefined for a 500 and for the upload route. */
+  readonly rejection?: Rejection;
+}
+
+export abstract class ReceiverError extends Error {
+  abstract answer(): ErrorAnswer;
+}
+
+/** Why a signature check refused a request. */
+export const RejectReason = {
+  Missing: 'missing signature',
+  Malformed: 'malformed signature header',
+  Invalid: 'invalid signature',
+  Stale: 'timestamp outside the allowed window',
+  /**
+   * The request used a scheme whose secret list is empty. Operators see it in the log and the
+   * metric; the sender is told "invalid signature", so a prober cannot learn which schemes are off.
+   * Returned only for a well-formed header: a malformed one is answered as malformed.
+   */
+  NotConfigured: 'no secret configured for this webhook',
+} as const;
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+
+const SIGNATURE_REJECTIONS: Readonly<Record<RejectReason, Rejection>> = {
+  [RejectReason.Missing]: Rejection.MissingSignature,
+  [RejectReason.Malformed]: Rejection.MalformedSignature,
+  [RejectReason.Invalid]: Rejection.InvalidSignature,
+  [RejectReason.Stale]: Rejection.StaleSignature,
+  [RejectReason.NotConfigured]: Rejection.SecretNotConfigured,
+};
+
 /** The body is bigger than the configured limit; rejected before any other work. */
-export class PayloadTooLargeError extends Error {
+export class PayloadTooLargeError extends ReceiverError {
   override readonly name = 'PayloadTooLargeError';
   constructor(readonly limitBytes: number) {
     super(`body exceeds ${limitBytes} bytes`);
   }
+  answer(): ErrorAnswer {
+    return { status: 413, body: { error: 'payload too large', limitBytes: this.limitBytes }, rejection: Rejection.TooLarge };
+  }
 }
 
-/** Missing, malformed, wrong or stale signature. `reason` is safe to show the sender. */
-export class SignatureError extends Error {
+/** Missing, malformed, wrong or stale signature. */
+export class SignatureError extends ReceiverError {
   override readonly name = 'SignatureError';
-  constructor(readonly reason: string) {
+  constructor(readonly reason: RejectReason) {
     super(reason);
+  }
+  answer(): ErrorAnswer {
+    const told = this.reason === RejectReason.NotConfigured ? RejectReason.Invalid : this.reason;
+    return { status: 401, body: { error: 'unauthorized', reason: told }, rejection: SIGNATURE_REJECTIONS[this.reason] };
   }
 }
 
 /** Not JSON, or JSON that fails validation; `field` names the offending field when known. */
-export class PayloadError extends Error {
+export class PayloadError extends ReceiverError {
   override readonly name = 'PayloadError';
   constructor(
     message: string,
@@ -28,10 +75,13 @@ export class PayloadError extends Error {
   ) {
     super(message);
   }
+  answer(): ErrorAnswer {
+    return { status: 400, body: { error: 'invalid payload', reason: this.message, ...(this.field && { field: this.field }) }, rejection: Rejection.InvalidPayload };
+  }
 }
 
 /** A valid delivery for an id the table does not hold (the seed's 404). */
-export class UnknownItemError extends Error {
+export class UnknownItemError extends ReceiverError {
   override readonly name = 'UnknownItemError';
   constructor(
     readonly kind: string,
@@ -39,24 +89,40 @@ export class UnknownItemError extends Error {
   ) {
     super(`unknown ${kind} ${id}`);
   }
+  answer(): ErrorAnswer {
+    return { status: 404, body: { error: 'not found', reason: `no ${this.kind} with id ${this.id}` }, rejection: Rejection.UnknownId };
+  }
 }
 
 /** The route has no handler (only reachable through a misconfigured integration). */
-export class RouteNotFoundError extends Error {
+export class RouteNotFoundError extends ReceiverError {
   override readonly name = 'RouteNotFoundError';
   constructor(readonly routeKey: string) {
     super(`no webhook at ${routeKey}`);
   }
+  answer(): ErrorAnswer {
+    return { status: 404, body: { error: 'not found', reason: 'no webhook at this route' }, rejection: Rejection.UnknownRoute };
+  }
 }
 
-/** DynamoDB, EventBridge or Secrets Manager failed: a 500, so the sender may retry. */
-export class DependencyError extends Error {
+/** DynamoDB, EventBridge, Secrets Manager or Cloudflare's API failed, or the delivery ran out of time: a 500, so the sender may retry. */
+export class DependencyError extends ReceiverError {
   override readonly name = 'DependencyError';
   constructor(
-    readonly dependency: 'dynamodb' | 'eventbridge' | 'secretsmanager',
+    readonly dependency: 'dynamodb' | 'eventbridge' | 'secretsmanager' | 'cloudflare' | 'deadline',
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
+  answer(): ErrorAnswer {
+    return { status: 500, body: { error: 'internal error', retryable: true } };
+  }
+}
+
+/** What anything else (a bug) is answered with: nothing about internals, nothing to retry. */
+export const UNEXPECTED: ErrorAnswer = { status: 500, body: { error: 'internal error', retryable: false } };
+
+export function answerOf(error: unknown): ErrorAnswer {
+  return error instanceof ReceiverError ? error.answer() : UNEXPECTED;
 }

@@ -1,20 +1,21 @@
-import type { ItemKind, ItemStatus } from './contract.js';
-import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from './errors.js';
+import type { ItemKind } from './contract.js';
 import type { Outcome } from './decide.js';
-import type { Receipt } from '../webhook/receive.js';
-import { RejectReason, type Route } from '../webhook/verify.js';
 
 /**
- * The webhook function's CloudWatch metrics (EMF): names, dimensions and the mapping from a
- * delivery's result to them. These names are a contract: `lib/observability.ts` builds its
- * alarms and dashboard from this file, so renaming a value here breaks them in step rather than
- * silently. Pure, and free of AWS and Powertools imports, so the CDK code reads it too.
+ * The functions' CloudWatch metrics (EMF): names and dimensions. These names are a contract:
+ * `lib/observability/` builds its alarms and dashboard from this file, so renaming a value here
+ * breaks them in step rather than silently. Pure, and free of AWS and Powertools imports, so the
+ * CDK code reads it too; how a delivery maps onto them is `lambda/webhook/metrics.ts`.
  *
  * One delivery is one EMF blob holding `Deliveries = 1` under several dimension sets, each a
  * view of the same count: by result, by kind and outcome, by rejection reason (rejections only)
  * and by the status moved to (transitions only). Every dimension is low-cardinality: an image
  * id never becomes a dimension (it is in the log line instead).
  */
+
+/** Service dimension of the sweep's and the relay's metrics: their own, so a dashboard can tell them apart. */
+export const SWEEP_METRICS_SERVICE = 'cloudflare-sweep' as const;
+export const RELAY_METRICS_SERVICE = 'cloudflare-relay' as const;
 
 /** Namespace when the function's environment names none (`POWERTOOLS_METRICS_NAMESPACE`). */
 export const DEFAULT_METRICS_NAMESPACE = 'CloudflareWebhook' as const;
@@ -32,6 +33,18 @@ export const MetricName = {
   RepublishedEvents: 'RepublishedEvents',
   /** 1 per delivery answered 500 because EventBridge failed or dropped an event. */
   PublishFailures: 'PublishFailures',
+  /** 1 per delivery whose outcome was put to Cloudflare's API (or could not be); dimension `Confirmation`. */
+  Confirmations: 'Confirmations',
+  /** 1 per failed call to Cloudflare's API, by any function; dimension `Class` (`auth` means the token was refused). */
+  CloudflareApiErrors: 'CloudflareApiErrors',
+  /** Items the sweep looked at, by what became of them; dimension `Reconciliation`. */
+  Reconciliations: 'Reconciliations',
+  /** Lost webhooks the sweep recovered: Cloudflare had the file (or the video's outcome) and no webhook had told us. */
+  RecoveredWebhooks: 'RecoveredWebhooks',
+  /** Events the stream relay published because their writer left them in the outbox. */
+  RelayedEvents: 'RelayedEvents',
+  /** Stream records the relay handed back for a retry (their item could not be settled in that invocation). */
+  RelayRetries: 'RelayRetries',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
@@ -47,6 +60,12 @@ export const Dimension = {
   Reason: 'Reason',
   /** The status the item moved to; deliveries that made a transition only. */
   Status: 'Status',
+  /** What asking Cloudflare made of a delivery (`lambda/webhook/confirm.ts`, `Confirmation`). */
+  Confirmation: 'Confirmation',
+  /** Class of a Cloudflare API failure (`ApiFailure` in `lambda/core/cloudflare.ts`). */
+  Class: 'Class',
+  /** What the sweep made of an item: `expired`, `recovered`, `skipped`, `deferred`. */
+  Reconciliation: 'Reconciliation',
 } as const;
 
 /** Every dimension set `Deliveries` is published under (the `service` dimension is on each). */
@@ -106,91 +125,24 @@ export const SIGNATURE_REJECTIONS = [
   Rejection.SecretNotConfigured,
 ] as const satisfies readonly Rejection[];
 
-const SIGNATURE_REASONS: Readonly<Record<RejectReason, Rejection>> = {
-  [RejectReason.Missing]: Rejection.MissingSignature,
-  [RejectReason.Malformed]: Rejection.MalformedSignature,
-  [RejectReason.Invalid]: Rejection.InvalidSignature,
-  [RejectReason.Stale]: Rejection.StaleSignature,
-  [RejectReason.NotConfigured]: Rejection.SecretNotConfigured,
-};
-
+/** `Kind` dimension: `unknown` for a request on no webhook route. */
 export type KindDimension = ItemKind | 'unknown';
 
-/** What one delivery contributes to the metrics and the log line. */
-export interface DeliverySummary {
-  readonly result: DeliveryResult;
-  readonly kind: KindDimension;
-  readonly outcome: DeliveryOutcome;
-  /** Rejected deliveries only. */
-  readonly rejection?: Rejection;
-  /** The item's move, when this delivery made one (its own, not a republished one). */
-  readonly transition?: { readonly from: ItemStatus; readonly to: ItemStatus };
-  readonly republished: number;
-  readonly publishFailed: boolean;
-}
-
-/** What `receive` answered, or what it threw. @internal function-side only, kept out of the package's types */
-export type DeliveryResultInput = { readonly receipt: Receipt } | { readonly error: unknown };
-
-/** `route` is undefined when the request matched no webhook route. @internal */
-export function summarizeDelivery(route: Route | undefined, input: DeliveryResultInput): DeliverySummary {
-  const kind: KindDimension = route === 'images' ? 'image' : route === 'stream' ? 'video' : 'unknown';
-  if ('receipt' in input) {
-    const { receipt } = input;
-    const transition =
-      receipt.outcome === 'transitioned' && receipt.previousStatus !== undefined && receipt.status !== undefined
-        ? { from: receipt.previousStatus, to: receipt.status }
-        : undefined;
-    return {
-      result: DeliveryResult.Accepted,
-      kind,
-      outcome: receipt.outcome,
-      ...(transition && { transition }),
-      republished: receipt.republished ?? 0,
-      publishFailed: false,
-    };
-  }
-  const rejection = rejectionOf(input.error);
-  if (rejection !== undefined) {
-    return { result: DeliveryResult.Rejected, kind, outcome: DeliveryOutcome.Rejected, rejection, republished: 0, publishFailed: false };
-  }
-  const publishFailed = input.error instanceof DependencyError && input.error.dependency === 'eventbridge';
-  return { result: DeliveryResult.Error, kind, outcome: DeliveryOutcome.Error, republished: 0, publishFailed };
-}
-
-/** The rejection an error stands for; undefined for our own failures (a 500). */
-export function rejectionOf(error: unknown): Rejection | undefined {
-  if (error instanceof SignatureError) return SIGNATURE_REASONS[error.reason as RejectReason] ?? Rejection.InvalidSignature;
-  if (error instanceof PayloadError) return Rejection.InvalidPayload;
-  if (error instanceof UnknownItemError) return Rejection.UnknownId;
-  if (error instanceof PayloadTooLargeError) return Rejection.TooLarge;
-  if (error instanceof RouteNotFoundError) return Rejection.UnknownRoute;
-  return undefined;
-}
-
-/** One EMF blob: every metric in it is published under every one of its dimension sets. */
-export interface MetricBatch {
-  /** Empty: the `service` dimension alone. */
-  readonly dimensionSets: readonly Readonly<Record<string, string>>[];
-  readonly counts: Readonly<Partial<Record<MetricName, number>>>;
-}
-
-/**
- * The blobs a delivery emits: always the `Deliveries` one; a second, with `service` only, in
- * the rare delivery that republished or failed to publish (those counts mean nothing per kind).
- */
-export function metricBatches(summary: DeliverySummary): MetricBatch[] {
-  const dimensionSets: Record<string, string>[] = [
-    { [Dimension.Result]: summary.result },
-    { [Dimension.Kind]: summary.kind, [Dimension.Outcome]: summary.outcome },
-  ];
-  if (summary.rejection) dimensionSets.push({ [Dimension.Reason]: summary.rejection });
-  if (summary.transition) dimensionSets.push({ [Dimension.Status]: summary.transition.to });
-  const batches: MetricBatch[] = [{ dimensionSets, counts: { [MetricName.Deliveries]: 1 } }];
-
-  const counts: Partial<Record<MetricName, number>> = {};
-  if (summary.republished > 0) counts[MetricName.RepublishedEvents] = summary.republished;
-  if (summary.publishFailed) counts[MetricName.PublishFailures] = 1;
-  if (Object.keys(counts).length > 0) batches.push({ dimensionSets: [], counts });
-  return batches;
-}
+/** What asking Cloudflare made of a delivery: a metric dimension and part of the answer. */
+export const Confirmation = {
+  /** Not asked: the fields settled it and the mode did not require asking. */
+  NotAsked: 'not-asked',
+  /** Cloudflare agreed with the fields (or settled what they left open). */
+  Confirmed: 'confirmed',
+  /** Cloudflare's answer replaced what the fields said. */
+  Corrected: 'corrected',
+  /** Cloudflare has no such image or video: failed. */
+  NotFound: 'not-found',
+  /** The image is still a draft at Cloudflare, the video still processing. */
+  Pending: 'pending',
+  /** Cloudflare could not be asked; the fields settled the outcome, so they were used. */
+  Unavailable: 'unavailable',
+  /** No read token is configured (or confirmation is off) and the fields settle nothing. */
+  Unsettled: 'unsettled',
+} as const;
+export type Confirmation = (typeof Confirmation)[keyof typeof Confirmation];

@@ -1,25 +1,53 @@
-import type { ItemWrite, TransitionEvent } from './decide.js';
-import type { Publisher } from '../adapters/publish.js';
-import type { ItemStore } from '../adapters/store.js';
+import type { Item } from './item.js';
+import type { WaitDecision, WriteDecision } from './decide.js';
+import { DependencyError } from './errors.js';
+import type { ItemStore, Publisher } from './ports.js';
+
+/**
+ * The outbox step every writer shares (a webhook, the upload route's later reports, the sweep, the
+ * stream relay, `images sync`): read the item, decide, write the decision with its version guard
+ * (the transition and its event ids in one write), publish, then take the ids out of the outbox.
+ * A writer that dies anywhere in between leaves the ids behind; the stream relay finds them.
+ */
 
 /** Each conflict means another writer for the same item won a write; a handful of rounds settles any burst. */
 export const MAX_WRITE_ATTEMPTS = 8;
 
-/**
- * The outbox step both writers share (a webhook in `receive.ts`, the expiry sweep): the
- * version-guarded write that records the transition and its `unpublished` marker, then the
- * events, then the marker cleared. `false`: another writer changed the item first; re-read and
- * decide again. A crash between the write and the clear leaves the marker for the next writer.
- */
-export async function writeThenPublish(
-  ports: { readonly store: ItemStore; readonly publisher: Publisher },
-  id: string,
-  decision: { readonly write: ItemWrite; readonly publish: readonly TransitionEvent[] },
-): Promise<boolean> {
+export interface OutboxPorts {
+  readonly store: ItemStore;
+  readonly publisher: Publisher;
+}
+
+/** `false`: another writer changed the item first; re-read and decide again. */
+export async function writeThenPublish(ports: OutboxPorts, id: string, decision: WriteDecision): Promise<boolean> {
   if (!(await ports.store.write(id, decision.write))) return false;
   if (decision.publish.length > 0) {
     await ports.publisher.publish(decision.publish);
     await ports.store.markPublished(id, decision.publish.map((event) => event.detail.eventId));
   }
   return true;
+}
+
+/**
+ * Reads and decides until the decision sticks: a write is retried on a conflict, a wait is handed
+ * to `waitFor` (true: it waited, read again; false: give up, the wait is returned). Anything else
+ * is the caller's to act on.
+ */
+export async function settle<D extends { readonly type: string }>(
+  ports: OutboxPorts,
+  id: string,
+  decideOn: (item: Item | undefined) => D,
+  waitFor: (untilMs: number) => Promise<boolean>,
+): Promise<D> {
+  for (let conflicts = 0; conflicts < MAX_WRITE_ATTEMPTS; ) {
+    const decision = decideOn(await ports.store.get(id));
+    if (decision.type === 'wait') {
+      if (await waitFor((decision as unknown as WaitDecision).untilMs)) continue;
+      return decision;
+    }
+    if (decision.type !== 'write') return decision;
+    if (await writeThenPublish(ports, id, decision as unknown as WriteDecision)) return decision;
+    conflicts += 1;
+  }
+  throw new DependencyError('dynamodb', `item ${id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
 }

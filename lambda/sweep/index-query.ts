@@ -1,22 +1,24 @@
 import { DynamoDBClient, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig } from '../adapters/aws.js';
-import { ImageStatus, TableDesign } from '../core/contract.js';
-import { DependencyError } from '../core/errors.js';
 import { fromAttributes, toAttributes } from '../adapters/store.js';
-import type { ExpiryIndex } from './sweep.js';
+import { ImageStatus, ItemKind, TableDesign } from '../core/contract.js';
+import { DependencyError } from '../core/errors.js';
+import type { SweepIndex } from './sweep.js';
 
-interface ExpiryQuery {
+interface IndexQuery {
+  readonly IndexName: string;
   readonly KeyConditionExpression: string;
   readonly FilterExpression?: string;
-  readonly ExpressionAttributeNames?: Readonly<Record<string, string>>;
+  readonly ExpressionAttributeNames: Readonly<Record<string, string>>;
   readonly ExpressionAttributeValues: Readonly<Record<string, unknown>>;
 }
 
 /**
- * The DynamoDB adapter for the `byExpiry` index: Queries only, oldest window first, so the
- * cost of a run follows the number of abandoned uploads, never the size of the table.
+ * The DynamoDB adapter for the sweep's two questions, both Queries on a sparse index, oldest
+ * first, so the cost of a run follows the number of items that need it, never the size of the
+ * table: `byExpiry` for open uploads whose window ended, `byStatus` for videos still pending.
  */
-export class DynamoExpiryIndex implements ExpiryIndex {
+export class DynamoSweepIndex implements SweepIndex {
   private readonly client: DynamoDBClient;
 
   constructor(
@@ -27,24 +29,29 @@ export class DynamoExpiryIndex implements ExpiryIndex {
   }
 
   due(status: string, until: string, limit: number): Promise<string[]> {
+    const { byExpiry } = TableDesign;
     return this.ids(limit, {
+      IndexName: byExpiry.indexName,
       KeyConditionExpression: '#status = :status AND #expiresAt <= :until',
+      ExpressionAttributeNames: { '#status': byExpiry.partitionKey, '#expiresAt': byExpiry.sortKey },
       ExpressionAttributeValues: { ':status': status, ':until': until },
     });
   }
 
-  unpublished(from: string, until: string, limit: number): Promise<string[]> {
+  pendingVideos(before: string, limit: number): Promise<string[]> {
+    const { byStatus } = TableDesign;
     return this.ids(limit, {
-      KeyConditionExpression: '#status = :status AND #expiresAt BETWEEN :from AND :until',
-      // `unpublished` is projected into the index for this filter; `{}` once every event is out.
-      FilterExpression: 'size(#unpublished) > :zero',
-      ExpressionAttributeNames: { '#unpublished': 'unpublished' },
-      ExpressionAttributeValues: { ':status': ImageStatus.Expired, ':from': from, ':until': until, ':zero': 0 },
+      IndexName: byStatus.indexName,
+      KeyConditionExpression: '#status = :pending AND #updatedAt <= :before',
+      // Both kinds start `pending`; `kind` is projected into the index for this filter.
+      FilterExpression: '#kind = :video',
+      ExpressionAttributeNames: { '#status': byStatus.partitionKey, '#updatedAt': byStatus.sortKey, '#kind': 'kind' },
+      ExpressionAttributeValues: { ':pending': ImageStatus.Pending, ':before': before, ':video': ItemKind.Video },
     });
   }
 
-  private async ids(limit: number, query: ExpiryQuery): Promise<string[]> {
-    const { byExpiry, partitionKey } = TableDesign;
+  private async ids(limit: number, query: IndexQuery): Promise<string[]> {
+    const key = TableDesign.partitionKey;
     const ids: string[] = [];
     let start: Record<string, AttributeValue> | undefined;
     while (ids.length < limit) {
@@ -53,11 +60,9 @@ export class DynamoExpiryIndex implements ExpiryIndex {
         page = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
-            IndexName: byExpiry.indexName,
-            KeyConditionExpression: query.KeyConditionExpression,
-            ...(query.FilterExpression !== undefined && { FilterExpression: query.FilterExpression }),
+            ...query,
+            ExpressionAttributeNames: { '#id': key, ...query.ExpressionAttributeNames },
             ExpressionAttributeValues: toAttributes(query.ExpressionAttributeValues),
-            ExpressionAttributeNames: { '#status': byExpiry.partitionKey, '#expiresAt': byExpiry.sortKey, '#id': partitionKey, ...query.ExpressionAttributeNames },
             ProjectionExpression: '#id',
             ScanIndexForward: true,
             // A filter applies after Limit, so a filtered query reads full pages.
@@ -66,9 +71,9 @@ export class DynamoExpiryIndex implements ExpiryIndex {
           }),
         );
       } catch (error) {
-        throw new DependencyError('dynamodb', `DynamoDB query of ${byExpiry.indexName} failed: ${(error as Error).name}`, { cause: error });
+        throw new DependencyError('dynamodb', `DynamoDB query of ${query.IndexName} failed: ${(error as Error).name}`, { cause: error });
       }
-      for (const item of page.Items ?? []) ids.push(String(fromAttributes(item)[partitionKey]));
+      for (const item of page.Items ?? []) ids.push(String(fromAttributes(item)[key]));
       start = page.LastEvaluatedKey;
       if (!start) break;
     }

@@ -1,31 +1,38 @@
+import { ApiFailure, CloudflareApiError, type ImageTruth, type VideoTruth } from '../core/cloudflare.js';
 import { ImageStatus, ItemKind } from '../core/contract.js';
-import { decide, type Item } from '../core/decide.js';
-import { DependencyError } from '../core/errors.js';
-import { MAX_WRITE_ATTEMPTS, writeThenPublish } from '../core/outbox.js';
-import type { StatusReport } from '../webhook/parse.js';
-import type { Publisher } from '../adapters/publish.js';
-import type { ItemStore } from '../adapters/store.js';
+import { decide } from '../core/decide.js';
+import { ReportSource, type Item, type StatusReport } from '../core/item.js';
+import { settle, type OutboxPorts } from '../core/outbox.js';
+import { reportFromApi } from '../core/reconcile.js';
+import { isoOrUndefined } from '../core/values.js';
+import type { CloudflareReader } from '../adapters/cloudflare.js';
 
 /**
- * The expiry sweep: an upload window that ended without Cloudflare reporting the upload is
- * just another status report, `expired` at the window's end, applied through the same
- * `decide` → version-guarded write → publish → clear-marker path as a webhook. So it cannot
- * lose an event, publishes each expiry once (its `eventId` is derived from the transition),
- * and never overrides a completed upload: `uploaded` is terminal and outranks `expired`,
- * whichever of the two is written first.
+ * The sweep: what a lost webhook left wrong, set right from Cloudflare's API, on a schedule.
+ *
+ * - An image whose upload window ended while still `pending` or `draft`: Cloudflare is asked first.
+ *   If it has the file, the image is `uploaded` (a recovered lost webhook, `Image Uploaded`); if it
+ *   is still a draft, or unknown, the image is `expired` at its window's end (`Image Expired`).
+ * - A video `pending` for longer than a set age (Stream can take hours): Cloudflare says `ready` or
+ *   `error`; one still processing is left for the next run.
+ *
+ * Every change is a status report applied through the same decide → version-guarded write →
+ * publish path as a webhook, so the sweep cannot lose an event, publishes each once, and never
+ * overrides a completed upload. A Cloudflare outage changes nothing: the item waits for the next run.
+ * Without a read token, images expire as before (the README says what that risks) and videos wait.
  */
 
-export interface ExpiryIndex {
-  /** Ids of items in `status` whose window ended at or before `until`, oldest window first. */
+export interface SweepIndex {
+  /** Ids of images in `status` whose window ended at or before `until`, oldest window first. */
   due(status: string, until: string, limit: number): Promise<string[]>;
-  /** Ids of `expired` items whose window ended in [from, until] and that still hold unpublished events. */
-  unpublished(from: string, until: string, limit: number): Promise<string[]>;
+  /** Ids of videos `pending` since at or before `before` (the byStatus index), oldest first. */
+  pendingVideos(before: string, limit: number): Promise<string[]>;
 }
 
-export interface SweepPorts {
-  readonly index: ExpiryIndex;
-  readonly store: ItemStore;
-  readonly publisher: Publisher;
+export interface SweepPorts extends OutboxPorts {
+  readonly index: SweepIndex;
+  /** Cloudflare's API, read-only; absent (or without a token) when none is configured. */
+  readonly cloudflare?: CloudflareReader;
   readonly now: () => Date;
   /** Milliseconds this run may still use; the sweep stops taking items when it runs low. */
   readonly remainingMs?: () => number;
@@ -36,106 +43,152 @@ export interface SweepOptions {
   readonly graceSeconds: number;
   readonly maxItems: number;
   readonly leaseMs: number;
-  /** How far back expired items are checked for events a crashed run left unpublished. */
-  readonly recoverySeconds?: number;
+  /** A video pending this long is checked with Cloudflare; 0: never. */
+  readonly videoPendingSeconds: number;
   readonly concurrency?: number;
 }
 
-export type ItemOutcome = 'expired' | 'republished' | 'skipped';
+/** What became of one item. `recovered`: Cloudflare had what a lost webhook should have told us. */
+export type ItemOutcome = 'expired' | 'recovered' | 'skipped' | 'deferred';
 
 export interface SweepResult {
   readonly expired: number;
-  readonly republished: number;
-  /** Completed, failed or changed meanwhile: nothing to do. */
+  readonly recovered: number;
+  /** Completed, failed or changed meanwhile, or still processing at Cloudflare: nothing to do. */
   readonly skipped: number;
+  /** Cloudflare could not be asked: left as it was for the next run. */
+  readonly deferred: number;
   readonly failed: number;
   /** More items were due than this run took; the next run continues. */
   readonly more: boolean;
   readonly published: number;
+  /** Calls to Cloudflare that failed, by class (`auth` raises an alarm). */
+  readonly apiFailures: Readonly<Partial<Record<ApiFailure, number>>>;
   /** The first item failure (DynamoDB or EventBridge trouble); the item is retried by the next run. */
   readonly firstError?: unknown;
 }
 
 /** Statuses an upload can be stuck in. */
 export const EXPIRABLE: readonly string[] = [ImageStatus.Pending, ImageStatus.Draft];
-const RECOVERY_SECONDS = 24 * 60 * 60;
 /** Stop taking items when less than this is left of the invocation. */
 const SAFETY_MS = 5000;
 
 export async function sweep(ports: SweepPorts, options: SweepOptions): Promise<SweepResult> {
   const now = ports.now();
   const until = new Date(now.getTime() - options.graceSeconds * 1000).toISOString();
-  const from = new Date(now.getTime() - (options.recoverySeconds ?? RECOVERY_SECONDS) * 1000).toISOString();
+  const asking = ports.cloudflare && (await ports.cloudflare.configured()) ? ports.cloudflare : undefined;
 
   // Ask for one more than we take, to know whether the next run has work left.
-  const due: string[] = [];
-  for (const status of EXPIRABLE) due.push(...(await ports.index.due(status, until, options.maxItems + 1 - due.length)));
-  const recovery = await ports.index.unpublished(from, now.toISOString(), options.maxItems);
-  const ids = [...new Set([...recovery, ...due])];
-  const more = ids.length > options.maxItems;
+  const images: string[] = [];
+  for (const status of EXPIRABLE) images.push(...(await ports.index.due(status, until, options.maxItems + 1 - images.length)));
+  const videos =
+    asking && options.videoPendingSeconds > 0
+      ? await ports.index.pendingVideos(new Date(now.getTime() - options.videoPendingSeconds * 1000).toISOString(), options.maxItems + 1)
+      : [];
+  const work = [...images.map((id) => ({ kind: ItemKind.Image, id })), ...videos.map((id) => ({ kind: ItemKind.Video, id }))];
+  const more = work.length > options.maxItems;
 
-  const counts = { expired: 0, republished: 0, skipped: 0, failed: 0, published: 0 };
-  let firstFailure: unknown;
-  await pool(ids.slice(0, options.maxItems), options.concurrency ?? 4, async (id) => {
-    if (ports.remainingMs && ports.remainingMs() < SAFETY_MS) return;
+  const run = new Run(ports, options, asking, until);
+  await pool(work.slice(0, options.maxItems), options.concurrency ?? 4, (subject) => run.item(subject.kind, subject.id));
+  return run.result(more);
+}
+
+/** One run's state: its counts, and whether Cloudflare may still be asked (a 429 or a refused token stops that). */
+class Run {
+  private readonly counts = { expired: 0, recovered: 0, skipped: 0, deferred: 0, failed: 0, published: 0 };
+  private readonly apiFailures: Partial<Record<ApiFailure, number>> = {};
+  private firstError: unknown;
+  private cloudflareStopped = false;
+
+  constructor(
+    private readonly ports: SweepPorts,
+    private readonly options: SweepOptions,
+    private readonly cloudflare: CloudflareReader | undefined,
+    private readonly until: string,
+  ) {}
+
+  async item(kind: ItemKind, id: string): Promise<void> {
+    if (this.ports.remainingMs && this.ports.remainingMs() < SAFETY_MS) return;
     try {
-      const { outcome, published } = await expireItem(id, ports, options);
-      counts[outcome] += 1;
-      counts.published += published;
+      const { outcome, published } = kind === ItemKind.Image ? await this.image(id) : await this.video(id);
+      this.counts[outcome] += 1;
+      this.counts.published += published;
     } catch (error) {
-      counts.failed += 1;
-      firstFailure ??= error;
+      this.counts.failed += 1;
+      this.firstError ??= error;
     }
-  });
-  return { ...counts, more, ...(firstFailure !== undefined && { firstError: firstFailure }) };
-}
-
-/** One item: re-read, decide, write with the version check, publish, clear the marker. */
-export async function expireItem(id: string, ports: SweepPorts, options: Pick<SweepOptions, 'leaseMs'>): Promise<{ outcome: ItemOutcome; published: number }> {
-  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; ) {
-    const item = await ports.store.get(id);
-    const report = item && expiryReport(item);
-    if (!report) return { outcome: 'skipped', published: 0 };
-    const decision = decide(item, report, { now: ports.now(), leaseMs: options.leaseMs });
-
-    if (decision.type === 'unknown' || decision.type === 'none') return { outcome: 'skipped', published: 0 };
-    // Another invocation holds the lease on an unpublished event of this item: it publishes, or
-    // once the lease ends the next run takes over. Waiting here would only hold this run up.
-    if (decision.type === 'wait') return { outcome: 'skipped', published: 0 };
-    if (!(await writeThenPublish(ports, id, decision))) {
-      attempt += 1;
-      continue;
-    }
-    return { outcome: decision.outcome === 'transitioned' ? 'expired' : decision.publish.length > 0 ? 'republished' : 'skipped', published: decision.publish.length };
   }
-  throw new DependencyError('dynamodb', `item ${id} kept changing under ${MAX_WRITE_ATTEMPTS} attempts`);
+
+  result(more: boolean): SweepResult {
+    return { ...this.counts, more, apiFailures: this.apiFailures, ...(this.firstError !== undefined && { firstError: this.firstError }) };
+  }
+
+  /** An open upload whose window ended: uploaded if Cloudflare has the file, expired otherwise. */
+  private async image(id: string): Promise<{ outcome: ItemOutcome; published: number }> {
+    const item = await this.ports.store.get(id);
+    const expiry = item && expiryReport(item, this.until);
+    if (!expiry) return { outcome: 'skipped', published: 0 };
+    let report = expiry;
+    if (this.cloudflare) {
+      const truth = await this.ask(() => this.cloudflare!.image(id));
+      if (!truth) return { outcome: 'deferred', published: 0 };
+      if (truth.state === 'uploaded') report = reportFromApi({ kind: ItemKind.Image, id }, truth, this.ports.now())!;
+    }
+    const published = await this.apply(report, (current) => expiryReport(current, this.until) !== undefined);
+    if (published === undefined) return { outcome: 'skipped', published: 0 };
+    return { outcome: report.status === ImageStatus.Expired ? 'expired' : 'recovered', published };
+  }
+
+  /** A video pending past the age: whatever Cloudflare says it became. */
+  private async video(id: string): Promise<{ outcome: ItemOutcome; published: number }> {
+    const truth = await this.ask(() => this.cloudflare!.video(id));
+    if (!truth) return { outcome: 'deferred', published: 0 };
+    const report = reportFromApi({ kind: ItemKind.Video, id }, truth, this.ports.now());
+    if (!report) return { outcome: 'skipped', published: 0 };
+    const published = await this.apply(report, (current) => (current.status ?? ImageStatus.Pending) === ImageStatus.Pending);
+    return published === undefined ? { outcome: 'skipped', published: 0 } : { outcome: 'recovered', published };
+  }
+
+  /** Cloudflare's answer, or undefined when it could not be had (the item is deferred). */
+  private async ask<T extends ImageTruth | VideoTruth>(call: () => Promise<T>): Promise<T | undefined> {
+    if (this.cloudflareStopped) return undefined;
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof CloudflareApiError)) throw error;
+      this.apiFailures[error.failure] = (this.apiFailures[error.failure] ?? 0) + 1;
+      // Honour a rate limit and a refused token for the rest of the run: every further call would fail alike.
+      if (error.failure === ApiFailure.Throttled || error.failure === ApiFailure.Auth) this.cloudflareStopped = true;
+      return undefined;
+    }
+  }
+
+  /**
+   * Applies a report through the shared path, if the item (re-read consistently) still needs it.
+   * Undefined: it made no transition. A live writer's lease is not waited for: the next run comes.
+   */
+  private async apply(report: StatusReport, stillNeeded: (item: Item) => boolean): Promise<number | undefined> {
+    const decision = await settle(
+      this.ports,
+      report.id,
+      (item) => (item && stillNeeded(item) ? decide(item, report, { now: this.ports.now(), leaseMs: this.options.leaseMs }) : undefined) ?? NOTHING,
+      async () => false,
+    );
+    return decision.type === 'write' && decision.outcome === 'transitioned' ? decision.publish.length : undefined;
+  }
 }
+
+const NOTHING = { type: 'skip' } as const;
 
 /**
- * The report the sweep makes for an item, decided on the item as just read (consistently):
- * only an image still waiting for its upload expires. One already `expired` gets the same
- * report again, which `decide` treats as a duplicate that republishes what a crashed run
- * left unpublished. Anything else (uploaded, failed, a video, no window) is left alone.
+ * The expiry an item is due, decided on the item as just read (consistently): only an image still
+ * waiting for its upload, whose window ended at or before `until`, expires, at the window's end.
  */
-export function expiryReport(item: Item): StatusReport | undefined {
-  const expiresAt = typeof item.expiresAt === 'string' ? isoOrUndefined(item.expiresAt) : undefined;
-  if (expiresAt === undefined || (item.kind ?? ItemKind.Image) !== ItemKind.Image) return undefined;
-  const status = item.status ?? ImageStatus.Pending;
-  if (!EXPIRABLE.includes(status) && status !== ImageStatus.Expired) return undefined;
-  return {
-    kind: ItemKind.Image,
-    id: item.id,
-    status: ImageStatus.Expired,
-    occurredAt: expiresAt,
-    // `decide` never reads `payload`; `sweep` marks a report the receiver makes itself.
-    payload: 'sweep',
-    attributes: {},
-  };
-}
-
-function isoOrUndefined(value: string): string | undefined {
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+export function expiryReport(item: Item, until: string): StatusReport | undefined {
+  const expiresAt = isoOrUndefined(item.expiresAt);
+  if (expiresAt === undefined || expiresAt > until || (item.kind ?? ItemKind.Image) !== ItemKind.Image) return undefined;
+  if (!EXPIRABLE.includes(item.status ?? ImageStatus.Pending)) return undefined;
+  return { kind: ItemKind.Image, id: item.id, status: ImageStatus.Expired, occurredAt: expiresAt, source: ReportSource.Expiry, attributes: {} };
 }
 
 async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -1,6 +1,6 @@
 import { UploadDefaults, UploadsEnv } from '../core/contract.js';
 import { integer, required, type Env } from '../core/env.js';
-import { CLOUDFLARE_API } from './cloudflare.js';
+import { CLOUDFLARE_API } from '../core/cloudflare.js';
 
 /** The upload function's settings, read once at cold start; a bad value names its variable. */
 export interface UploadsConfig {

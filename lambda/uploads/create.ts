@@ -1,9 +1,11 @@
 import { ItemKind } from '../core/contract.js';
-import { recordedItem, type Item } from '../core/decide.js';
-import type { ItemStore } from '../adapters/store.js';
-import type { DirectUpload, DirectUploadClient } from './cloudflare.js';
-import { UploadConflictError } from './errors.js';
+import { recordedItem } from '../core/decide.js';
+import { CloudflareApiError, type DirectUpload } from '../core/cloudflare.js';
+import type { DirectUploadClient } from '../adapters/cloudflare.js';
+import { CloudflareUploadError, UploadConflictError } from './errors.js';
 import { directUploadFields, type UploadRequest } from './request.js';
+import type { Item } from '../core/item.js';
+import type { ItemStore } from '../core/ports.js';
 
 /**
  * The upload route's path, in order: Cloudflare first, then the table. A failed Cloudflare
@@ -24,7 +26,9 @@ export interface UploadCreated {
 }
 
 export async function createUpload(request: UploadRequest, ports: UploadPorts): Promise<UploadCreated> {
-  const upload = await ports.cloudflare.create(directUploadFields(request));
+  const upload = await ports.cloudflare.create(directUploadFields(request)).catch((error: unknown) => {
+    throw error instanceof CloudflareApiError ? new CloudflareUploadError(error) : error;
+  });
   // Conditional: a custom id the table already holds is never overwritten.
   if (!(await ports.store.create(pendingItem(request, upload, ports.now())))) throw new UploadConflictError(upload.id);
   return { id: upload.id, uploadURL: upload.uploadURL, expiresAt: request.expiresAt };

@@ -1,12 +1,11 @@
 import type { APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { json } from '../core/http.js';
+import { errorResponse, json } from '../core/http.js';
+import { FetchCloudflare } from '../adapters/cloudflare.js';
+import { ApiTokenSecret } from '../adapters/secrets.js';
 import { createLogger } from '../adapters/log.js';
 import { DynamoItemStore } from '../adapters/store.js';
-import { FetchDirectUploads } from './cloudflare.js';
 import { readUploadsConfig } from './config.js';
 import { createUpload, type UploadPorts } from './create.js';
-import { SecretsManagerCredentials } from './credentials.js';
-import { uploadErrorResponse } from './http.js';
 import { parseUploadRequest, type Caller } from './request.js';
 
 /** Entry: `POST /uploads` (HTTP API payload v2, IAM or JWT authorizer) → Cloudflare → the table. */
@@ -14,11 +13,7 @@ import { parseUploadRequest, type Caller } from './request.js';
 const config = readUploadsConfig(process.env);
 const logger = createLogger();
 const ports: UploadPorts = {
-  cloudflare: new FetchDirectUploads({
-    baseUrl: config.baseUrl,
-    credentials: new SecretsManagerCredentials(config.apiSecretId),
-    timeoutMs: config.cloudflareTimeoutMs,
-  }),
+  cloudflare: new FetchCloudflare({ baseUrl: config.baseUrl, credentials: new ApiTokenSecret(config.apiSecretId), timeoutMs: config.cloudflareTimeoutMs }),
   store: new DynamoItemStore(config.tableName),
   now: () => new Date(),
 };
@@ -48,7 +43,7 @@ export const handler = async (event: UploadEvent, context?: Context): Promise<AP
     response = json(201, upload);
   } catch (error) {
     failure = error;
-    response = uploadErrorResponse(error);
+    response = errorResponse(error);
   }
   // The upload URL is a bearer credential for one upload: it is answered, never logged.
   const line = { route: event.routeKey, statusCode: response.statusCode, caller: caller.type, durationMs: Math.round(performance.now() - started), ...created };

@@ -1,4 +1,7 @@
 import { UploadDefaults } from '../core/contract.js';
+import { PayloadError } from '../core/errors.js';
+import { parseJsonExactly } from '../core/json.js';
+import { isRecord, Limits, storable } from '../core/values.js';
 import { UploadForbiddenError, UploadRequestError } from './errors.js';
 
 /**
@@ -54,7 +57,7 @@ export function parseUploadRequest(body: string | undefined, caller: Caller, now
   const id = optional(json, 'id', 'a string', isString);
   if (id !== undefined) checkCustomId(id, requireSignedURLs);
 
-  const metadata = optional(json, 'metadata', 'a JSON object', isRecord);
+  const metadata = storableMetadata(optional(json, 'metadata', 'a JSON object', isRecord));
   const creator = creatorOf(json, caller);
   const expiresAt = windowEnd(json, now, limits);
   return {
@@ -78,11 +81,28 @@ export function directUploadFields(request: UploadRequest): Record<string, strin
   };
 }
 
+/**
+ * The metadata as the table will hold it and the webhook will later read it, before Cloudflare gets
+ * it: the same gate as a webhook's values (keys escaped, depth and Unicode checked, numbers exact),
+ * except that a caller's own request over the size cap is refused rather than truncated.
+ */
+function storableMetadata(metadata: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (metadata === undefined) return undefined;
+  const bytes = Buffer.byteLength(JSON.stringify(metadata));
+  if (bytes > Limits.objectBytes) throw new UploadRequestError(`metadata must be at most ${Limits.objectBytes} bytes as JSON, got ${bytes}`, 'metadata');
+  try {
+    return storable(metadata, 'metadata') as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof PayloadError) throw new UploadRequestError(error.message, error.field);
+    throw error;
+  }
+}
+
 function parseBody(body: string | undefined): Record<string, unknown> {
   if (body === undefined || body.trim() === '') return {};
   let json: unknown;
   try {
-    json = JSON.parse(body);
+    json = parseJsonExactly(body);
   } catch {
     throw new UploadRequestError('body is not valid JSON');
   }
@@ -153,8 +173,4 @@ function optional<T>(json: Record<string, unknown>, key: string, what: string, i
 
 function isString(value: unknown): value is string {
   return typeof value === 'string';
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

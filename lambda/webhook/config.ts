@@ -1,5 +1,6 @@
-import { Defaults, UnknownIdPolicy, WebhookEnv } from '../core/contract.js';
-import { integer, required, type Env } from '../core/env.js';
+import { CLOUDFLARE_API } from '../core/cloudflare.js';
+import { ConfirmMode, Defaults, UnknownIdPolicy, WebhookEnv } from '../core/contract.js';
+import { integer, oneOf, required, type Env } from '../core/env.js';
 import type { ReceiveOptions } from './receive.js';
 
 /** The function's settings, read once at cold start; a bad value fails fast and names its variable. */
@@ -9,9 +10,16 @@ export interface WebhookConfig extends ReceiveOptions {
   readonly secretId: string;
   readonly imagesPath: string;
   readonly streamPath: string;
+  /** The read-only Cloudflare token's secret; undefined: nothing is confirmed. */
+  readonly readSecretId?: string;
+  readonly cloudflareBaseUrl: string;
+  readonly cloudflareTimeoutMs: number;
+  /** The longest a delivery may take before it is answered 500 (and the function's own end, less a second, if sooner). */
+  readonly deadlineMs: number;
 }
 
 export function readConfig(env: Env): WebhookConfig {
+  const readSecretId = env[WebhookEnv.ReadSecretId] || undefined;
   return {
     tableName: required(env, WebhookEnv.TableName),
     eventBusName: required(env, WebhookEnv.EventBusName),
@@ -20,13 +28,12 @@ export function readConfig(env: Env): WebhookConfig {
     streamPath: env[WebhookEnv.StreamPath] || Defaults.streamPath,
     toleranceSeconds: integer(env, WebhookEnv.ToleranceSeconds, Defaults.toleranceSeconds),
     maxBodyBytes: integer(env, WebhookEnv.MaxBodyBytes, Defaults.maxBodyBytes),
-    unknownIdPolicy: policy(env[WebhookEnv.UnknownIdPolicy]),
+    unknownIdPolicy: oneOf(env, WebhookEnv.UnknownIdPolicy, Object.values(UnknownIdPolicy), Defaults.unknownIdPolicy),
     leaseMs: integer(env, WebhookEnv.PublishLeaseMs, Defaults.publishLeaseMs),
+    confirmWithCloudflare: oneOf(env, WebhookEnv.ConfirmWithCloudflare, Object.values(ConfirmMode), Defaults.confirmWithCloudflare),
+    ...(readSecretId && { readSecretId }),
+    cloudflareBaseUrl: env[WebhookEnv.CloudflareBaseUrl] || CLOUDFLARE_API,
+    cloudflareTimeoutMs: integer(env, WebhookEnv.CloudflareTimeoutMs, Defaults.webhookCloudflareTimeoutMs),
+    deadlineMs: integer(env, WebhookEnv.DeadlineMs, Defaults.deliveryDeadlineMs),
   };
-}
-
-function policy(raw: string | undefined): UnknownIdPolicy {
-  if (raw === undefined || raw === '') return Defaults.unknownIdPolicy;
-  if (raw === UnknownIdPolicy.Reject || raw === UnknownIdPolicy.Record) return raw;
-  throw new Error(`environment variable ${WebhookEnv.UnknownIdPolicy} must be "reject" or "record", got "${raw}"`);
 }

@@ -1,20 +1,15 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
-import { PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
+import { DependencyError, PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
 import { errorResponse, json } from '../core/http.js';
 import { createLogger } from '../adapters/log.js';
-import {
-  DEFAULT_METRICS_NAMESPACE,
-  METRICS_NAMESPACE_ENV,
-  METRICS_SERVICE,
-  metricBatches,
-  summarizeDelivery,
-  type DeliverySummary,
-} from '../core/metrics.js';
+import { METRICS_SERVICE } from '../core/metrics.js';
+import { createMetrics, publishBatches } from '../adapters/metrics.js';
+import { metricBatches, summarizeDelivery, type DeliverySummary } from './metrics.js';
 import { EventBridgePublisher } from '../adapters/publish.js';
 import { receive, type Ports, type Receipt, type WebhookRequest } from './receive.js';
-import { SecretsManagerSecrets } from '../adapters/secrets.js';
+import { FetchCloudflare } from '../adapters/cloudflare.js';
+import { ApiTokenSecret, SecretsManagerSecrets } from '../adapters/secrets.js';
 import { DynamoItemStore } from '../adapters/store.js';
 import type { Route } from './verify.js';
 import { asHttpApiEvent } from './rest-event.js';
@@ -23,11 +18,18 @@ import { asHttpApiEvent } from './rest-event.js';
 
 const config = readConfig(process.env);
 const logger = createLogger();
-const metrics = new Metrics({ namespace: process.env[METRICS_NAMESPACE_ENV] || DEFAULT_METRICS_NAMESPACE, serviceName: METRICS_SERVICE });
+const metrics = createMetrics(METRICS_SERVICE);
 const ports: Ports = {
   secrets: new SecretsManagerSecrets(config.secretId),
   store: new DynamoItemStore(config.tableName),
   publisher: new EventBridgePublisher(config.eventBusName),
+  ...(config.readSecretId && {
+    cloudflare: new FetchCloudflare({
+      baseUrl: config.cloudflareBaseUrl,
+      credentials: new ApiTokenSecret(config.readSecretId),
+      timeoutMs: config.cloudflareTimeoutMs,
+    }),
+  }),
   now: () => new Date(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
@@ -43,7 +45,7 @@ export const handler = async (incoming: APIGatewayProxyEventV2 | APIGatewayProxy
   let failure: unknown;
   try {
     route = routeOf(event.routeKey);
-    receipt = await receive(toRequest(route, event), ports, config);
+    receipt = await withinDeadline(receive(toRequest(route, event), ports, config), deadlineMs(context));
     response = json(200, { ok: true, ...receipt });
   } catch (error) {
     failure = error;
@@ -55,7 +57,7 @@ export const handler = async (incoming: APIGatewayProxyEventV2 | APIGatewayProxy
   try {
     const summary = summarizeDelivery(route, receipt ? { receipt } : { error: failure });
     logDelivery(event, statusCode, durationMs, summary, receipt, failure);
-    publishMetrics(summary);
+    publishBatches(metrics, metricBatches(summary));
   } catch (error) {
     logger.error('telemetry failed', { error: error as Error });
   }
@@ -93,12 +95,29 @@ function logDelivery(
   else logger.info('delivery processed', line);
 }
 
-/** One EMF blob per batch (usually one per delivery), flushed to stdout before the answer. */
-function publishMetrics(summary: DeliverySummary): void {
-  for (const batch of metricBatches(summary)) {
-    for (const dimensions of batch.dimensionSets) metrics.addDimensions(dimensions);
-    for (const [name, value] of Object.entries(batch.counts)) metrics.addMetric(name, MetricUnit.Count, value);
-    metrics.publishStoredMetrics();
+/**
+ * The SDK bounds each AWS call (lambda/adapters/aws.ts), not a delivery: calls that each stay just
+ * under their limit could still add up to the function's timeout, and a timed-out invocation
+ * answers nothing useful. A delivery gets a deadline of its own, a second before the function's
+ * end: past it the answer is a retryable 500. Whatever was written stays correct (a transition and
+ * its outbox are one write; the stream relay publishes what is left in it).
+ */
+function deadlineMs(context: Context | undefined): number {
+  const remaining = context ? context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS : Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.min(config.deadlineMs, remaining));
+}
+
+const DEADLINE_MARGIN_MS = 1000;
+
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DependencyError('deadline', `the delivery took longer than its ${ms} ms deadline`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

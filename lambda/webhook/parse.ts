@@ -1,218 +1,205 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { ImageStatus, ItemKind, VideoStatus, type ImageStatus as ImageStatusT, type VideoStatus as VideoStatusT } from '../core/contract.js';
+import { videoAttributes, streamError } from '../core/cloudflare.js';
+import { ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../core/contract.js';
 import { PayloadError } from '../core/errors.js';
+import { ReportSource, type ErrorInfo, type NotificationRef } from '../core/item.js';
+import { parseJsonExactly } from '../core/json.js';
+import { firstString, isoOrUndefined, isRecord, Limits, storable, storableString } from '../core/values.js';
 import type { Route } from './verify.js';
 
 /**
- * Step 2: turn verified bytes into a `Delivery`. Pure. `zod/mini` rather than `zod`:
- * the full import pulls every locale into the bundle (~440 KB, see toolchain notes).
+ * Step 2: turn verified bytes into a `Delivery`. Pure. Outcomes come from fields only, never from
+ * free text (`name` and `policy_name` are the notification policy's name, chosen by the user;
+ * `text` is prose). `null` in an optional field counts as absent. What the fields do not settle is
+ * left for Cloudflare's API to settle (`confirm.ts`). `zod/mini` rather than `zod`: the full
+ * import pulls every locale into the bundle (~440 KB, see toolchain notes).
  */
 
 // zod/mini ships no messages ("Invalid input"); English alone makes a 400 say what was expected.
 z.config(en());
 
-export interface ErrorInfo {
-  readonly code?: string;
-  readonly message?: string;
-}
-
-/** What a delivery says happened to one image or video. */
-export interface StatusReport {
+/** What a delivery says, before anyone asked Cloudflare. */
+export interface Observation {
   readonly kind: ItemKind;
   readonly id: string;
-  readonly status: ImageStatusT | VideoStatusT;
-  /** When Cloudflare says it happened (ISO 8601, millisecond precision, UTC). */
+  /** The status the fields settle; undefined when they settle none (Cloudflare's API must say). */
+  readonly status?: ItemStatus;
   readonly occurredAt: string;
-  readonly payload: 'toolkit' | 'notification' | 'stream' | 'sweep';
-  /** Fields copied onto the item (variants, playback, metadata, …). */
+  readonly source: ReportSource;
   readonly attributes: Readonly<Record<string, unknown>>;
   readonly error?: ErrorInfo;
+  readonly notification?: NotificationRef;
 }
 
 export type Delivery =
-  | { readonly type: 'status'; readonly report: StatusReport }
+  | { readonly type: 'observation'; readonly observation: Observation }
   /** The dashboard's "Save and Test" message: acknowledge, change nothing. */
   | { readonly type: 'test' }
   /** Authenticated, well-formed, but nothing we act on (another alert type, a video still processing). */
   | { readonly type: 'ignored'; readonly reason: string };
 
+/** The alert type of a direct creator upload's success or failure (Cloudflare's alerting policy enums). */
+export const IMAGE_ALERT_TYPE = 'image_notification' as const;
+
+const maybe = <T extends z.ZodMiniType>(schema: T) => z.optional(z.nullable(schema));
 const id = z.string().check(z.minLength(1), z.maxLength(1024));
 const datetime = z.iso.datetime({ offset: true });
-const metadata = z.record(z.string(), z.unknown());
+const record = z.record(z.string(), z.unknown());
 
-// The seed's bare payloads (django-cloudflareimages-toolkit).
-const toolkitFailed = z.looseObject({
+// The seed's bare payloads (django-cloudflareimages-toolkit): an id is what makes one.
+const toolkitPayload = z.looseObject({
   id,
-  error: z.string(),
-  timestamp: datetime,
-});
-const toolkitComplete = z.looseObject({
-  id,
-  uploaded: datetime,
-  variants: z.optional(z.array(z.string())),
-  metadata: z.optional(metadata),
-  requireSignedURLs: z.optional(z.boolean()),
-  draft: z.optional(z.boolean()),
-  meta: z.optional(metadata),
-  creator: z.optional(z.nullable(z.string())),
-  filename: z.optional(z.string()),
-  width: z.optional(z.number()),
-  height: z.optional(z.number()),
-  format: z.optional(z.string()),
+  uploaded: maybe(datetime),
+  timestamp: maybe(datetime),
+  variants: maybe(z.array(z.string())),
+  metadata: maybe(record),
+  meta: maybe(record),
+  requireSignedURLs: maybe(z.boolean()),
+  draft: maybe(z.boolean()),
+  creator: maybe(z.string()),
+  filename: maybe(z.string()),
+  width: maybe(z.number()),
+  height: maybe(z.number()),
+  format: maybe(z.string()),
 });
 
-// Cloudflare Notifications envelope; `data` is undocumented for Images, so it is read leniently.
+// The Notifications envelope (notifications/reference/webhook-payload-schema). `account_id`,
+// `policy_id` and `alert_type` "may not be present"; free-text fields are not read at all.
 const notification = z.looseObject({
-  name: z.optional(z.string()),
-  text: z.optional(z.string()),
-  data: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
-  ts: z.optional(z.number()),
-  alert_type: z.optional(z.string()),
-  alert_event: z.optional(z.string()),
-  account_id: z.optional(z.string()),
-  policy_id: z.optional(z.string()),
-  policy_name: z.optional(z.string()),
-  alert_correlation_id: z.optional(z.string()),
+  data: maybe(record),
+  ts: maybe(z.union([z.number(), z.string()])),
+  alert_type: maybe(z.string()),
+  policy_id: maybe(z.string()),
+  alert_correlation_id: maybe(z.string()),
 });
 
-// Cloudflare Stream's video object. Its docs spell the reason fields two ways; accept both.
+// Stream's video object (stream/manage-video-library/using-webhooks). Its docs spell the reason
+// fields two ways, and show `null` in several fields: both are accepted.
 const streamVideo = z.looseObject({
   uid: id,
-  readyToStream: z.optional(z.boolean()),
-  status: z.looseObject({
-    state: z.string(),
-    pctComplete: z.optional(z.union([z.string(), z.number()])),
-    errorReasonCode: z.optional(z.string()),
-    errorReasonText: z.optional(z.string()),
-    errReasonCode: z.optional(z.string()),
-    errReasonText: z.optional(z.string()),
-  }),
-  meta: z.optional(metadata),
-  created: z.optional(datetime),
-  modified: z.optional(datetime),
-  uploaded: z.optional(z.nullable(datetime)),
-  thumbnail: z.optional(z.string()),
-  preview: z.optional(z.string()),
-  duration: z.optional(z.number()),
-  size: z.optional(z.number()),
-  creator: z.optional(z.nullable(z.string())),
-  requireSignedURLs: z.optional(z.boolean()),
-  input: z.optional(z.looseObject({ width: z.optional(z.number()), height: z.optional(z.number()) })),
-  playback: z.optional(z.looseObject({ hls: z.optional(z.string()), dash: z.optional(z.string()) })),
+  readyToStream: maybe(z.boolean()),
+  status: z.looseObject({ state: z.string() }),
+  modified: maybe(datetime),
 });
 
 export function parseDelivery(route: Route, body: Buffer, now: Date): Delivery {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new PayloadError('body is not valid JSON');
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new PayloadError('body must be a JSON object');
-  }
-  return route === 'stream' ? parseStream(json, now) : parseImages(json as Record<string, unknown>, now);
+  const json = parseJsonExactly(body.toString('utf8'));
+  if (!isRecord(json)) throw new PayloadError('body must be a JSON object');
+  if (route === 'stream') return parseStream(json, now);
+  // A Notifications envelope has `data`, or is the dashboard's text-only test; anything else must be the seed's payload.
+  const envelope = 'data' in json || (typeof json.text === 'string' && !('id' in json));
+  // zod validates; values are read from the parsed JSON itself, whose objects (unlike zod's copies)
+  // still hold every key the sender sent, `__proto__` included, for `storable` to escape.
+  return envelope ? parseNotification(validate(notification, json), json, now) : parseToolkit(validate(toolkitPayload, json), json);
 }
 
-function parseImages(json: Record<string, unknown>, now: Date): Delivery {
-  if (!('id' in json)) return parseNotification(validate(notification, json), now);
-  if ('error' in json) {
-    const failed = validate(toolkitFailed, json);
-    return status({
-      kind: ItemKind.Image,
-      id: failed.id,
-      status: ImageStatus.Failed,
-      occurredAt: toIso(failed.timestamp),
-      payload: 'toolkit',
-      attributes: {},
-      error: { message: failed.error },
-    });
-  }
-  const complete = validate(toolkitComplete, json);
-  return status({
+function parseToolkit(payload: z.infer<typeof toolkitPayload>, raw: Readonly<Record<string, unknown>>): Delivery {
+  const error = errorOf(payload.error);
+  const when = error ? payload.timestamp : payload.uploaded;
+  if (!when) throw new PayloadError(`${error ? 'timestamp' : 'uploaded'}: required`, error ? 'timestamp' : 'uploaded');
+  const attributes = error ? {} : imageAttributes(raw);
+  return observation({
     kind: ItemKind.Image,
-    id: complete.id,
-    status: complete.draft ? ImageStatus.Draft : ImageStatus.Uploaded,
-    occurredAt: toIso(complete.uploaded),
-    payload: 'toolkit',
-    // Named fields only: a loose payload must never overwrite the item's own bookkeeping.
-    attributes: pick(complete, ['variants', 'metadata', 'requireSignedURLs', 'meta', 'creator', 'filename', 'width', 'height', 'format']),
+    id: storableString(payload.id, 'id'),
+    status: error ? ImageStatus.Failed : payload.draft ? ImageStatus.Draft : ImageStatus.Uploaded,
+    occurredAt: toIso(when),
+    source: ReportSource.Toolkit,
+    attributes,
+    ...(error && { error }),
   });
 }
 
-function parseNotification(envelope: z.infer<typeof notification>, now: Date): Delivery {
-  const data = envelope.data ?? undefined;
-  if (!data) {
-    return envelope.text !== undefined && envelope.alert_type === undefined
-      ? { type: 'test' }
-      : { type: 'ignored', reason: 'notification without data' };
-  }
-  if (envelope.alert_type !== undefined && !/image/i.test(envelope.alert_type)) {
-    return { type: 'ignored', reason: `alert type ${envelope.alert_type}` };
-  }
-  const imageId = firstString(data.id, data.image_id, data.imageId, nested(data.image, 'id'));
-  if (imageId === undefined || imageId.length > 1024) {
-    return { type: 'ignored', reason: 'notification names no image id' };
-  }
-  const outcome = notificationOutcome(data, envelope);
-  if (outcome === undefined) return { type: 'ignored', reason: 'notification outcome not recognised' };
+function parseNotification(envelope: z.infer<typeof notification>, raw: Readonly<Record<string, unknown>>, now: Date): Delivery {
+  const data = isRecord(raw.data) ? raw.data : undefined;
+  if (!data) return envelope.alert_type == null && !('data' in raw) ? { type: 'test' } : { type: 'ignored', reason: 'notification without data' };
+  if (envelope.alert_type != null && envelope.alert_type !== IMAGE_ALERT_TYPE) return { type: 'ignored', reason: `alert type ${envelope.alert_type.slice(0, 64)}` };
+  const imageId = firstString(data.id, data.image_id, data.imageId, isRecord(data.image) ? data.image.id : undefined);
+  if (imageId === undefined) return { type: 'ignored', reason: 'notification names no image id' };
+  if (imageId.length > 1024) throw new PayloadError('data.id: at most 1024 characters', 'data.id');
 
-  const when = firstString(data.uploaded, data.timestamp, data.occurredAt);
-  const occurredAt = (when && isoOrUndefined(when)) ?? (envelope.ts !== undefined ? isoOrUndefined(envelope.ts * 1000) : undefined) ?? now.toISOString();
-
-  const attributes: Record<string, unknown> = { notification: data };
-  if (Array.isArray(data.variants) && data.variants.every((v) => typeof v === 'string')) attributes.variants = data.variants;
-  if (isRecord(data.metadata)) attributes.metadata = data.metadata;
-  if (typeof data.requireSignedURLs === 'boolean') attributes.requireSignedURLs = data.requireSignedURLs;
-
-  const errorMessage = firstString(data.error, nested(data.error, 'message'), data.reason);
-  return status({
+  // `ts` is unix seconds; a string of digits is read as one, anything else as absent.
+  const ts = typeof envelope.ts === 'string' ? Number(envelope.ts) || undefined : (envelope.ts ?? undefined);
+  const error = errorOf(data.error);
+  return observation({
     kind: ItemKind.Image,
-    id: imageId,
-    status: outcome,
-    occurredAt,
-    payload: 'notification',
-    attributes,
-    ...(outcome === ImageStatus.Failed ? { error: { message: errorMessage ?? envelope.text ?? 'upload failed' } } : {}),
+    id: storableString(imageId, 'data.id'),
+    status: imageStatusOf(data, error),
+    occurredAt: isoOrUndefined(firstString(data.uploaded, data.timestamp, data.occurredAt)) ?? (ts ? isoOrUndefined(ts * 1000) : undefined) ?? now.toISOString(),
+    source: ReportSource.Notification,
+    attributes: { ...imageAttributes(data), notification: storable(data, 'data') },
+    ...(error && { error }),
+    notification: notificationRef(envelope, ts),
   });
 }
 
 /**
- * Cloudflare documents no fields inside `data` for Images, so the outcome is read from the
- * words it is most likely to use, failure first: an upload that "failed to complete" failed.
+ * Cloudflare documents no fields inside `data` for Images, so only fields that cannot be misread
+ * decide: a non-empty error means failed (checked first: a draft that reports an error did not
+ * upload), `draft: true` a draft, an upload time or variants an upload. Anything else is unsettled.
  */
-function notificationOutcome(data: Record<string, unknown>, envelope: z.infer<typeof notification>) {
-  const words = [data.status, data.state, data.event, data.result, data.outcome, envelope.alert_event, envelope.name, envelope.text]
-    .filter((w): w is string => typeof w === 'string')
-    .join(' ')
-    .toLowerCase();
-  if (data.error !== undefined || /fail|error|reject/.test(words)) return ImageStatus.Failed;
-  if (data.draft === true || /\bdraft\b/.test(words)) return ImageStatus.Draft;
-  if (Array.isArray(data.variants) || data.uploaded !== undefined || /complete|uploaded|success|ready/.test(words)) {
-    return ImageStatus.Uploaded;
-  }
+function imageStatusOf(data: Readonly<Record<string, unknown>>, error: ErrorInfo | undefined): ItemStatus | undefined {
+  if (error) return ImageStatus.Failed;
+  if (data.draft === true) return ImageStatus.Draft;
+  if (isoOrUndefined(data.uploaded) !== undefined || Array.isArray(data.variants)) return ImageStatus.Uploaded;
   return undefined;
 }
 
-function parseStream(json: unknown, now: Date): Delivery {
+/** An error is a non-empty string, or an object with a non-empty code or message; `""` and `null` are none. */
+function errorOf(value: unknown): ErrorInfo | undefined {
+  const code = isRecord(value) ? firstString(value.code, typeof value.code === 'number' ? String(value.code) : undefined) : undefined;
+  const message = typeof value === 'string' ? firstString(value) : isRecord(value) ? firstString(value.message) : undefined;
+  if (code === undefined && message === undefined) return undefined;
+  return {
+    ...(code && { code: storableString(code, 'error.code', Limits.errorCodeChars) }),
+    ...(message && { message: storableString(message, 'error.message', Limits.errorMessageChars) }),
+  };
+}
+
+/** Named fields only: a loose payload must never overwrite the item's own bookkeeping. */
+function imageAttributes(source: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  if (Array.isArray(source.variants) && source.variants.every((v) => typeof v === 'string')) attributes.variants = storable(source.variants, 'variants');
+  const metadata = isRecord(source.metadata) ? source.metadata : isRecord(source.meta) ? source.meta : undefined;
+  if (metadata) attributes.metadata = storable(metadata, 'metadata');
+  if (typeof source.requireSignedURLs === 'boolean') attributes.requireSignedURLs = source.requireSignedURLs;
+  for (const key of ['creator', 'filename', 'format'] as const) {
+    if (typeof source[key] === 'string') attributes[key] = storableString(source[key], key);
+  }
+  for (const key of ['width', 'height'] as const) {
+    if (typeof source[key] === 'number') attributes[key] = storable(source[key], key);
+  }
+  return attributes;
+}
+
+function notificationRef(envelope: z.infer<typeof notification>, ts: number | undefined): NotificationRef {
+  const text = (value: string | null | undefined, field: string) => (value ? storableString(value, field, 256) : undefined);
+  const alertType = text(envelope.alert_type, 'alert_type');
+  const alertCorrelationId = text(envelope.alert_correlation_id, 'alert_correlation_id');
+  const policyId = text(envelope.policy_id, 'policy_id');
+  return {
+    ...(alertType && { alertType }),
+    ...(alertCorrelationId && { alertCorrelationId }),
+    ...(policyId && { policyId }),
+    ...(ts !== undefined && Number.isFinite(ts) && { ts }),
+  };
+}
+
+function parseStream(json: Record<string, unknown>, now: Date): Delivery {
   const video = validate(streamVideo, json);
   const state = video.status.state;
   const playable = state === 'ready' && video.readyToStream !== false;
   if (!playable && state !== 'error') {
-    return { type: 'ignored', reason: `video state ${state}${state === 'ready' ? ' but not ready to stream' : ''}` };
+    return { type: 'ignored', reason: `video state ${state.slice(0, 64)}${state === 'ready' ? ' but not ready to stream' : ''}` };
   }
-  const attributes = pick(video, ['thumbnail', 'preview', 'duration', 'size', 'meta', 'playback', 'input', 'readyToStream', 'requireSignedURLs', 'creator']);
-  const code = video.status.errorReasonCode || video.status.errReasonCode;
-  const message = video.status.errorReasonText || video.status.errReasonText;
-  return status({
+  return observation({
     kind: ItemKind.Video,
-    id: video.uid,
+    id: storableString(video.uid, 'uid'),
     status: playable ? VideoStatus.Ready : VideoStatus.Error,
     occurredAt: toIso(video.modified ?? now.toISOString()),
-    payload: 'stream',
-    attributes,
-    ...(playable ? {} : { error: { ...(code ? { code } : {}), ...(message ? { message } : {}) } }),
+    source: ReportSource.Stream,
+    attributes: videoAttributes(json),
+    ...(!playable && { error: streamError(video.status) }),
   });
 }
 
@@ -224,52 +211,11 @@ function validate<T extends z.ZodMiniType>(schema: T, value: unknown): z.infer<T
   throw new PayloadError(field ? `${field}: ${issue?.message}` : (issue?.message ?? 'invalid payload'), field);
 }
 
-const status = (report: StatusReport): Delivery => ({ type: 'status', report: { ...report, attributes: storable(report.attributes) as Record<string, unknown> } });
-
-// DynamoDB holds numbers of up to 38 digits within 1E-130..9.99E+125 and nests maps 32 deep;
-// the SDK refuses integers beyond 2^53 outright. A signed delivery carrying such a value (a
-// 64-bit order id in metadata) must still be recorded, so those values are kept as text.
-const MAX_DEPTH = 30;
-function storable(value: unknown, depth = 0): unknown {
-  if (typeof value === 'number') {
-    const magnitude = Math.abs(value);
-    const exact = !Number.isInteger(value) || Number.isSafeInteger(value);
-    return exact && magnitude < 9.9e125 && (magnitude === 0 || magnitude > 1e-130) ? value : String(value);
-  }
-  if (typeof value !== 'object' || value === null) return value;
-  if (depth >= MAX_DEPTH) return JSON.stringify(value);
-  if (Array.isArray(value)) return value.map((v) => storable(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storable(v, depth + 1)]));
-}
+const observation = (value: Observation): Delivery => ({ type: 'observation', observation: value });
 
 /** Normalise to millisecond UTC so timestamps compare as strings (Stream sends microseconds). */
 function toIso(value: string): string {
   const iso = isoOrUndefined(value);
   if (iso === undefined) throw new PayloadError(`timestamp out of range: ${value.slice(0, 40)}`);
   return iso;
-}
-
-function isoOrUndefined(value: string | number): string | undefined {
-  const date = new Date(value);
-  const year = date.getUTCFullYear();
-  // Outside four-digit years the ISO strings stop sorting as text, and precedence relies on that.
-  return Number.isNaN(date.getTime()) || year < 1970 || year > 9999 ? undefined : date.toISOString();
-}
-
-function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const picked: Partial<Pick<T, K>> = {};
-  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
-  return picked;
-}
-
-function firstString(...values: unknown[]): string | undefined {
-  return values.find((v): v is string => typeof v === 'string' && v.length > 0);
-}
-
-function nested(value: unknown, key: string): unknown {
-  return isRecord(value) ? value[key] : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,15 +1,20 @@
-import { ItemKind, UnknownIdPolicy, type ItemStatus } from '../core/contract.js';
+import type { ApiFailure } from '../core/cloudflare.js';
+import { UnknownIdPolicy, type ConfirmMode, type ItemKind, type ItemStatus } from '../core/contract.js';
 import { decide, recordedItem, type Outcome } from '../core/decide.js';
-import { DependencyError, PayloadTooLargeError, SignatureError, UnknownItemError } from '../core/errors.js';
-import { MAX_WRITE_ATTEMPTS, writeThenPublish } from '../core/outbox.js';
-import { parseDelivery, type StatusReport } from './parse.js';
-import type { Publisher } from '../adapters/publish.js';
+import { PayloadTooLargeError, SignatureError, UnknownItemError } from '../core/errors.js';
+import type { StatusReport } from '../core/item.js';
+import { settle } from '../core/outbox.js';
+import type { ItemStore, Publisher } from '../core/ports.js';
+import type { CloudflareReader } from '../adapters/cloudflare.js';
 import type { SecretSource } from '../adapters/secrets.js';
-import type { ItemStore } from '../adapters/store.js';
-import { RejectReason, verifyRequest, type Route, type Scheme, type SecretSet } from './verify.js';
+import { Confirmation, confirm } from './confirm.js';
+import { parseDelivery } from './parse.js';
+import type { Route, Scheme } from '../core/contract.js';
+import type { SecretSet } from '../core/secret-format.js';
+import { RejectReason, verifyRequest } from './verify.js';
 
 /**
- * The data path, in order: size → verify → parse → decide → store → publish.
+ * The data path, in order: size → verify → parse → confirm → decide → store → publish.
  * Depends on ports only, so tests can run it against the emulator or against faults.
  */
 
@@ -24,12 +29,15 @@ export interface ReceiveOptions {
   readonly maxBodyBytes: number;
   readonly unknownIdPolicy: UnknownIdPolicy;
   readonly leaseMs: number;
+  readonly confirmWithCloudflare: ConfirmMode;
 }
 
 export interface Ports {
   readonly secrets: SecretSource;
   readonly store: ItemStore;
   readonly publisher: Publisher;
+  /** Cloudflare's API, read-only; absent when the stack has no read-token secret. */
+  readonly cloudflare?: CloudflareReader;
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
 }
@@ -39,7 +47,10 @@ export interface Receipt {
   readonly scheme: Scheme;
   readonly kind?: ItemKind;
   readonly id?: string;
+  /** The item's status after this delivery (unchanged when it was stale or a duplicate). */
   readonly status?: ItemStatus;
+  /** What the delivery reported, once confirmed: differs from `status` when it changed nothing. */
+  readonly reported?: ItemStatus;
   readonly previousStatus?: ItemStatus;
   /** Events this delivery put on the bus (its own transition and any it republished). */
   readonly published?: number;
@@ -49,6 +60,10 @@ export interface Receipt {
    */
   readonly republished?: number;
   readonly reason?: string;
+  /** What asking Cloudflare's API made of the delivery. */
+  readonly confirmation?: Confirmation;
+  /** Why Cloudflare could not be asked, when it could not (the fields then decided). */
+  readonly apiFailure?: ApiFailure;
 }
 
 export async function receive(request: WebhookRequest, ports: Ports, options: ReceiveOptions): Promise<Receipt> {
@@ -56,11 +71,15 @@ export async function receive(request: WebhookRequest, ports: Ports, options: Re
 
   const scheme = await authenticate(request, ports, options);
   const delivery = parseDelivery(request.route, request.body, ports.now());
-  if (delivery.type === 'test') return { outcome: 'test', scheme };
-  if (delivery.type === 'ignored') return { outcome: 'ignored', scheme, reason: delivery.reason };
+  if (delivery.type !== 'observation') return { outcome: delivery.type, scheme, ...(delivery.type === 'ignored' && { reason: delivery.reason }) };
 
-  const applied = await apply(delivery.report, ports, options);
-  return { scheme, kind: delivery.report.kind, id: delivery.report.id, status: delivery.report.status, ...applied };
+  const { observation } = delivery;
+  const confirmed = await confirm(observation, options.confirmWithCloudflare, ports.cloudflare, ports.now());
+  // Asking Cloudflare is worth telling the sender about only when it happened (or could not).
+  const subject = { scheme, kind: observation.kind, id: observation.id, ...(confirmed.confirmation !== Confirmation.NotAsked && { confirmation: confirmed.confirmation }) };
+  if (confirmed.type === 'ignored') return { outcome: 'ignored', ...subject, reason: confirmed.reason };
+  const applied = await apply(confirmed.report, ports, options);
+  return { ...subject, reported: confirmed.report.status, ...applied, ...(confirmed.apiFailure && { apiFailure: confirmed.apiFailure }) };
 }
 
 async function authenticate(request: WebhookRequest, ports: Ports, options: ReceiveOptions): Promise<Scheme> {
@@ -83,38 +102,27 @@ async function authenticate(request: WebhookRequest, ports: Ports, options: Rece
   return verdict.scheme;
 }
 
-async function apply(
-  report: StatusReport,
-  ports: Ports,
-  options: ReceiveOptions,
-): Promise<Pick<Receipt, 'outcome' | 'previousStatus' | 'published' | 'republished'>> {
-  let recorded = false;
-  for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; ) {
-    const item = await ports.store.get(report.id);
-    const decision = decide(item, report, { now: ports.now(), leaseMs: options.leaseMs });
+type Applied = Pick<Receipt, 'outcome' | 'status' | 'previousStatus' | 'published' | 'republished'>;
 
-    if (decision.type === 'unknown') {
-      if (options.unknownIdPolicy !== UnknownIdPolicy.Record || item !== undefined || recorded) {
-        throw new UnknownItemError(report.kind, report.id);
-      }
-      // Record the image Cloudflare told us about, then apply the delivery to it like any other.
-      await ports.store.create(recordedItem(report.kind, report.id, ports.now()));
-      recorded = true;
-      continue;
-    }
-    if (decision.type === 'wait') {
-      // Another invocation is publishing an event of this item; answering now could lose it if that one dies.
-      await ports.sleep(Math.max(10, Math.min(decision.untilMs - ports.now().getTime(), 250)));
-      continue;
-    }
-    if (decision.type === 'none') return { outcome: decision.outcome, previousStatus: decision.previousStatus, published: 0 };
-
-    if (!(await writeThenPublish(ports, report.id, decision))) {
-      attempt += 1;
-      continue;
-    }
-    const { outcome, previousStatus, publish, republished } = decision;
-    return { outcome, previousStatus, published: publish.length, ...(republished > 0 && { republished }) };
+async function apply(report: StatusReport, ports: Ports, options: ReceiveOptions): Promise<Applied> {
+  const now = () => ports.now();
+  // Another invocation holds the lease on this item's outbox: answering now could lose its events if it dies.
+  const waitFor = async (untilMs: number) => {
+    await ports.sleep(Math.max(10, Math.min(untilMs - now().getTime(), 250)));
+    return true;
+  };
+  let decision = await settle(ports, report.id, (item) => decide(item, report, { now: now(), leaseMs: options.leaseMs }), waitFor);
+  if (decision.type === 'unknown') {
+    if (options.unknownIdPolicy !== UnknownIdPolicy.Record) throw new UnknownItemError(report.kind, report.id);
+    // Record the image Cloudflare told us about, then apply the delivery to it like any other.
+    await ports.store.create(recordedItem(report.kind, report.id, now()));
+    decision = await settle(ports, report.id, (item) => decide(item, report, { now: now(), leaseMs: options.leaseMs }), waitFor);
+    if (decision.type === 'unknown') throw new UnknownItemError(report.kind, report.id);
   }
-  throw new DependencyError('dynamodb', `item ${report.id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
+  if (decision.type !== 'write' && decision.type !== 'none') throw new Error(`unexpected decision ${decision.type}`);
+  // A stale or duplicate delivery leaves the item as it was: the answer says so, apart from what was reported.
+  const status = decision.outcome === 'transitioned' || decision.outcome === 'refreshed' ? report.status : decision.previousStatus;
+  if (decision.type === 'none') return { outcome: decision.outcome, status, previousStatus: decision.previousStatus, published: 0 };
+  const { outcome, previousStatus, publish, republished } = decision;
+  return { outcome, status, previousStatus, published: publish.length, ...(republished > 0 && { republished }) };
 }

@@ -1,48 +1,16 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { Scheme, type Route } from '../core/contract.js';
+import { RejectReason } from '../core/errors.js';
+import type { SecretSet } from '../core/secret-format.js';
 
 /**
  * Step 1 of the data path: prove the request comes from Cloudflare, on the raw bytes,
  * before anything parses them. Pure: no AWS, no clock (the caller passes `nowSeconds`).
  */
 
-export type Route = 'images' | 'stream';
+export { Scheme, type Route, type SecretSet };
 
-/** Active secrets per scheme; several values each so a secret can be rotated without downtime. */
-export interface SecretSet {
-  readonly images: readonly string[];
-  readonly stream: readonly string[];
-  readonly toolkit: readonly string[];
-}
-
-export const Scheme = {
-  /** Cloudflare Notifications (how Images direct-creator-upload events arrive): the secret itself. */
-  NotificationSecret: 'cf-webhook-auth',
-  /** Cloudflare Stream: `Webhook-Signature: time=…,sig1=…`, HMAC over `<time>.<body>`. */
-  StreamSignature: 'webhook-signature',
-  /** django-cloudflareimages-toolkit: `X-Signature`, HMAC over the body, optional `sha256=`. */
-  ToolkitSignature: 'x-signature',
-} as const;
-export type Scheme = (typeof Scheme)[keyof typeof Scheme];
-
-export const RejectReason = {
-  Missing: 'missing signature',
-  Malformed: 'malformed signature header',
-  Invalid: 'invalid signature',
-  Stale: 'timestamp outside the allowed window',
-  /**
-   * For operators only (logs, the `secret-not-configured` metric): the sender is answered as for
-   * an invalid signature (`publicReason`), so a prober cannot learn which schemes are switched off.
-   * Returned only for a well-formed header: a malformed one is answered as malformed, as it would
-   * be with a secret configured.
-   */
-  NotConfigured: 'no secret configured for this webhook',
-} as const;
-export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
-
-/** What the sender is told: an unconfigured scheme looks exactly like a wrong signature. */
-export function publicReason(reason: string): string {
-  return reason === RejectReason.NotConfigured ? RejectReason.Invalid : reason;
-}
+export { RejectReason };
 
 export type Verification =
   | { readonly ok: true; readonly scheme: Scheme }

@@ -8,21 +8,28 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { DetailType } from '../../lambda/core/contract.js';
+import { ApiFailure } from '../../lambda/core/cloudflare.js';
+import { DetailType, ImageStatus, ItemKind, VideoStatus } from '../../lambda/core/contract.js';
 import {
+  Confirmation,
   DEFAULT_METRICS_NAMESPACE,
-  DELIVERY_DIMENSION_SETS,
+  DeliveryOutcome,
+  DeliveryResult,
   Dimension,
   METRICS_NAMESPACE_ENV,
+  METRICS_SERVICE,
   MetricName,
   Rejection,
+  RELAY_METRICS_SERVICE,
   SIGNATURE_REJECTIONS,
+  SWEEP_METRICS_SERVICE,
 } from '../../lambda/core/metrics.js';
+import { type DeliverySummary, metricBatches } from '../../lambda/webhook/metrics.js';
 import { createApp } from '../../lib/app.js';
-import { WebhookAlarm } from '../../lib/observability.js';
+import { WebhookAlarm } from '../../lib/observability/index.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
-import { NO_BUNDLING, resourcesOf, type TemplateResource as Resource } from '../support/template.js';
+import { functionOf, functionsOf, NO_BUNDLING, refOf, resourcesOf, type TemplateResource as Resource } from '../support/template.js';
 
 /** Skips esbuild: enough for template checks. */
 function synth(receiver?: CloudflareWebhookReceiverProps): Template {
@@ -55,17 +62,96 @@ function dashboardBody(template: Template): { widgets: any[] } {
   return JSON.parse(text);
 }
 
+/** `Name=value …` of CloudWatch dimensions, sorted. */
+function dimensionsOf(dimensions: { Name: string; Value: unknown }[]): string {
+  return dimensions.map((d) => `${d.Name}=${d.Value}`).sort().join(' ');
+}
+
+/**
+ * What each function emits: service → metric → the dimension sets (besides `service`) it is
+ * published under, as sorted comma-joined names. The webhook's is read off its own metricBatches
+ * over deliveries of every shape; the sweep's and the relay's are their handlers' batches written
+ * out (lambda/sweep/handler.ts, lambda/relay/handler.ts), as those modules do not export them.
+ */
+const EMITTED: Record<string, Record<string, Set<string>>> = {
+  [METRICS_SERVICE]: webhookEmissions(),
+  [SWEEP_METRICS_SERVICE]: {
+    [MetricName.Reconciliations]: new Set([Dimension.Reconciliation]),
+    [MetricName.RecoveredWebhooks]: new Set(['']),
+    [MetricName.CloudflareApiErrors]: new Set([Dimension.Class]),
+  },
+  [RELAY_METRICS_SERVICE]: {
+    [MetricName.RelayedEvents]: new Set(['']),
+    [MetricName.RelayRetries]: new Set(['']),
+  },
+};
+
+function webhookEmissions(): Record<string, Set<string>> {
+  const deliveries: DeliverySummary[] = [
+    { result: 'accepted', kind: 'image', outcome: 'transitioned', transition: { from: 'pending', to: 'uploaded' }, republished: 1, publishFailed: false, confirmation: 'corrected', apiFailure: 'unavailable' },
+    { result: 'rejected', kind: 'video', outcome: 'rejected', rejection: 'invalid-signature', republished: 0, publishFailed: false },
+    { result: 'error', kind: 'image', outcome: 'error', republished: 0, publishFailed: true, apiFailure: 'auth' },
+  ];
+  const emitted: Record<string, Set<string>> = {};
+  for (const batch of deliveries.flatMap(metricBatches)) {
+    const sets = batch.dimensionSets.length > 0 ? batch.dimensionSets.map((set) => Object.keys(set).sort().join(',')) : [''];
+    for (const metricName of Object.keys(batch.counts)) for (const set of sets) (emitted[metricName] ??= new Set()).add(set);
+  }
+  return emitted;
+}
+
+/** The values a dimension takes, by whichever function emits it. */
+const DIMENSION_VALUES: Record<string, readonly string[]> = {
+  [Dimension.Result]: Object.values(DeliveryResult),
+  [Dimension.Kind]: [...Object.values(ItemKind), 'unknown'],
+  [Dimension.Outcome]: Object.values(DeliveryOutcome),
+  [Dimension.Reason]: Object.values(Rejection),
+  [Dimension.Status]: [...new Set([...Object.values(ImageStatus), ...Object.values(VideoStatus)])],
+  // `not-asked` is never emitted (lambda/webhook/metrics.ts).
+  [Dimension.Confirmation]: Object.values(Confirmation).filter((c) => c !== Confirmation.NotAsked),
+  [Dimension.Class]: Object.values(ApiFailure),
+  [Dimension.Reconciliation]: ['expired', 'recovered', 'skipped', 'deferred', 'failed'],
+};
+
+/** Every custom metric (in `namespace`) the alarms and the dashboard name, with its dimensions. */
+function customMetricsNamed(template: Template, namespace: string): { metricName: string; dimensions: Record<string, string> }[] {
+  const named: { metricName: string; dimensions: Record<string, string> }[] = [];
+  const add = (ns: unknown, metricName: string, pairs: [string, string][]) => {
+    if (ns === namespace) named.push({ metricName, dimensions: Object.fromEntries(pairs) });
+  };
+  for (const alarm of Object.values(alarmsByName(template))) {
+    if (alarm.MetricName) add(alarm.Namespace, alarm.MetricName, alarm.Dimensions.map((d: any) => [d.Name, d.Value]));
+    for (const m of alarm.Metrics ?? []) {
+      const metric = m.MetricStat?.Metric;
+      if (metric) add(metric.Namespace, metric.MetricName, metric.Dimensions.map((d: any) => [d.Name, d.Value]));
+    }
+  }
+  const dashboards = resourcesOf(template, 'AWS::CloudWatch::Dashboard');
+  for (const widget of dashboards.length > 0 ? dashboardBody(template).widgets.filter((w) => w.type === 'metric') : []) {
+    for (const m of widget.properties.metrics as unknown[][]) {
+      const [ns, metricName, ...dims] = m.filter((p) => typeof p === 'string') as string[];
+      const pairs: [string, string][] = [];
+      for (let i = 0; i + 1 < dims.length; i += 2) pairs.push([dims[i]!, dims[i + 1]!]);
+      if (metricName) add(ns, metricName, pairs);
+    }
+  }
+  return named;
+}
+
 const SERVICE = { Name: 'service', Value: 'cloudflare-webhook' };
-const MAIN_ALARMS = [WebhookAlarm.Api5xxRate, WebhookAlarm.FunctionErrors, WebhookAlarm.FunctionThrottles, WebhookAlarm.PublishFailures, WebhookAlarm.SignatureRejections];
+/** The webhook path's health. */
+const HEALTH_ALARMS = [WebhookAlarm.Api5xxRate, WebhookAlarm.FunctionErrors, WebhookAlarm.FunctionThrottles, WebhookAlarm.PublishFailures, WebhookAlarm.SignatureRejections];
+/** Every alarm of the default receiver: health, the read token (there is one), the relay (there is one). */
+const DEFAULT_ALARMS = [...HEALTH_ALARMS, WebhookAlarm.CloudflareTokenRefused, WebhookAlarm.RelayDeadLetters, WebhookAlarm.RelayIteratorAge];
 
 describe('alarms, by default', () => {
   const template = synth();
   const alarms = alarmsByName(template);
-  const fn = logicalIdOf(template, 'AWS::Lambda::Function');
+  const fn = functionOf(template, 'webhook')[0];
   const api = logicalIdOf(template, 'AWS::ApiGatewayV2::Api');
 
-  test('are the five health alarms, without NoSuccessfulDelivery, notifying nobody', () => {
-    assert.deepEqual(Object.keys(alarms).sort(), [...MAIN_ALARMS].sort());
+  test('are the health, read token and relay alarms, without NoSuccessfulDelivery, notifying nobody', () => {
+    assert.deepEqual(Object.keys(alarms).sort(), [...DEFAULT_ALARMS].sort());
     for (const alarm of Object.values(alarms)) {
       assert.equal(alarm.AlarmActions, undefined);
       assert.equal(alarm.OKActions, undefined);
@@ -126,6 +212,31 @@ describe('alarms, by default', () => {
     assert.ok(!stats.some((m: any) => m.MetricStat.Metric.Dimensions.some((d: any) => d.Value === Rejection.InvalidPayload)), 'bad payloads are not probes');
   });
 
+  test('CloudflareTokenRefused: any refusal of the read token in five minutes, by the webhook or the sweep', () => {
+    const alarm = alarms.CloudflareTokenRefused;
+    assert.deepEqual([alarm.Threshold, alarm.ComparisonOperator, alarm.EvaluationPeriods], [1, 'GreaterThanOrEqualToThreshold', 1]);
+    const [expression] = alarm.Metrics.filter((m: any) => m.Expression);
+    const stats = alarm.Metrics.filter((m: any) => m.MetricStat);
+    assert.equal(expression.Expression, stats.map((m: any) => `FILL(${m.Id}, 0)`).join(' + '));
+    assert.deepEqual(
+      stats.map((m: any) => [m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName, dimensionsOf(m.MetricStat.Metric.Dimensions), m.MetricStat.Period, m.MetricStat.Stat]).sort(),
+      [METRICS_SERVICE, SWEEP_METRICS_SERVICE].map((service) => [DEFAULT_METRICS_NAMESPACE, MetricName.CloudflareApiErrors, `Class=${ApiFailure.Auth} service=${service}`, 300, 'Sum']).sort(),
+    );
+  });
+
+  test('RelayDeadLetters: a batch in the relay’s dead-letter queue; RelayIteratorAge: the relay 10 minutes behind the stream', () => {
+    const [, mapping] = resourcesOf(template, 'AWS::Lambda::EventSourceMapping')[0]!;
+    const dlq = refOf(mapping.Properties.DestinationConfig.OnFailure.Destination);
+    const relay = functionOf(template, 'relay')[0];
+    const shape = (a: any) => [a.Namespace, a.MetricName, a.Dimensions, a.Statistic, a.Period, a.Threshold, a.ComparisonOperator, a.EvaluationPeriods];
+    assert.deepEqual(shape(alarms.RelayDeadLetters), [
+      'AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }], 'Maximum', 300, 1, 'GreaterThanOrEqualToThreshold', 1,
+    ]);
+    assert.deepEqual(shape(alarms.RelayIteratorAge), [
+      'AWS/Lambda', 'IteratorAge', [{ Name: 'FunctionName', Value: { Ref: relay } }], 'Maximum', 300, 10 * 60_000, 'GreaterThanOrEqualToThreshold', 1,
+    ]);
+  });
+
   test('each names its runbook section, and the runbook has one for every alarm', () => {
     const runbook = readFileSync(new URL('../../docs/RUNBOOK.md', import.meta.url), 'utf8');
     for (const name of Object.values(WebhookAlarm)) {
@@ -162,7 +273,7 @@ describe('alarm options', () => {
     const template = Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver: { alarms: { topic } } }));
     assert.equal(resourcesOf(template, 'AWS::SNS::Topic').length, 0);
     const alarms = Object.values(alarmsByName(template));
-    assert.equal(alarms.length, MAIN_ALARMS.length);
+    assert.equal(alarms.length, DEFAULT_ALARMS.length);
     for (const alarm of alarms) assert.deepEqual(alarm.AlarmActions, [arn]);
   });
 
@@ -170,6 +281,12 @@ describe('alarm options', () => {
     const alarms = alarmsByName(synth({ alarms: { api5xxRatePercent: 1, signatureRejectionsPerFiveMinutes: 100 } }));
     assert.equal(alarms.Api5xxRate.Threshold, 1);
     assert.equal(alarms.SignatureRejections.Threshold, 100);
+  });
+
+  test('the token alarm exists only with a read token, the relay alarms only with the relay', () => {
+    assert.deepEqual(Object.keys(alarmsByName(synth({ cloudflareReadSecret: false, relay: false }))).sort(), [...HEALTH_ALARMS].sort());
+    assert.deepEqual(Object.keys(alarmsByName(synth({ relay: false }))).sort(), [...HEALTH_ALARMS, WebhookAlarm.CloudflareTokenRefused].sort());
+    assert.deepEqual(Object.keys(alarmsByName(synth({ cloudflareReadSecret: false }))).sort(), [...HEALTH_ALARMS, WebhookAlarm.RelayDeadLetters, WebhookAlarm.RelayIteratorAge].sort());
   });
 
   test('NoSuccessfulDelivery: no accepted delivery in N hours, where an hour with no data counts as none', () => {
@@ -184,14 +301,16 @@ describe('alarm options', () => {
     );
   });
 
-  test('a metrics namespace reaches both the function and every alarm on its metrics', () => {
+  test('a metrics namespace reaches every function that emits metrics and every alarm on them', () => {
     const template = synth({ metricsNamespace: 'Staging/CloudflareWebhook', alarms: { noDeliveryHours: 1 } });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ [METRICS_NAMESPACE_ENV]: 'Staging/CloudflareWebhook' }) },
-    });
+    for (const kind of ['webhook', 'relay', 'sweep'] as const) {
+      assert.equal(functionOf(template, kind)[1].Properties.Environment.Variables[METRICS_NAMESPACE_ENV], 'Staging/CloudflareWebhook', kind);
+    }
     const alarms = alarmsByName(template);
     for (const name of [WebhookAlarm.PublishFailures, WebhookAlarm.NoSuccessfulDelivery]) assert.equal(alarms[name].Namespace, 'Staging/CloudflareWebhook');
-    for (const m of alarms.SignatureRejections.Metrics.filter((m: any) => m.MetricStat)) assert.equal(m.MetricStat.Metric.Namespace, 'Staging/CloudflareWebhook');
+    for (const name of [WebhookAlarm.SignatureRejections, WebhookAlarm.CloudflareTokenRefused]) {
+      for (const m of alarms[name].Metrics.filter((m: any) => m.MetricStat)) assert.equal(m.MetricStat.Metric.Namespace, 'Staging/CloudflareWebhook', name);
+    }
   });
 
   test('rejects values CloudWatch would refuse at deploy time', () => {
@@ -218,9 +337,11 @@ describe('the dashboard', () => {
     assert.ok(widget, `a widget titled '${title}'`);
     return widget;
   };
-  /** A graph widget's metrics as `namespace metric dim=value …` strings. */
+  /** A graph widget's metrics as `namespace metric dim=value …` strings, and its expressions as `= expression`. */
   const series = (title: string): string[] =>
     titled(title).properties.metrics.map((m: unknown[]) => {
+      const expression = (m[0] as { expression?: string }).expression;
+      if (expression) return `= ${expression}`;
       const parts = m.filter((p) => typeof p === 'string') as string[];
       const [namespace, metricName, ...dims] = parts;
       const pairs: string[] = [];
@@ -261,7 +382,28 @@ describe('the dashboard', () => {
     ]);
     assert.deepEqual(series('API requests and errors').map((s) => s.split(' ').slice(0, 2).join(' ')), ['AWS/ApiGateway Count', 'AWS/ApiGateway 4xx', 'AWS/ApiGateway 5xx']);
     assert.deepEqual(series('Function').map((s) => s.split(' ').slice(0, 2).join(' ')), ['AWS/Lambda Invocations', 'AWS/Lambda Errors', 'AWS/Lambda Throttles']);
-    assert.equal(titled('Alarms').properties.alarms.length, MAIN_ALARMS.length);
+    assert.equal(titled('Alarms').properties.alarms.length, DEFAULT_ALARMS.length);
+  });
+
+  test("shows confirmations and recovered webhooks, Cloudflare's API errors by class (webhook and sweep summed), and the relay", () => {
+    assert.deepEqual(series('Truth from Cloudflare'), [
+      ...Object.values(Confirmation)
+        .filter((c) => c !== Confirmation.NotAsked)
+        .map((c) => `CloudflareWebhook Confirmations Confirmation=${c} service=cloudflare-webhook`),
+      'CloudflareWebhook RecoveredWebhooks service=cloudflare-sweep',
+    ]);
+    assert.deepEqual(
+      series('Cloudflare API errors'),
+      Object.values(ApiFailure).flatMap((failure) => {
+        const id = failure.replace(/[^a-z]/g, '_');
+        return [
+          `= FILL(webhook_${id}, 0) + FILL(sweep_${id}, 0)`,
+          `CloudflareWebhook CloudflareApiErrors Class=${failure} service=cloudflare-webhook`,
+          `CloudflareWebhook CloudflareApiErrors Class=${failure} service=cloudflare-sweep`,
+        ];
+      }),
+    );
+    assert.deepEqual(series('Stream relay'), ['CloudflareWebhook RelayedEvents service=cloudflare-relay', 'AWS/Lambda IteratorAge FunctionName=TOKEN']);
   });
 
   test("lists the latest rejected and failed deliveries from the function's log group", () => {
@@ -269,45 +411,39 @@ describe('the dashboard', () => {
     assert.equal(widget.type, 'log');
     assert.match(widget.properties.query, /SOURCE 'TOKEN'/);
     assert.match(widget.properties.query, /filter statusCode >= 400/);
-    const functionLogs = template.toJSON().Resources[logicalIdOf(template, 'AWS::Lambda::Function')].Properties.LoggingConfig.LogGroup;
+    const functionLogs = functionOf(template, 'webhook')[1].Properties.LoggingConfig.LogGroup;
     const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard');
     assert.ok(JSON.stringify(dashboard!.Properties.DashboardBody).includes(JSON.stringify(functionLogs)), "the query reads the function's log group");
   });
 
-  test('every custom metric it or an alarm names is one the function emits, by the dimensions it emits', () => {
-    const template = synth({ alarms: { noDeliveryHours: 2 } });
-    // [metric name, dimension names] of every custom metric in the alarms and on the dashboard.
-    const named: [string, string[]][] = [];
-    for (const alarm of Object.values(alarmsByName(template))) {
-      if (alarm.Namespace === DEFAULT_METRICS_NAMESPACE) named.push([alarm.MetricName, alarm.Dimensions.map((d: any) => d.Name)]);
-      for (const m of alarm.Metrics ?? []) {
-        const metric = m.MetricStat?.Metric;
-        if (metric?.Namespace === DEFAULT_METRICS_NAMESPACE) named.push([metric.MetricName, metric.Dimensions.map((d: any) => d.Name)]);
+  test('every custom metric it or an alarm names is one a function emits, under the service and dimensions it emits', () => {
+    for (const receiver of [{ alarms: { noDeliveryHours: 2 } }, { relay: false, cloudflareReadSecret: false as const, metricsNamespace: 'Other' }]) {
+      const named = customMetricsNamed(synth(receiver), receiver.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
+      assert.ok(named.length > 30, 'the alarms and the dashboard name the custom metrics');
+      for (const { metricName, dimensions } of named) {
+        const { service, ...rest } = dimensions;
+        const sets = EMITTED[service!]?.[metricName];
+        assert.ok(sets, `${metricName} is emitted by service ${service}`);
+        const names = Object.keys(rest).sort().join(',');
+        assert.ok(sets.has(names), `${service} emits ${metricName} by [${names}] (it emits ${[...sets].map((s) => `[${s}]`).join(' ')})`);
+        for (const [dimension, value] of Object.entries(rest)) {
+          assert.ok(DIMENSION_VALUES[dimension]?.includes(value), `${metricName} ${dimension}=${value} is a value ${service} emits`);
+        }
       }
     }
-    for (const widget of dashboardBody(template).widgets.filter((w) => w.type === 'metric')) {
-      for (const m of widget.properties.metrics as unknown[][]) {
-        if (m[0] !== DEFAULT_METRICS_NAMESPACE) continue;
-        const [, metricName, ...dims] = m.filter((p) => typeof p === 'string') as string[];
-        named.push([metricName!, dims.filter((_, i) => i % 2 === 0)]);
-      }
-    }
-    assert.ok(named.length > 30);
-    const sets = new Set(DELIVERY_DIMENSION_SETS.map((set) => [Dimension.Service, ...set].sort().join(',')));
-    for (const [metricName, dims] of named) {
-      assert.ok((Object.values(MetricName) as string[]).includes(metricName), metricName);
-      const set = dims.sort().join(',');
-      if (metricName === MetricName.Deliveries) assert.ok(sets.has(set), `Deliveries is emitted by ${set}`);
-      else assert.equal(set, Dimension.Service, `${metricName} is emitted by service only`);
-    }
+  });
+
+  test('names the metrics of all three functions that emit them', () => {
+    const services = new Set(customMetricsNamed(template, DEFAULT_METRICS_NAMESPACE).map((m) => m.dimensions.service));
+    assert.deepEqual([...services].sort(), [METRICS_SERVICE, RELAY_METRICS_SERVICE, SWEEP_METRICS_SERVICE].sort());
   });
 });
 
 describe('log settings', () => {
-  test("the function's and the API's log groups keep a month by default, and the log level is INFO", () => {
+  test("every function's and the API's log groups keep a month by default, and the log level is INFO", () => {
     const template = synth();
     const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
-    assert.equal(groups.length, 2);
+    assert.equal(groups.length, 1 + Object.keys(functionsOf(template)).length);
     for (const [, group] of groups) assert.equal(group.Properties.RetentionInDays, 30);
     template.hasResourceProperties('AWS::Lambda::Function', {
       LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('FunctionLogs') } },
@@ -403,7 +539,7 @@ describe('alarm, dashboard and schema settings from CDK context', () => {
       eventSchemas: 'true',
     });
     const alarms = alarmsByName(template);
-    assert.deepEqual(Object.keys(alarms).sort(), [...MAIN_ALARMS, WebhookAlarm.NoSuccessfulDelivery].sort());
+    assert.deepEqual(Object.keys(alarms).sort(), [...DEFAULT_ALARMS, WebhookAlarm.NoSuccessfulDelivery].sort());
     for (const alarm of Object.values(alarms)) assert.deepEqual(alarm.AlarmActions, [topicArn]);
     assert.equal(alarms.Api5xxRate.Threshold, 2);
     assert.equal(alarms.SignatureRejections.Threshold, 7);

@@ -8,88 +8,45 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Defaults, SecretKey, TableDesign, WebhookEnv } from '../../lambda/core/contract.js';
+import { ConfirmMode, Defaults, SecretKey, TableDesign, WebhookEnv } from '../../lambda/core/contract.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics.js';
 import { createApp } from '../../lib/app.js';
 import { webhookBundling } from '../../lib/bundling.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import { type FunctionBundle, locateFunctionBundle } from '../../scripts/build.js';
-import { asArray, NO_BUNDLING, onlyResource, resourcesOf, type TemplateResources } from '../support/template.js';
+import { asArray, functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourcesOf, roleGrants, roleOf } from '../support/template.js';
 
-/** Logical id behind `{Ref}` or `{Fn::GetAtt: [id, 'Arn']}`; anything else (a string, `*`) is not ours. */
-function referencedLogicalId(value: unknown): string | undefined {
-  if (value && typeof value === 'object') {
-    const ref = (value as { Ref?: unknown }).Ref;
-    if (typeof ref === 'string') return ref;
-    const getAtt = (value as { 'Fn::GetAtt'?: unknown })['Fn::GetAtt'];
-    if (Array.isArray(getAtt) && getAtt[1] === 'Arn') return getAtt[0] as string;
-  }
-  return undefined;
-}
-
-/** Every statement of every policy that reaches the webhook function's role. */
-function functionRoleStatements(template: Template): any[] {
-  const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
-  const roleId = referencedLogicalId(fn.Properties.Role);
-  assert.ok(roleId, 'function role is a resource of this stack');
-  const role = (template.toJSON().Resources as TemplateResources)[roleId];
-  assert.deepEqual(role?.Properties.ManagedPolicyArns ?? [], [], 'no managed policies on the function role');
-  assert.deepEqual(role?.Properties.Policies ?? [], [], 'no inline policies on the role resource itself');
-  for (const [id, managed] of resourcesOf(template, 'AWS::IAM::ManagedPolicy')) {
-    assert.ok(!JSON.stringify(managed.Properties.Roles ?? []).includes(roleId), `${id} attaches to the function role`);
-  }
-  const policies = resourcesOf(template, 'AWS::IAM::Policy').filter(([, policy]) =>
-    asArray(policy.Properties.Roles).some((r) => referencedLogicalId(r) === roleId),
-  );
-  assert.ok(policies.length > 0, 'the function role has a policy');
-  return policies.flatMap(([, policy]) => asArray(policy.Properties.PolicyDocument.Statement));
-}
-
-/** Asserts the role allows exactly `expected` (action → logical id of the only allowed resource). */
-function assertRoleAllowsExactly(template: Template, expected: Record<string, string>): void {
-  const granted = new Set<string>();
-  for (const statement of functionRoleStatements(template)) {
-    assert.equal(statement.Effect, 'Allow');
-    assert.equal(statement.NotAction, undefined);
-    assert.equal(statement.NotResource, undefined);
-    const resources = asArray<unknown>(statement.Resource);
-    assert.ok(resources.length > 0);
-    for (const action of asArray<string>(statement.Action)) {
-      assert.ok(action in expected, `unexpected action ${action}`);
-      for (const resource of resources) {
-        assert.equal(
-          referencedLogicalId(resource),
-          expected[action],
-          `${action} must only apply to ${expected[action]}, got ${JSON.stringify(resource)}`,
-        );
-      }
-      granted.add(action);
-    }
-  }
-  assert.deepEqual([...granted].sort(), Object.keys(expected).sort());
-}
-
+/** What the webhook function's role may touch: its table, bus, secrets and log group. */
 function ownResourceIds(template: Template) {
-  const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+  const [, fn] = functionOf(template, 'webhook');
+  const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
   return {
     table: onlyResource(template, 'AWS::DynamoDB::Table')[0],
     bus: onlyResource(template, 'AWS::Events::EventBus')[0],
-    secret: onlyResource(template, 'AWS::SecretsManager::Secret')[0],
-    functionLogs: referencedLogicalId(fn.Properties.LoggingConfig.LogGroup)!,
+    secret: secrets.find(([, s]) => s.Properties.GenerateSecretString)![0],
+    readSecret: secrets.find(([id]) => id.startsWith('ReceiverCloudflareReadSecret'))?.[0],
+    functionLogs: refOf(fn.Properties.LoggingConfig.LogGroup)!,
   };
 }
 
-function expectedPermissions(template: Template, { putItem }: { putItem: boolean }): Record<string, string> {
+/** Everything the webhook function's role allows: action → resources (see roleGrants). */
+function webhookGrants(template: Template): Record<string, string[]> {
+  return roleGrants(template, roleOf(functionOf(template, 'webhook')[1]));
+}
+
+function expectedPermissions(template: Template, { putItem }: { putItem: boolean }): Record<string, string[]> {
   const ids = ownResourceIds(template);
+  assert.ok(ids.readSecret, 'the read token secret is there');
   return {
-    'dynamodb:UpdateItem': ids.table,
-    'dynamodb:GetItem': ids.table,
-    ...(putItem ? { 'dynamodb:PutItem': ids.table } : {}),
-    'events:PutEvents': ids.bus,
-    'secretsmanager:GetSecretValue': ids.secret,
-    'logs:CreateLogStream': ids.functionLogs,
-    'logs:PutLogEvents': ids.functionLogs,
+    'dynamodb:UpdateItem': [ids.table],
+    'dynamodb:GetItem': [ids.table],
+    ...(putItem ? { 'dynamodb:PutItem': [ids.table] } : {}),
+    'events:PutEvents': [ids.bus],
+    // Its own secret, and the read token it confirms deliveries with.
+    'secretsmanager:GetSecretValue': [ids.secret, ids.readSecret].sort(),
+    'logs:CreateLogStream': [ids.functionLogs],
+    'logs:PutLogEvents': [ids.functionLogs],
   };
 }
 
@@ -113,16 +70,15 @@ describe('the default stack, as synthesized for deployment', () => {
 
   after(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('runs the webhook function on Node.js 24 on arm64 with the bundled ESM handler', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs24.x',
-      Architectures: ['arm64'],
-      Handler: 'index.handler',
-      MemorySize: 256,
-      Timeout: 10,
-    });
-    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
-    assert.equal(fn.Properties.ReservedConcurrentExecutions, undefined);
+  test('runs the webhook, relay and sweep functions on Node.js 24 on arm64 with the bundled ESM handler', () => {
+    const functions = functionsOf(template);
+    assert.deepEqual(Object.keys(functions).sort(), ['relay', 'sweep', 'webhook']);
+    for (const [, fn] of Object.values(functions)) {
+      assert.deepEqual([fn.Properties.Runtime, fn.Properties.Architectures, fn.Properties.Handler], ['nodejs24.x', ['arm64'], 'index.handler']);
+    }
+    const [, webhook] = functions.webhook!;
+    assert.deepEqual([webhook.Properties.MemorySize, webhook.Properties.Timeout], [256, 10]);
+    assert.equal(webhook.Properties.ReservedConcurrentExecutions, undefined);
     assert.equal(webhookBundling.target, 'node24', 'esbuild targets the runtime');
   });
 
@@ -140,9 +96,9 @@ describe('the default stack, as synthesized for deployment', () => {
     assert.ok(code.length / code.split('\n').length > 500, 'minified');
   });
 
-  test('passes the table, bus, secret and settings to the function by the contract names', () => {
+  test('passes the table, bus, secrets and settings to the function by the contract names', () => {
     const ids = ownResourceIds(template);
-    const [, fn] = onlyResource(template, 'AWS::Lambda::Function');
+    const [, fn] = functionOf(template, 'webhook');
     assert.deepEqual(fn.Properties.Environment.Variables, {
       [WebhookEnv.TableName]: { Ref: ids.table },
       [WebhookEnv.EventBusName]: { Ref: ids.bus },
@@ -152,17 +108,19 @@ describe('the default stack, as synthesized for deployment', () => {
       [WebhookEnv.ToleranceSeconds]: String(Defaults.toleranceSeconds),
       [WebhookEnv.MaxBodyBytes]: String(Defaults.maxBodyBytes),
       [WebhookEnv.UnknownIdPolicy]: 'reject',
+      [WebhookEnv.ConfirmWithCloudflare]: ConfirmMode.Unconfirmed,
+      [WebhookEnv.ReadSecretId]: { Ref: ids.readSecret },
       POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
       POWERTOOLS_LOG_LEVEL: 'INFO',
       [METRICS_NAMESPACE_ENV]: DEFAULT_METRICS_NAMESPACE,
     });
   });
 
-  test('lets the function touch only its own table, bus, secret and log group', () => {
-    assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: false }));
+  test('lets the function touch only its own table, bus, secrets and log group', () => {
+    assert.deepEqual(webhookGrants(template), expectedPermissions(template, { putItem: false }));
   });
 
-  test('keeps the table on stack deletion, with deletion protection, PITR, on-demand billing and encryption', () => {
+  test('keeps the table on stack deletion, with deletion protection, PITR, on-demand billing, encryption and a stream of new and old images', () => {
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -174,34 +132,35 @@ describe('the default stack, as synthesized for deployment', () => {
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
+        // The stream relay's source (test/infra/truth.test.ts).
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       },
     });
   });
 
-  test('indexes items by status and last change, projecting only what a listing shows, for the CLI and not the function', () => {
-    const { byStatus } = TableDesign;
+  test('indexes items by status and last change (the CLI, the sweep’s videos) and by window end (the sweep), projecting only what each reader needs', () => {
+    const { byStatus, byExpiry } = TableDesign;
     const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
-    assert.deepEqual(table.Properties.GlobalSecondaryIndexes, [
-      {
-        IndexName: byStatus.indexName,
-        KeySchema: [
-          { AttributeName: byStatus.partitionKey, KeyType: 'HASH' },
-          { AttributeName: byStatus.sortKey, KeyType: 'RANGE' },
-        ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['kind', 'lastError'] },
-      },
-    ]);
+    const index = (design: typeof byStatus | typeof byExpiry, projected: string[]) => ({
+      IndexName: design.indexName,
+      KeySchema: [
+        { AttributeName: design.partitionKey, KeyType: 'HASH' },
+        { AttributeName: design.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: projected },
+    });
+    assert.deepEqual(table.Properties.GlobalSecondaryIndexes, [index(byStatus, ['kind', 'lastError']), index(byExpiry, ['unpublished'])]);
     assert.deepEqual(
       [...table.Properties.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
-      [TableDesign.partitionKey, byStatus.partitionKey, byStatus.sortKey].sort().map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
+      [...new Set([TableDesign.partitionKey, byStatus.partitionKey, byStatus.sortKey, byExpiry.sortKey])].sort().map((AttributeName) => ({ AttributeName, AttributeType: 'S' })),
     );
     // The function's role (asserted exactly above) names the table ARN only, so it reaches no index.
-    const actions = functionRoleStatements(template).flatMap((statement) => asArray<string>(statement.Action));
+    const actions = Object.keys(webhookGrants(template));
     assert.ok(!actions.includes('dynamodb:Query') && !actions.includes('dynamodb:Scan'), 'the function cannot Query or Scan');
   });
 
   test('generates the Images secret and leaves Stream and toolkit as empty lists', () => {
-    const [, secret] = onlyResource(template, 'AWS::SecretsManager::Secret');
+    const secret = template.toJSON().Resources[ownResourceIds(template).secret];
     const generate = secret.Properties.GenerateSecretString;
     assert.equal(generate.GenerateStringKey, SecretKey.Images);
     assert.deepEqual(JSON.parse(generate.SecretStringTemplate), { [SecretKey.Stream]: [], [SecretKey.Toolkit]: [] });
@@ -210,7 +169,7 @@ describe('the default stack, as synthesized for deployment', () => {
   });
 
   test('routes only POST on the two webhook paths to the function', () => {
-    const [fnId] = onlyResource(template, 'AWS::Lambda::Function');
+    const [fnId] = functionOf(template, 'webhook');
     const routeKeys = resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
     assert.deepEqual(routeKeys.sort(), [`POST ${Defaults.imagesPath}`, `POST ${Defaults.streamPath}`]);
     template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
@@ -219,8 +178,9 @@ describe('the default stack, as synthesized for deployment', () => {
       PayloadFormatVersion: '2.0',
     });
     // API Gateway may invoke the function only through those routes.
-    const sourceArns = resourcesOf(template, 'AWS::Lambda::Permission').map(([, p]) => {
-      assert.equal(p.Properties.Principal, 'apigateway.amazonaws.com');
+    const fromApi = resourcesOf(template, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    const sourceArns = fromApi.map(([, p]) => {
+      assert.equal(refOf(p.Properties.FunctionName), fnId);
       const parts = p.Properties.SourceArn['Fn::Join'][1] as unknown[];
       return parts.at(-1);
     });
@@ -233,7 +193,7 @@ describe('the default stack, as synthesized for deployment', () => {
     assert.equal(stage.Properties.AutoDeploy, true);
     assert.deepEqual(stage.Properties.DefaultRouteSettings, { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 });
 
-    const destination = referencedLogicalId(stage.Properties.AccessLogSettings.DestinationArn);
+    const destination = refOf(stage.Properties.AccessLogSettings.DestinationArn);
     assert.ok(destination && template.toJSON().Resources[destination].Type === 'AWS::Logs::LogGroup');
     assert.notEqual(destination, ownResourceIds(template).functionLogs, 'access logs have their own group');
     const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
@@ -243,18 +203,23 @@ describe('the default stack, as synthesized for deployment', () => {
     assert.equal(format.requestId, '$context.requestId');
   });
 
-  test('keeps function and access logs for a month', () => {
+  test('keeps every function’s logs and the access logs for a month, each function in a group of its own', () => {
     const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
-    assert.equal(groups.length, 2);
+    assert.equal(groups.length, 4, 'webhook, relay, sweep and access logs');
     for (const [, group] of groups) assert.equal(group.Properties.RetentionInDays, 30);
+    const functionGroups = Object.values(functionsOf(template)).map(([, fn]) => refOf(fn.Properties.LoggingConfig.LogGroup));
+    assert.equal(new Set(functionGroups).size, 3);
   });
 
-  test('exports the six outputs tooling looks up by name', () => {
+  test('exports the nine outputs tooling looks up by name', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     assert.deepEqual(Object.keys(outputs).sort(), [
+      'CloudflareReadSecretArn',
+      'EventArchiveArn',
       'EventBusArn',
       'EventBusName',
       'ImagesWebhookUrl',
+      'RelayDeadLetterQueueUrl',
       'SecretArn',
       'StreamWebhookUrl',
       'TableName',
@@ -271,6 +236,10 @@ describe('the default stack, as synthesized for deployment', () => {
     template.hasOutput('EventBusName', { Value: { Ref: ids.bus } });
     template.hasOutput('EventBusArn', { Value: { 'Fn::GetAtt': [ids.bus, 'Arn'] } });
     template.hasOutput('SecretArn', { Value: { Ref: ids.secret } });
+    template.hasOutput('CloudflareReadSecretArn', { Value: { Ref: ids.readSecret } });
+    template.hasOutput('EventArchiveArn', { Value: { 'Fn::GetAtt': [onlyResource(template, 'AWS::Events::Archive')[0], 'Arn'] } });
+    const [, mapping] = onlyResource(template, 'AWS::Lambda::EventSourceMapping');
+    template.hasOutput('RelayDeadLetterQueueUrl', { Value: { Ref: refOf(mapping.Properties.DestinationConfig.OnFailure.Destination) } });
   });
 });
 
@@ -298,6 +267,7 @@ describe('settings from CDK context', () => {
         logLevel: 'debug',
         reservedConcurrentExecutions: '5',
         statusIndex: 'false',
+        confirmWithCloudflare: 'always',
       },
     });
     assert.equal(stack.stackName, 'Custom');
@@ -309,11 +279,11 @@ describe('settings from CDK context', () => {
   test('skips bundling when the stack is excluded from bundling', () => {
     // A bundled or copied asset would appear as an asset.* directory in the assembly.
     assert.deepEqual(readdirSync(outdir).filter((name) => name.startsWith('asset.')), []);
-    onlyResource(template, 'AWS::Lambda::Function');
+    functionOf(template, 'webhook');
   });
 
   test("grants PutItem only when unknown ids are recorded", () => {
-    assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: true }));
+    assert.deepEqual(webhookGrants(template), expectedPermissions(template, { putItem: true }));
   });
 
   test('reaches the function, routes, stage and log groups', () => {
@@ -327,6 +297,7 @@ describe('settings from CDK context', () => {
           [WebhookEnv.MaxBodyBytes]: '1024',
           [WebhookEnv.ToleranceSeconds]: '60',
           [WebhookEnv.UnknownIdPolicy]: 'record',
+          [WebhookEnv.ConfirmWithCloudflare]: 'always',
           POWERTOOLS_LOG_LEVEL: 'DEBUG',
         }),
       },
@@ -342,9 +313,13 @@ describe('settings from CDK context', () => {
     });
   });
 
-  test('statusIndex=false leaves the byStatus index out', () => {
+  test('statusIndex=false leaves the byStatus index out, so the sweep neither finds videos nor may Query it', () => {
     const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
-    assert.equal(table.Properties.GlobalSecondaryIndexes, undefined);
+    assert.deepEqual(table.Properties.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName), [TableDesign.byExpiry.indexName]);
+    const [, sweep] = functionOf(template, 'sweep');
+    assert.deepEqual([sweep.Properties.Environment.Variables.STATUS_INDEX, sweep.Properties.Environment.Variables.VIDEO_PENDING_SECONDS], ['false', '0']);
+    const query = roleGrants(template, roleOf(sweep))['dynamodb:Query'];
+    assert.deepEqual(query, [`${ownResourceIds(template).table}/index/${TableDesign.byExpiry.indexName}`]);
   });
 
   test('rejects a context number that is not a number', () => {
@@ -355,7 +330,7 @@ describe('settings from CDK context', () => {
 describe('the receiver with the default "reject" policy', () => {
   test('does not grant PutItem', () => {
     const template = synthWithoutBundling({ unknownIdPolicy: 'reject' });
-    assertRoleAllowsExactly(template, expectedPermissions(template, { putItem: false }));
+    assert.deepEqual(webhookGrants(template), expectedPermissions(template, { putItem: false }));
   });
 });
 
@@ -374,6 +349,9 @@ describe('invalid receiver props', () => {
     ['an unknown log level', { logLevel: 'VERBOSE' as never }, /logLevel/],
     ['too little memory', { memorySize: 64 }, /memorySize/],
     ['a negative concurrency reservation', { reservedConcurrentExecutions: -1 }, /reservedConcurrentExecutions/],
+    ['an unknown confirmation mode', { confirmWithCloudflare: 'sometimes' as never }, /confirmWithCloudflare must be one of unconfirmed, always, never, got 'sometimes'/],
+    ['a negative archive retention', { archiveRetentionDays: -1 }, /archiveRetentionDays/],
+    ['a fractional archive retention', { archiveRetentionDays: 1.5 }, /archiveRetentionDays/],
   ];
   for (const [name, props, message] of cases) {
     test(`rejects ${name}`, () => {
@@ -405,14 +383,35 @@ describe('an existing table and bus passed in', () => {
     template.resourceCountIs('AWS::Events::EventBus', 0);
     assert.equal(stack.receiver.table, table);
     assert.equal(stack.receiver.eventBus, eventBus);
+    // Neither a relay (the table has no stream) nor a sweep (only the caller knows its indexes).
+    assert.deepEqual(Object.keys(functionsOf(template)), ['webhook']);
     // Cross-stack references: the given resources reach the function as imports of the other stack's outputs.
-    const fn = onlyResource(template, 'AWS::Lambda::Function')[1];
+    const fn = functionOf(template, 'webhook')[1];
     assert.ok('Fn::ImportValue' in fn.Properties.Environment.Variables[WebhookEnv.TableName]);
     assert.ok('Fn::ImportValue' in fn.Properties.Environment.Variables[WebhookEnv.EventBusName]);
     const actionsOn = (pattern: RegExp) =>
       statementsOf(template).filter((s) => JSON.stringify(s.Resource).match(pattern)).flatMap((s) => asArray<string>(s.Action)).sort();
     assert.deepEqual(actionsOn(/Images/), ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(actionsOn(/Bus/), ['events:PutEvents']);
+    // The archive keeps the given bus's events of this receiver.
+    const [, archive] = onlyResource(template, 'AWS::Events::Archive');
+    assert.ok('Fn::ImportValue' in archive.Properties.SourceArn);
+    assert.deepEqual(archive.Properties.EventPattern, { source: ['cloudflare-webhook'] });
+  });
+
+  test('relays from a given table with a stream, and refuses the relay on one without', () => {
+    const app = new App({ context: NO_BUNDLING });
+    const holder = new Stack(app, 'Shared');
+    const streamed = new dynamodb.Table(holder, 'Streamed', {
+      partitionKey: { name: TableDesign.partitionKey, type: dynamodb.AttributeType.STRING },
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    });
+    const withRelay = new CloudflareWebhookStack(app, 'WithRelay', { receiver: { table: streamed } });
+    assert.ok(withRelay.receiver.relay, 'on by default for a table with a stream');
+    const [, mapping] = onlyResource(Template.fromStack(withRelay), 'AWS::Lambda::EventSourceMapping');
+    assert.ok('Fn::ImportValue' in mapping.Properties.EventSourceArn, 'the given table’s stream, from its stack');
+    assert.equal(new CloudflareWebhookStack(app, 'NoRelay', { receiver: { table: streamed, relay: false } }).receiver.relay, undefined);
+    assert.throws(() => synthWith(({ table }) => ({ table, relay: true })), /relay needs the table’s stream \(NEW_AND_OLD_IMAGES\)/);
   });
 
   test('leaves the expiry sweep off with an existing table unless asked for, since only the caller knows it has byExpiry', () => {

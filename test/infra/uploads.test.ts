@@ -11,7 +11,19 @@ import { createApp } from '../../lib/app.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import type { BuiltAssets } from '../../scripts/build.js';
-import { asArray, NO_BUNDLING, onlyResource, resourcesOf, type TemplateResource as Resource, type TemplateResources as Resources } from '../support/template.js';
+import {
+  asArray,
+  functionOf,
+  functionsOf,
+  NO_BUNDLING,
+  onlyResource,
+  refOf,
+  resourcesOf,
+  roleGrants,
+  roleOf,
+  type TemplateResource as Resource,
+  type TemplateResources as Resources,
+} from '../support/template.js';
 
 function synth(receiver?: CloudflareWebhookReceiverProps): { template: Template; stack: CloudflareWebhookStack } {
   const app = new App({ context: NO_BUNDLING });
@@ -19,60 +31,34 @@ function synth(receiver?: CloudflareWebhookReceiverProps): { template: Template;
   return { template: Template.fromStack(stack), stack };
 }
 
-const refOf = (value: any): string | undefined => value?.Ref ?? (Array.isArray(value?.['Fn::GetAtt']) ? value['Fn::GetAtt'][0] : undefined);
+const uploadsFunction = (t: Template) => functionOf(t, 'uploads');
+const sweepFunction = (t: Template) => functionOf(t, 'sweep');
+const webhookFunction = (t: Template) => functionOf(t, 'webhook');
+/** action → resources (logical ids, `Table/index/…`, or literal ARNs) the function's role allows. */
+const grants = (template: Template, fn: Resource) => roleGrants(template, roleOf(fn));
 
-/** The one function with this environment variable (and value). */
-function functionFor(template: Template, envKey: string, envValue?: string): [string, Resource] {
-  const found = resourcesOf(template, 'AWS::Lambda::Function').filter(([, fn]) => {
-    const vars = fn.Properties.Environment?.Variables ?? {};
-    return envKey in vars && (envValue === undefined || vars[envKey] === envValue);
-  });
-  assert.equal(found.length, 1, `one function with ${envKey}`);
-  return found[0]!;
-}
-const uploadsFunction = (t: Template) => functionFor(t, UploadsEnv.ApiSecretId);
-const sweepFunction = (t: Template) => functionFor(t, SweepEnv.GraceSeconds);
-const webhookFunction = (t: Template) => functionFor(t, 'POWERTOOLS_SERVICE_NAME', 'cloudflare-webhook');
-
-/** action → the logical ids (or strings) of every resource the function's role allows it on. */
-function grants(template: Template, fn: Resource): Record<string, string[]> {
-  const roleId = refOf(fn.Properties.Role)!;
-  const role = (template.toJSON().Resources as Resources)[roleId]!;
-  assert.deepEqual(role.Properties.ManagedPolicyArns ?? [], [], 'no managed policies');
-  const allowed: Record<string, string[]> = {};
-  for (const [, policy] of resourcesOf(template, 'AWS::IAM::Policy')) {
-    if (!asArray(policy.Properties.Roles).some((r) => refOf(r) === roleId)) continue;
-    for (const statement of asArray<any>(policy.Properties.PolicyDocument.Statement)) {
-      assert.equal(statement.Effect, 'Allow');
-      for (const action of asArray<string>(statement.Action)) {
-        for (const resource of asArray<any>(statement.Resource)) {
-          const id = refOf(resource) ?? JSON.stringify(resource);
-          (allowed[action] ??= []).push(id);
-        }
-      }
-    }
-  }
-  return allowed;
-}
-
-const ids = (template: Template) => ({
-  table: onlyResource(template, 'AWS::DynamoDB::Table')[0],
-  bus: onlyResource(template, 'AWS::Events::EventBus')[0],
-  webhookSecret: resourcesOf(template, 'AWS::SecretsManager::Secret').find(([, s]) => s.Properties.GenerateSecretString)![0],
-  apiSecret: resourcesOf(template, 'AWS::SecretsManager::Secret').find(([, s]) => !s.Properties.GenerateSecretString)?.[0],
-});
+const ids = (template: Template) => {
+  const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
+  return {
+    table: onlyResource(template, 'AWS::DynamoDB::Table')[0],
+    bus: onlyResource(template, 'AWS::Events::EventBus')[0],
+    webhookSecret: secrets.find(([, s]) => s.Properties.GenerateSecretString)![0],
+    readSecret: secrets.find(([id]) => id.startsWith('ReceiverCloudflareReadSecret'))?.[0],
+    apiSecret: secrets.find(([id]) => id.startsWith('ReceiverUploadsApiSecret'))?.[0],
+  };
+};
 const logGroupOf = (fn: Resource) => refOf(fn.Properties.LoggingConfig.LogGroup)!;
 
 describe('the upload route and the expiry sweep in the template', () => {
-  it('are not there by default: the default stack is unchanged', () => {
+  it('has no upload route by default, and the sweep (with byExpiry) because the table is created here', () => {
     const { template } = synth();
-    assert.equal(resourcesOf(template, 'AWS::Lambda::Function').length, 1);
-    assert.equal(resourcesOf(template, 'AWS::Events::Rule').length, 0);
-    assert.equal(resourcesOf(template, 'AWS::SecretsManager::Secret').length, 1);
+    assert.deepEqual(Object.keys(functionsOf(template)).sort(), ['relay', 'sweep', 'webhook']);
+    assert.equal(ids(template).apiSecret, undefined, 'no API token secret');
+    assert.equal(refOf(onlyResource(template, 'AWS::Events::Rule')[1].Properties.Targets[0].Arn), sweepFunction(template)[0], 'the one rule is the sweep’s');
     const [, table] = onlyResource(template, 'AWS::DynamoDB::Table');
-    assert.deepEqual(table.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName), [TableDesign.byStatus.indexName]);
+    assert.deepEqual(table.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName), [TableDesign.byStatus.indexName, TableDesign.byExpiry.indexName]);
     template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads' }, 0);
-    assert.equal(Object.keys(template.findOutputs('UploadsUrl')).length, 0);
+    for (const output of ['UploadsUrl', 'CloudflareApiSecretArn']) assert.equal(Object.keys(template.findOutputs(output)).length, 0, output);
   });
 
   describe('with uploads: {} (IAM, the defaults)', () => {
@@ -125,11 +111,12 @@ describe('the upload route and the expiry sweep in the template', () => {
         'logs:CreateLogStream': [logGroupOf(uploads)],
         'logs:PutLogEvents': [logGroupOf(uploads)],
       });
-      for (const fn of [webhookFunction(template)[1], sweepFunction(template)[1]]) {
-        const reach = Object.values(grants(template, fn)).flat();
-        assert.ok(!reach.includes(own.apiSecret!), 'another function can read the API token secret');
+      for (const kind of ['webhook', 'sweep', 'relay'] as const) {
+        const reach = Object.values(grants(template, functionOf(template, kind)[1])).flat();
+        assert.ok(!reach.includes(own.apiSecret!), `the ${kind} function can read the API token secret`);
       }
-      assert.deepEqual(grants(template, webhookFunction(template)[1])['secretsmanager:GetSecretValue'], [own.webhookSecret]);
+      // The webhook reads its own secret and the read-only token, never the write token.
+      assert.deepEqual(grants(template, webhookFunction(template)[1])['secretsmanager:GetSecretValue'], [own.readSecret!, own.webhookSecret].sort());
     });
 
     it('adds the sparse byExpiry index (status, expiresAt) projecting only the unpublished markers', () => {
@@ -146,14 +133,14 @@ describe('the upload route and the expiry sweep in the template', () => {
       assert.ok(table.Properties.AttributeDefinitions.some((d: any) => d.AttributeName === 'expiresAt' && d.AttributeType === 'S'));
     });
 
-    it('runs the sweep every 5 minutes with Query on that index only: no Scan anywhere', () => {
+    it('runs the sweep every 5 minutes with Query on its indexes only: no Scan anywhere', () => {
       const [sweepId, sweep] = sweepFunction(template);
       const rule = onlyResource(template, 'AWS::Events::Rule')[1];
       assert.equal(rule.Properties.ScheduleExpression, 'rate(5 minutes)');
       assert.equal(rule.Properties.Targets.length, 1);
       assert.equal(refOf(rule.Properties.Targets[0].Arn), sweepId);
       assert.equal(rule.Properties.Targets[0].RetryPolicy.MaximumRetryAttempts, 0);
-      const [dlqId] = onlyResource(template, 'AWS::SQS::Queue');
+      const [dlqId] = resourcesOf(template, 'AWS::SQS::Queue').find(([id]) => id.startsWith('ReceiverExpirySweepDeadLetters'))!;
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: sweepId },
         MaximumRetryAttempts: 0,
@@ -167,16 +154,21 @@ describe('the upload route and the expiry sweep in the template', () => {
         [SweepEnv.GraceSeconds]: '300',
         [SweepEnv.MaxItemsPerRun]: '1000',
         [SweepEnv.PublishLeaseMs]: '3000',
+        [SweepEnv.VideoPendingSeconds]: '86400',
+        [SweepEnv.StatusIndex]: 'true',
+        [SweepEnv.ReadSecretId]: { Ref: own.readSecret },
         POWERTOOLS_SERVICE_NAME: 'cloudflare-expiry-sweep',
+        POWERTOOLS_METRICS_NAMESPACE: 'CloudflareWebhook',
       });
       const allowed = grants(template, sweep);
       // The sqs actions are what CDK grants a Lambda on-failure destination, on the dead-letter queue only.
       assert.deepEqual(Object.keys(allowed).sort(), [
         'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'events:PutEvents', 'logs:CreateLogStream', 'logs:PutLogEvents',
-        'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
+        'secretsmanager:GetSecretValue', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
       ]);
       assert.deepEqual(allowed['sqs:SendMessage'], [dlqId]);
-      assert.deepEqual(allowed['dynamodb:Query'], [JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [own.table, 'Arn'] }, '/index/byExpiry']] })]);
+      assert.deepEqual(allowed['dynamodb:Query'], [`${own.table}/index/byExpiry`, `${own.table}/index/byStatus`]);
+      assert.deepEqual(allowed['secretsmanager:GetSecretValue'], [own.readSecret], 'the read-only token, not the upload route’s');
       assert.deepEqual([allowed['dynamodb:GetItem'], allowed['dynamodb:UpdateItem'], allowed['events:PutEvents']], [[own.table], [own.table], [own.bus]]);
       const everything = resourcesOf(template, 'AWS::IAM::Policy').flatMap(([, p]) => asArray<any>(p.Properties.PolicyDocument.Statement).flatMap((s) => asArray<string>(s.Action)));
       assert.ok(!everything.some((action) => action === 'dynamodb:Scan' || action === 'dynamodb:*'), 'nobody can Scan');
@@ -223,19 +215,23 @@ describe('the upload route and the expiry sweep in the template', () => {
     const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cloudflare/api-AbCdEf';
     const existing = secretsmanager.Secret.fromSecretCompleteArn(new CloudflareWebhookStack(app, 'Other'), 'Existing', arn);
     const template = Template.fromStack(new CloudflareWebhookStack(app, 'WithExisting', { receiver: { uploads: { apiSecret: existing } } }));
-    assert.equal(resourcesOf(template, 'AWS::SecretsManager::Secret').length, 1, 'only the webhook secret');
-    assert.deepEqual(grants(template, uploadsFunction(template)[1])['secretsmanager:GetSecretValue'], [JSON.stringify(arn)]);
+    assert.equal(ids(template).apiSecret, undefined, 'no API token secret created');
+    assert.equal(resourcesOf(template, 'AWS::SecretsManager::Secret').length, 2, 'only the webhook secret and the read token');
+    assert.deepEqual(grants(template, uploadsFunction(template)[1])['secretsmanager:GetSecretValue'], [arn]);
     assert.equal(uploadsFunction(template)[1].Properties.Environment.Variables[UploadsEnv.ApiSecretId], arn);
   });
 
-  it('sweeps without an upload route when asked (items given an expiresAt by your own code), and not at all with false', () => {
+  it('sweeps without an upload route (items given an expiresAt by your own code) on its own schedule, and not at all with false', () => {
     const sweepOnly = synth({ expirySweep: { schedule: Duration.minutes(15), gracePeriod: Duration.minutes(1), maxItemsPerRun: 50 } }).template;
-    assert.equal(resourcesOf(sweepOnly, 'AWS::Lambda::Function').length, 2);
+    assert.equal(functionsOf(sweepOnly).uploads, undefined);
     assert.equal(onlyResource(sweepOnly, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(15 minutes)');
-    assert.equal(sweepFunction(sweepOnly)[1].Properties.Environment.Variables[SweepEnv.GraceSeconds], '60');
+    const env = sweepFunction(sweepOnly)[1].Properties.Environment.Variables;
+    assert.deepEqual([env[SweepEnv.GraceSeconds], env[SweepEnv.MaxItemsPerRun]], ['60', '50']);
     const off = synth({ uploads: {}, expirySweep: false }).template;
+    assert.equal(functionsOf(off).sweep, undefined);
     assert.equal(resourcesOf(off, 'AWS::Events::Rule').length, 0);
-    assert.equal(onlyResource(off, 'AWS::DynamoDB::Table')[1].Properties.GlobalSecondaryIndexes.length, 1);
+    const indexes = onlyResource(off, 'AWS::DynamoDB::Table')[1].Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName);
+    assert.deepEqual(indexes, [TableDesign.byStatus.indexName], 'no byExpiry without a sweep');
   });
 
   it('refuses props that would synthesize a broken or useless route or sweep', () => {
@@ -267,24 +263,33 @@ describe('the bundles', () => {
   const assets = async (): Promise<BuiltAssets> => {
     try {
       const built = JSON.parse(readFileSync(join(repoRoot, '.build', 'assets.json'), 'utf8')) as BuiltAssets;
-      if (built.uploads && built.sweep) return built;
+      if (built.uploads && built.sweep && built.relay) return built;
     } catch {
       // Not built yet: build.
     }
     return (await import('../../scripts/build.js')).buildAssets();
   };
 
-  it('keep the cloudflare SDK out of every function, and Cloudflare’s API out of the webhook function', async () => {
+  it('keep the cloudflare SDK out of every function; only the upload function looks up the write token, the relay no token at all', async () => {
     const built = await assets();
     const code = (entry: string) => readFileSync(entry, 'utf8');
-    const webhook = code(built.webhook.entry);
-    for (const [name, bundle] of [['webhook', built.webhook], ['uploads', built.uploads!], ['sweep', built.sweep!]] as const) {
+    const bundles = { webhook: built.webhook, uploads: built.uploads!, sweep: built.sweep!, relay: built.relay! };
+    for (const [name, bundle] of Object.entries(bundles)) {
       const text = code(bundle.entry);
       assert.doesNotMatch(text, /x-stainless|CloudflareError|cloudflare-typescript/, `${name}: the cloudflare SDK is not bundled`);
       assert.doesNotMatch(text, /from\s*["']@aws-sdk\//, `${name}: the AWS SDK is bundled, not imported at runtime`);
       assert.match(text, /export\s*\{[^}]*\bhandler\b/, `${name}: ESM export of handler`);
     }
-    assert.doesNotMatch(webhook, /api\.cloudflare\.com|CLOUDFLARE_API_SECRET_ID|direct_upload/, 'the webhook function cannot call Cloudflare');
-    assert.match(code(built.uploads!.entry), /direct_upload/);
+    // One Cloudflare client serves every function (its direct_upload call too); what may create uploads is the
+    // token: the webhook and the sweep only ever look up the read-only one (their roles: least-privilege.test.ts).
+    for (const name of ['webhook', 'sweep'] as const) {
+      const text = code(bundles[name].entry);
+      assert.match(text, /api\.cloudflare\.com/, `${name}: reads Cloudflare's API`);
+      assert.match(text, /CLOUDFLARE_READ_SECRET_ID/, `${name}: with the read token`);
+      assert.doesNotMatch(text, /CLOUDFLARE_API_SECRET_ID/, `${name}: never looks for the upload route's write token`);
+    }
+    assert.match(code(bundles.uploads.entry), /direct_upload/);
+    assert.doesNotMatch(code(bundles.uploads.entry), /CLOUDFLARE_READ_SECRET_ID/, 'the upload function keeps to its own token');
+    assert.doesNotMatch(code(bundles.relay.entry), /api\.cloudflare\.com|CLOUDFLARE_[A-Z_]*SECRET_ID|GetSecretValue/, 'the relay holds no token and calls no Cloudflare');
   });
 });

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { LOCAL_STATE_ENV } from '../../local/state';
-import { repoRoot, type CliRun } from '../support/cli';
+import { LOCAL_STATE_ENV } from '../../local/state.js';
+import { repoRoot, type CliRun } from '../support/cli.js';
 
 const COPIED = ['cli', 'lambda', 'local', 'lib', 'scripts/cli.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 

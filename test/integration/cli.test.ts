@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventBridgeClient, ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { TAIL_PREFIX } from '../../cli/events';
-import type { HistoryEntry, Item } from '../../lambda/core/decide';
-import type { WebhookEvent } from '../../lib/events';
-import { localClientConfig } from '../../local/aws';
-import { LOCAL_STATE_ENV } from '../../local/state';
-import { backgroundTail, cli, fakeCloudFormation, spawnCli, stateFor } from '../support/cli';
-import { events, readItem, seedPending } from '../support/deliver';
-import { startReceiver, type Receiver } from '../support/receiver';
+import { TAIL_PREFIX } from '../../cli/events.js';
+import type { WebhookEvent } from '../../lib/events.js';
+import { localClientConfig } from '../../local/aws.js';
+import { LOCAL_STATE_ENV } from '../../local/state.js';
+import { backgroundTail, cli, fakeCloudFormation, spawnCli, stateFor } from '../support/cli.js';
+import { events, readItem, seedPending } from '../support/deliver.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import type { HistoryEntry, Item } from '../../lambda/core/item.js';
 
 // The CLI against a receiver running on the emulator: what a user does in a second terminal
 // while `npm start` runs, and what they do against a deployed stack.

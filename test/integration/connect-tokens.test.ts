@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { connect, type ConnectSettings } from '../../cli/connect';
-import { secretsManagerStore, type SecretStore } from '../../cli/secret-store';
-import { fingerprint } from '../../cli/secret-rotation';
-import { localClientConfig } from '../../local/aws';
-import { cli, fakeCloudFormation, repoRoot, stateFor, type CliRun } from '../support/cli';
-import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { startUploadsStack, type UploadsStack } from '../support/uploads';
+import { connect, type ConnectSettings } from '../../cli/connect.js';
+import { secretsManagerStore, type SecretStore } from '../../cli/secret-store.js';
+import { fingerprint } from '../../cli/secret-rotation.js';
+import { localClientConfig } from '../../local/aws.js';
+import { cli, fakeCloudFormation, repoRoot, stateFor, type CliRun } from '../support/cli.js';
+import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 // Issue 15, finding 5 and the left-over of issue 12: `connect` takes no token on its command
 // line, stores the read-only token, and writes every secret with compare-and-swap. Against the

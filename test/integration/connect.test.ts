@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { runCli } from '../../cli/index';
-import { fingerprint } from '../../cli/secret-rotation';
-import { localClientConfig } from '../../local/aws';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { cli, stateFor, type CliRun } from '../support/cli';
-import { post, readItem, seedPending } from '../support/deliver';
-import { ALL_PERMISSIONS, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { startUploadsStack, type UploadsStack } from '../support/uploads';
+import { runCli } from '../../cli/index.js';
+import { fingerprint } from '../../cli/secret-rotation.js';
+import { localClientConfig } from '../../local/aws.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { cli, stateFor, type CliRun } from '../support/cli.js';
+import { post, readItem, seedPending } from '../support/deliver.js';
+import { ALL_PERMISSIONS, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 // `npm run cli -- connect`, in-process, against the local stand-in of Cloudflare and a local stack whose
 // webhook function is the built bundle: what it registers, what it stores, and that the

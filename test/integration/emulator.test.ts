@@ -3,11 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Defaults, EVENT_SOURCE, TableDesign, WebhookEnv } from '../../lambda/core/contract';
-import { localClientConfig } from '../../local/aws';
-import { provisionLocal, receiveEvents, webhookEnvironment, type LocalResources } from '../../local/provision';
-import type { Emulator } from '../../scripts/emulator';
-import { connectEmulator } from '../support/receiver';
+import { Defaults, EVENT_SOURCE, TableDesign, WebhookEnv } from '../../lambda/core/contract.js';
+import { localClientConfig } from '../../local/aws.js';
+import { provisionLocal, receiveEvents, type LocalResources } from '../../local/provision.js';
+import { webhookEnvironment } from '../../local/environments.js';
+import type { Emulator } from '../../scripts/emulator.js';
+import { connectEmulator } from '../support/receiver.js';
 
 describe('provisionLocal', () => {
   let emulator: Emulator;

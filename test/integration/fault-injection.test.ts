@@ -11,15 +11,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../../lambda/adapters/aws';
-import type { Item } from '../../lambda/core/decide';
-import type { WatchedEvent } from '../../local/provision';
-import { payloads } from '../../local/payloads';
-import { at, readItem, seedPending, send } from '../support/deliver';
-import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy';
-import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
-import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
-import { drainEvents } from '../support/watch';
+import { awsClientConfig } from '../../lambda/adapters/aws.js';
+import type { WatchedEvent } from '../../local/provision.js';
+import { payloads } from '../../local/payloads.js';
+import { at, readItem, seedPending, send } from '../support/deliver.js';
+import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy.js';
+import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
+import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
+import { drainEvents } from '../support/watch.js';
+import type { Item } from '../../lambda/core/item.js';
 
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
@@ -38,8 +38,8 @@ const GET_ITEM = op('dynamodb', 'GetItem');
 const updateExpression = (c: AwsCall) => String((JSON.parse(c.body.toString('utf8')) as { UpdateExpression?: string }).UpdateExpression);
 /** The transition's conditional write (SET …, which may also REMOVE expiresAt), not the marker clean-up. */
 const WRITE_ITEM: Target = { label: 'DynamoDB UpdateItem (transition)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('SET ') };
-/** The clean-up after PutEvents succeeded (REMOVE unpublished.… SET version). */
-const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('REMOVE ') };
+/** The clean-up after PutEvents succeeded (DELETE the ids from the outbox, SET version). */
+const MARK_PUBLISHED: Target = { label: 'DynamoDB UpdateItem (mark published)', matches: (c) => c.operation === 'UpdateItem' && updateExpression(c).startsWith('DELETE ') };
 const PUT_EVENTS = op('events', 'PutEvents');
 const GET_SECRET = op('secretsmanager', 'GetSecretValue');
 const ANY_AWS: Target = { label: 'DynamoDB and EventBridge', matches: (c) => c.service === 'dynamodb' || c.service === 'events' };
@@ -174,7 +174,7 @@ describe('faults between the function and AWS', () => {
         assert.equal(left?.status, c.after);
         if (c.status === 500 && c.after === 'uploaded') {
           // Written but not confirmed published: the marker is what makes the retry publish it.
-          assert.deepEqual(Object.keys(left?.unpublished ?? {}), [left!.history![0]!.eventId]);
+          assert.deepEqual([...(left?.unpublished ?? [])], [left!.history![0]!.eventId]);
         }
 
         // The sender retries what failed on our side.
@@ -185,7 +185,7 @@ describe('faults between the function and AWS', () => {
         const item = (await readItem(r.resources, id)) as Item;
         assert.equal(item.status, 'uploaded');
         assert.equal(item.history?.length, 1, 'one transition, however many attempts');
-        assert.deepEqual(item.unpublished, {});
+        assert.equal(item.unpublished, undefined);
         const seen = await drainEvents(r);
         const ids = seen.map((e: WatchedEvent) => (e.detail as { eventId: string }).eventId);
         assert.deepEqual([...new Set(ids)], [item.history![0]!.eventId], 'every event carries the transition’s stable id');
@@ -234,7 +234,7 @@ describe('faults between the function and AWS', () => {
       proxy.setPolicy(() => undefined);
     }
     const item = await readItem(warm.resources, id);
-    assert.deepEqual(item?.unpublished, {});
+    assert.equal(item?.unpublished, undefined);
     const seen = await drainEvents(warm);
     assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
     rows.push(`| EventBridge PutEvents | slow ${LEASE_MS * 2.5} ms (> lease ${LEASE_MS} ms) + redelivery | blip | — | — | — | 200 | 2 |`);
@@ -269,7 +269,7 @@ describe('faults between the function and AWS', () => {
       const item = (await readItem(warm.resources, id)) as Item;
       assert.equal(item.status, 'uploaded');
       assert.equal(item.history?.length, 1);
-      assert.deepEqual(item.unpublished, {});
+      assert.equal(item.unpublished, undefined);
       assert.equal((await drainEvents(warm)).length, 1);
       rows.push(`| ${target.label} | held ${HOLD_MS} ms (> request timeout ${REQUEST_TIMEOUT_MS} ms) | blip | — | — | — | 200 in ${Math.round(elapsed)} ms | 1 |`);
     });
@@ -299,6 +299,28 @@ describe('faults between the function and AWS', () => {
     assert.equal((await readItem(warm.resources, id))?.status, 'uploaded');
     assert.equal((await drainEvents(warm)).length, 1);
     rows.push(`| DynamoDB GetItem | held ${HOLD_MS} ms on every attempt | outage | ${attempts} | 0 | 1 | 500 in ${Math.round(elapsed)} ms | 1 |`);
+  });
+
+  it('calls each under its own limit but together past the delivery’s deadline: a clean, retryable 500, and nothing corrupt', async () => {
+    // Each call slowed below the SDK's request timeout, so no attempt is abandoned: only the
+    // delivery's own deadline stops it. Without one it would answer 200, long after.
+    const r = await startReceiver({ overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS, DELIVERY_DEADLINE_MS: 1500 } });
+    try {
+      const id = await seedPending(r.resources, 'image');
+      assert.equal((await send.toolkit(r, payloads.testPing())).status, 200, 'the secret cache is warm');
+      const payload = payloads.imageUploaded(id, at(1));
+      const { answer } = await deliverUnder(scheduled(ANY_AWS, { type: 'slow', ms: 900 }, 'outage'), r, payload);
+      assert.deepEqual([answer.status, answer.body], [500, { error: 'internal error', retryable: true }]);
+      // The calls still running finish; whatever they wrote is whole (a transition with its outbox, or nothing).
+      await heldReleased(1);
+      const retried = await send.toolkit(r, payload);
+      assert.equal(retried.status, 200, JSON.stringify(retried.body));
+      const item = (await readItem(r.resources, id)) as Item;
+      assert.deepEqual([item.status, item.history?.length, item.unpublished], ['uploaded', 1, undefined]);
+      assert.deepEqual([...new Set((await drainEvents(r)).map((e) => (e.detail as { eventId: string }).eventId))], [item.history![0]!.eventId]);
+    } finally {
+      await r.stop();
+    }
   });
 
   it('bad input still gets its 4xx while DynamoDB and EventBridge are down, and never a 500', async () => {

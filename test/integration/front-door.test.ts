@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { provisionLocal, webhookEnvironment, type LocalResources } from '../../local/provision';
-import { at, readItem, seedPending } from '../support/deliver';
-import { builtBundles, connectEmulator, loadBundle } from '../support/receiver';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { provisionLocal, type LocalResources } from '../../local/provision.js';
+import { webhookEnvironment } from '../../local/environments.js';
+import { at, readItem, seedPending } from '../support/deliver.js';
+import { builtBundles, connectEmulator, loadBundle } from '../support/receiver.js';
 
 // Behind the front door, the REST API invokes the very bundle `cdk synth` builds with payload
 // format 1.0, every body base64 (binaryMediaTypes */*). Against the emulator: it must answer

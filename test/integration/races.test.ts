@@ -7,16 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws';
-import type { WatchedEvent } from '../../local/provision';
-import { at, readItem, seedPending, send, type Answer } from '../support/deliver';
-import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
-import { apply, assertItemConsistent, bodyOf, checkEvents, pendingItem, type Kind, type Report, type Scheme } from '../support/model';
-import { startEmulator, type Emulator } from '../../scripts/emulator';
-import { startReceiver, type Receiver } from '../support/receiver';
-import { inPool } from '../support/sender';
-import { drainEvents } from '../support/watch';
+import { REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
+import type { WatchedEvent } from '../../local/provision.js';
+import { at, readItem, seedPending, send, type Answer } from '../support/deliver.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
+import { apply, assertItemConsistent, bodyOf, checkEvents, pendingItem, type Kind, type Report, type Scheme } from '../support/model.js';
+import { startEmulator, type Emulator } from '../../scripts/emulator.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
+import { inPool } from '../support/sender.js';
+import { drainEvents } from '../support/watch.js';
 
 const ROUNDS = 15;
 /** Each permutation raced this many times. */

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { EVENT_SOURCE } from '../../lambda/core/contract';
-import { sign } from '../../lambda/webhook/verify';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { at, events, post, readItem, seedPending, send } from '../support/deliver';
-import { startReceiver, type Receiver } from '../support/receiver';
+import { EVENT_SOURCE } from '../../lambda/core/contract.js';
+import { sign } from '../../lambda/webhook/verify.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { at, events, post, readItem, seedPending, send } from '../support/deliver.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
 
 // The bundle `cdk synth` builds, invoked through the local HTTP API with payload v2 events,
 // against DynamoDB, EventBridge (rule → SQS) and Secrets Manager in the emulator.
@@ -23,13 +23,13 @@ describe('the response matrix', () => {
     const id = await seedPending(r.resources, 'image');
     const answer = await send.toolkit(r, payloads.imageUploaded(id, at(1)));
     assert.equal(answer.status, 200);
-    assert.deepEqual({ ...answer.body, scheme: undefined }, { ok: true, outcome: 'transitioned', kind: 'image', id, status: 'uploaded', previousStatus: 'pending', published: 1, scheme: undefined });
+    assert.deepEqual({ ...answer.body, scheme: undefined }, { ok: true, outcome: 'transitioned', kind: 'image', id, status: 'uploaded', reported: 'uploaded', previousStatus: 'pending', published: 1, scheme: undefined });
 
     const item = await readItem(r.resources, id);
     assert.equal(item?.status, 'uploaded');
     assert.equal((item?.variants as string[]).length, 2);
     assert.deepEqual(item?.history?.map((h) => [h.from, h.to]), [['pending', 'uploaded']]);
-    assert.deepEqual(item?.unpublished, {});
+    assert.equal(item?.unpublished, undefined);
 
     const seen = await events(r, 1);
     assert.equal(seen.length, 1);
@@ -70,6 +70,8 @@ describe('the response matrix', () => {
     const stale = await send.toolkit(r, payloads.imageFailed(id, at(4)));
     assert.equal(stale.status, 200);
     assert.equal(stale.body.outcome, 'stale');
+    // The answer says what the item is, and what the delivery reported, apart.
+    assert.deepEqual([stale.body.status, stale.body.reported], ['draft', 'failed']);
     assert.equal((await readItem(r.resources, id))?.status, 'draft');
     assert.equal((await events(r, 0)).length, 0);
   });

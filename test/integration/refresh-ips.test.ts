@@ -5,11 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { CreateIPSetCommand, GetIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
-import { cloudflareLists, parseIpSetArn, refreshIpSets } from '../../cli/front-door';
-import { CLOUDFLARE_IP_RANGES } from '../../lib/cloudflare-ips';
-import { localClientConfig } from '../../local/aws';
-import { repoRoot, type CliRun } from '../support/cli';
-import { connectEmulator } from '../support/receiver';
+import { cloudflareLists, parseIpSetArn, refreshIpSets } from '../../cli/front-door.js';
+import { CLOUDFLARE_IP_RANGES } from '../../lambda/core/cloudflare-ips.js';
+import { localClientConfig } from '../../local/aws.js';
+import { repoRoot, type CliRun } from '../support/cli.js';
+import { connectEmulator } from '../support/receiver.js';
 
 // `npm run cli -- front-door refresh-ips` against AWS WAF IP sets in the emulator and a local
 // stand-in serving Cloudflare's two lists (https://www.cloudflare.com/ips-v4 and /ips-v6).

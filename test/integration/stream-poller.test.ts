@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { localClientConfig } from '../../local/aws';
-import { provisionLocal, receiveEvents, type LocalResources } from '../../local/provision';
-import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller';
-import type { Emulator } from '../../scripts/emulator';
-import { connectEmulator } from '../support/receiver';
+import { localClientConfig } from '../../local/aws.js';
+import { provisionLocal, receiveEvents, type LocalResources } from '../../local/provision.js';
+import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
+import type { Emulator } from '../../scripts/emulator.js';
+import { connectEmulator } from '../support/receiver.js';
 
 // The poller against moto's real DynamoDB stream: items written with the DynamoDB client to a
 // table provisioned as `npm start` provisions it, records read back through the Streams API.

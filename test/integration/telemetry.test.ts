@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { at, events, seedPending } from '../support/deliver';
-import { captureLogs } from '../support/log-capture';
-import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { at, events, seedPending } from '../support/deliver.js';
+import { captureLogs } from '../support/log-capture.js';
+import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver.js';
 
 // What one delivery leaves in CloudWatch Logs, read from the bundle `cdk synth` builds: its one
 // Powertools log line (lean: lambda/log.ts) and its EMF metric blobs, as they reach stdout.

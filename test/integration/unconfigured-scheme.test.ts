@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { at, post, readItem, seedPending } from '../support/deliver';
-import { startReceiver, type Receiver } from '../support/receiver';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { at, post, readItem, seedPending } from '../support/deliver.js';
+import { startReceiver, type Receiver } from '../support/receiver.js';
 
 // Issue 15, finding 6: a stack without a toolkit (or Stream) secret answered any X-Signature
 // with "no secret configured", telling a prober which schemes are switched off. The bundle,

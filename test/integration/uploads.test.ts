@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../../cli/index';
-import { stateFor } from '../support/cli';
-import { events, readItem, seedPending } from '../support/deliver';
-import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare';
-import { localJwt, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads';
+import { runCli } from '../../cli/index.js';
+import { stateFor } from '../support/cli.js';
+import { events, readItem, seedPending } from '../support/deliver.js';
+import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
+import { localJwt, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 // POST /uploads as the stack ships it (the built bundle behind the local HTTP API, DynamoDB in
 // the emulator) against the local stand-in of Cloudflare, then the rest of an upload's life: the browser

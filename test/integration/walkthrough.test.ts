@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LOCAL_STATE_ENV } from '../../local/state';
-import { repoRoot } from '../support/cli';
+import { LOCAL_STATE_ENV } from '../../local/state.js';
+import { repoRoot } from '../support/cli.js';
 
 /*
  * Runs docs/walkthrough.md: every `$ npm start` and `$ npm run cli -- …` line of its `console`
@@ -49,6 +49,13 @@ function normalize(text: string): string {
     .replace(/\b[0-9a-f]{32}\b/g, '<event-id>')
     .replace(/cf-webhook-tail-[0-9a-f]{8}/g, 'cf-webhook-tail-<id>')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
+    .replace(/\/upload\/[A-Za-z0-9_-]+\//g, '/upload/<hash>/')
+    .replace(/imagedelivery\.net\/[A-Za-z0-9_-]+\//g, 'imagedelivery.net/<hash>/')
+    .replace(/\b[0-9a-f]{8}\b/g, '<hex8>')
+    // Secrets Manager's random suffix of a secret's ARN.
+    .replace(/(:secret:[\w/-]+)-[A-Za-z0-9]{6}\b/g, '$1-<suffix>')
+    // Epoch seconds (a Notifications `ts`) and milliseconds (an outbox lease).
+    .replace(/\b1\d{9}(\d{3})?\b/g, '<epoch>')
     .replace(/\(\d+ KB\)/g, '(<n> KB)');
 }
 
@@ -116,15 +123,21 @@ describe('docs/walkthrough.md', () => {
   it('runs as written, from npm start to the events arriving in the tail’s queue', { timeout: 240_000 }, async () => {
     const markdown = readFileSync(DOC, 'utf8');
     const steps = stepsOf(markdown);
-    assert.ok(steps.some((step) => step.command === 'npm start'), 'the walkthrough starts the receiver');
+    assert.ok(steps.some((step) => step.command.startsWith('npm start')), 'the walkthrough starts the receiver');
     const results: { step: Step; actual: string[] }[] = [];
     const background: { step: Step; run: Running }[] = [];
 
     for (const step of steps) {
       if (step.command === 'npm ci') continue;
-      if (step.command === 'npm start') {
+      const npmStart = /^npm start(?: -- (.*))?$/.exec(step.command);
+      if (npmStart) {
+        // Restarted (terminal 1, Ctrl-C, then the new command): the state file moves to the new one.
+        if (receiver) {
+          receiver.child.kill('SIGINT');
+          assert.equal(await receiver.exited, 0);
+        }
         // The bundle `npm test` just built: building again would delete it under the other test files.
-        receiver = start(['scripts/start.ts', '--no-build'], env);
+        receiver = start(['scripts/start.ts', '--no-build', ...shellWords(npmStart[1] ?? '')], env);
         await receiver.waitFor(new RegExp(`^${BANNER_END.replace('.', '\\.')}$`, 'm'), 60_000);
         const shown = outputLines(receiver.output());
         const banner = shown.slice(shown.indexOf(BANNER_START), shown.indexOf(BANNER_END) + 1);
@@ -133,7 +146,7 @@ describe('docs/walkthrough.md', () => {
         continue;
       }
       const cli = /^npm run cli -- (.*)$/.exec(step.command);
-      assert.ok(cli, `line ${step.at}: the walkthrough may only use npm ci, npm start and npm run cli, not: ${step.command}`);
+      assert.ok(cli, `line ${step.at}: the walkthrough may only use npm ci, npm start [-- options] and npm run cli, not: ${step.command}`);
       const args = shellWords(cli[1]!);
       const run = start(['scripts/cli.mjs', ...args], env);
       if (args[0] === 'events' && args[1] === 'tail') {
@@ -172,6 +185,7 @@ describe('docs/walkthrough.md', () => {
       '<time>  x <event-id> http://127.0.0.1:<port>/webhooks (<n> KB) cf-webhook-tail-<id>',
     );
     assert.equal(normalize('img-1 pending → uploaded 200'), 'img-1 pending → uploaded 200');
+    assert.equal(normalize('http://127.0.0.1:1/upload/eRsir8LWQYRx0aI/cat-1 secret 46e5fee2'), 'http://127.0.0.1:<port>/upload/<hash>/cat-1 secret <hex8>');
     assert.deepEqual(shellWords(`events tail --detail-type "Image Uploaded" --kind 'image'`), ['events', 'tail', '--detail-type', 'Image Uploaded', '--kind', 'image']);
   });
 });

@@ -142,13 +142,14 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('ships the construct, its declarations and the three bundles, and no source or tests', () => {
+  it('ships the construct, its declarations and the four bundles, and no source or tests', () => {
     for (const file of [
       'package/dist/index.js',
       'package/dist/types/lib/index.d.ts',
       'package/dist/functions/webhook/index.mjs',
       'package/dist/functions/uploads/index.mjs',
       'package/dist/functions/sweep/index.mjs',
+      'package/dist/functions/relay/index.mjs',
       'package/README.md',
       'package/docs/RUNBOOK.md',
     ]) {
@@ -172,7 +173,7 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
       for (const path of machine) assert.ok(!text.includes(path), `${relative(root, file)} mentions ${path}`);
     }
     const maps = files.filter((file) => file.endsWith('.map'));
-    assert.equal(maps.length, 3, 'one map per function');
+    assert.equal(maps.length, 4, 'one map per function');
     for (const map of maps) {
       const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
       assert.ok(sources.some((source) => source.endsWith('lambda/core/contract.ts')), 'our own sources are named');
@@ -203,7 +204,7 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
     const out = join(work, 'cdk.out.cjs');
     await run(process.execPath, ['app.cjs'], { cwd: fixture, env: { PATH: dirname(process.execPath), FIXTURE_OUT: out, HOME: work } });
     const template = JSON.parse(readFileSync(join(out, 'CommonJs.template.json'), 'utf8')) as { Resources: Record<string, { Type: string }> };
-    assert.equal(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length, 1);
+    assert.equal(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function').length, 3, 'a default receiver: webhook, sweep, relay');
   });
 
   it('synthesizes with esbuild off the PATH and deploys the very bytes this repository tested', async () => {
@@ -228,10 +229,10 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
     const assetDir = (s3Key: string) => join(out, `asset.${s3Key.replace(/\.zip$/, '')}`);
 
     const main = functions('Fixture');
-    assert.equal(main.length, 3, 'webhook, uploads and sweep functions');
+    assert.equal(main.length, 4, 'webhook, uploads, sweep and relay functions');
     const built = JSON.parse(readFileSync(join(repoRoot, '.build/assets.json'), 'utf8')) as BuiltAssets;
     const tested = new Set(
-      [built.webhook, built.uploads!, built.sweep!].map((bundle) => readFileSync(bundle.entry).toString('base64')),
+      [built.webhook, built.uploads!, built.sweep!, built.relay!].map((bundle) => readFileSync(bundle.entry).toString('base64')),
     );
     const shipped = new Set<string>();
     for (const fn of main) {
@@ -242,7 +243,7 @@ describe('the npm package in a consumer app', { timeout: 240_000 }, () => {
       assert.deepEqual(readdirSync(dir).sort(), ['index.mjs', 'index.mjs.map']);
       shipped.add(readFileSync(join(dir, 'index.mjs')).toString('base64'));
     }
-    assert.equal(shipped.size, 3);
+    assert.equal(shipped.size, 4);
     assert.deepEqual(shipped, tested, 'each bundle is byte for byte the one the test suite ran');
 
     // Existing table and bus: no table or bus created, the function writes to the given ones.

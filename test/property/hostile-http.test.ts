@@ -8,17 +8,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Item } from '../../lambda/core/decide';
-import { Defaults } from '../../lambda/core/contract';
-import type { SecretSet } from '../../lambda/webhook/verify';
-import { payloads, signedHeaders } from '../../local/payloads';
-import { readItem, seedPending } from '../support/deliver';
-import { startFaultProxy, tally, type FaultProxy } from '../support/fault-proxy';
-import { authentic, bodies, build, plans, SIGNATURE_HEADERS } from '../support/hostile';
-import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture';
-import { checkEvents } from '../support/model';
-import { connectEmulator, startReceiver, type Receiver } from '../support/receiver';
-import { drainEvents, scanItems } from '../support/watch';
+import { Defaults } from '../../lambda/core/contract.js';
+import type { SecretSet } from '../../lambda/webhook/verify.js';
+import { payloads, signedHeaders } from '../../local/payloads.js';
+import { readItem, seedPending } from '../support/deliver.js';
+import { startFaultProxy, tally, type FaultProxy } from '../support/fault-proxy.js';
+import { authentic, bodies, build, plans, SIGNATURE_HEADERS } from '../support/hostile.js';
+import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
+import { checkEvents } from '../support/model.js';
+import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
+import { drainEvents, scanItems } from '../support/watch.js';
+import type { Item } from '../../lambda/core/item.js';
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 400);
 const SEED = Number(process.env.PROPERTY_SEED ?? 424242);

@@ -15,10 +15,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { PayloadError } from '../../lambda/core/errors';
-import { parseDelivery } from '../../lambda/webhook/parse';
-import { verifyRequest, type Route, type SecretSet } from '../../lambda/webhook/verify';
-import { authentic, bodies, build, mutatedPayload, payloadObject, plans, secretSet, SIGNATURE_HEADERS, untouched, type HostileRequest } from '../support/hostile';
+import { PayloadError } from '../../lambda/core/errors.js';
+import { parseDelivery } from '../../lambda/webhook/parse.js';
+import { verifyRequest, type Route, type SecretSet } from '../../lambda/webhook/verify.js';
+import { authentic, bodies, build, mutatedPayload, payloadObject, plans, secretSet, SIGNATURE_HEADERS, untouched, type HostileRequest } from '../support/hostile.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);
 const SEED = Number(process.env.PROPERTY_SEED ?? 424242);
@@ -122,10 +122,10 @@ describe('parseDelivery under generated payloads', () => {
           return;
         }
         kinds[delivery.type] = (kinds[delivery.type] ?? 0) + 1;
-        if (delivery.type !== 'status') return;
-        const report = delivery.report;
+        if (delivery.type !== 'observation') return;
+        const report = delivery.observation;
         assert.equal(report.kind, route === 'stream' ? 'video' : 'image');
-        assert.ok(STATUSES[route].includes(report.status), `status ${report.status}`);
+        assert.ok(report.status === undefined || STATUSES[route].includes(report.status), `status ${report.status}`);
         assert.ok(typeof report.id === 'string' && report.id.length >= 1 && report.id.length <= 1024, 'id bounded');
         const at = new Date(report.occurredAt);
         assert.equal(at.toISOString(), report.occurredAt, 'occurredAt is a normalised ISO instant');

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { runCli } from '../../cli/index';
-import { LOCAL_STATE_ENV, writeLocalState } from '../../local/state';
-import type { Receiver } from './receiver';
+import { runCli } from '../../cli/index.js';
+import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state.js';
+import type { Receiver } from './receiver.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -59,7 +59,11 @@ export function backgroundTail(argv: readonly string[], env: InProcessOptions['e
  * A state file for a test receiver (or an uploads stack), as `npm start` writes one for its
  * own, so the CLI's `--local` finds it.
  */
-export async function stateFor(r: Pick<Receiver, 'endpoint' | 'imagesUrl' | 'streamUrl' | 'resources'>, path: string): Promise<Record<string, string>> {
+export async function stateFor(
+  r: Pick<Receiver, 'endpoint' | 'imagesUrl' | 'streamUrl'> & { resources: Pick<Receiver['resources'], 'tableName' | 'eventBusName' | 'eventBusArn' | 'secretArn' | 'watchQueueUrl'> },
+  path: string,
+  extra: Partial<LocalState> = {},
+): Promise<Record<string, string>> {
   await writeLocalState(path, {
     version: 1,
     pid: process.pid,
@@ -72,6 +76,7 @@ export async function stateFor(r: Pick<Receiver, 'endpoint' | 'imagesUrl' | 'str
     eventBusArn: r.resources.eventBusArn,
     secretId: r.resources.secretArn,
     watchQueueUrl: r.resources.watchQueueUrl,
+    ...extra,
   });
   return { [LOCAL_STATE_ENV]: path };
 }

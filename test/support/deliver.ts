@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../../lambda/core/decide';
-import { localClientConfig } from '../../local/aws';
-import { signedHeaders } from '../../local/payloads';
-import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision';
-import type { Receiver } from './receiver';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoItemStore } from '../../lambda/adapters/store.js';
+import { localClientConfig } from '../../local/aws.js';
+import { signedHeaders } from '../../local/payloads.js';
+import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import type { Receiver } from './receiver.js';
+import type { Item } from '../../lambda/core/item.js';
 
 /** Small helpers shared by the integration suites: send, seed, read back. */
 
@@ -54,9 +55,16 @@ export async function seedPending(resources: LocalResources, kind: 'image' | 'vi
   return id;
 }
 
+const clients = new Map<string, DynamoDBClient>();
+function dynamoClient(endpoint: string): DynamoDBClient {
+  let client = clients.get(endpoint);
+  if (!client) clients.set(endpoint, (client = new DynamoDBClient(localClientConfig(endpoint))));
+  return client;
+}
+
+/** The item as the functions read it: through their own table adapter, consistently (the outbox as a list). */
 export async function readItem(resources: LocalResources, id: string): Promise<Item | undefined> {
-  const out = await documentClient(resources.endpoint).send(new GetCommand({ TableName: resources.tableName, Key: { id }, ConsistentRead: true }));
-  return out.Item as Item | undefined;
+  return new DynamoItemStore(resources.tableName, dynamoClient(resources.endpoint)).get(id);
 }
 
 /**

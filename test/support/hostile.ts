@@ -9,8 +9,8 @@
  * dropped, other schemes' headers added, the timestamp shifted.
  */
 import fc from 'fast-check';
-import { hmacSha256, type Route, type SecretSet, type Verification } from '../../lambda/webhook/verify';
-import { payloads } from '../../local/payloads';
+import { hmacSha256, type Route, type SecretSet, type Verification } from '../../lambda/webhook/verify.js';
+import { payloads } from '../../local/payloads.js';
 
 export const SIGNATURE_HEADERS = ['cf-webhook-auth', 'x-signature', 'x-cloudflare-signature', 'webhook-signature'] as const;
 export type SignatureHeader = (typeof SIGNATURE_HEADERS)[number];

@@ -1,24 +1,17 @@
 /**
- * The whole receiver running locally for integration tests: the built Lambda bundle behind
- * the local HTTP API, talking to resources of its own in the emulator, with instances of the
- * bundle started and reused as `npm start` does (local/instances.ts).
+ * The whole receiver running locally for integration tests: the stack `npm start` runs
+ * (local/stack.ts), built bundles and all, against resources of its own in the emulator.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { WebhookEnv } from '../../lambda/core/contract';
-import {
-  provisionLocal,
-  webhookEnvironment,
-  type LocalResources,
-  type LocalSecrets,
-  type WebhookEnvOverrides,
-} from '../../local/provision';
-import { importBundle, lambdaInstances, localConcurrency, type InstanceStats } from '../../local/instances';
-import { startLocalServer, type LocalHandler } from '../../local/server';
-import type { BuiltAssets } from '../../scripts/build';
-import { startEmulator, type Emulator } from '../../scripts/emulator';
+import type { WebhookEnvOverrides } from '../../local/environments.js';
+import { importBundle, type InstanceStats } from '../../local/instances.js';
+import type { LocalResources, LocalSecrets } from '../../local/provision.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
+import type { BuiltAssets } from '../../scripts/build.js';
+import { startEmulator, type Emulator } from '../../scripts/emulator.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -29,6 +22,13 @@ export interface ReceiverOptions {
   emulator?: Emulator;
   /** Most instances of the bundle at once; npm start's (LOCAL_CONCURRENCY, default 8) unless given. */
   concurrency?: number;
+  /** Runs the stream relay as npm start does (local/stack.ts). @default off, so a test sees only its own deliveries' publishing */
+  relay?: LocalStackOptions['relay'];
+  /** The stand-in of Cloudflare's API the webhook confirms with, and the read token it holds. @default none */
+  cloudflare?: LocalStackOptions['cloudflare'];
+  /** Serves `POST /uploads` with this authorizer. @default no upload route */
+  uploads?: LocalStackOptions['uploads'];
+  sweep?: LocalStackOptions['sweep'];
 }
 
 export interface Receiver {
@@ -40,8 +40,8 @@ export interface Receiver {
   stop(): Promise<void>;
 }
 
-/** A receiver `startReceiver` runs: also how many instances of the bundle it started. */
-export interface LocalReceiver extends Receiver {
+/** A receiver `startReceiver` runs: the whole local stack (local/stack.ts) and how many instances it started. */
+export interface LocalReceiver extends Receiver, Omit<LocalStack, 'stop' | 'webhookInstances' | 'url' | 'imagesUrl' | 'streamUrl' | 'resources'> {
   instances(): InstanceStats;
 }
 
@@ -75,26 +75,28 @@ export async function connectEmulator(): Promise<Emulator> {
 
 let receivers = 0;
 
-export async function startReceiver({ overrides, secrets, emulator: own, concurrency = localConcurrency() }: ReceiverOptions = {}): Promise<LocalReceiver> {
-  const emulator = own ? { endpoint: own.endpoint, stop: async () => {} } : await connectEmulator();
+export async function startReceiver(options: ReceiverOptions = {}): Promise<LocalReceiver> {
+  const emulator = options.emulator ? { endpoint: options.emulator.endpoint, stop: async () => {} } : await connectEmulator();
   try {
-    const prefix = `t${process.pid}-${++receivers}-${randomBytes(3).toString('hex')}`;
-    const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix, ...(secrets && { secrets }) });
-    const env = webhookEnvironment(resources, overrides);
-    const webhook = lambdaInstances({ create: () => loadBundle<LocalHandler>(async () => (await builtBundles()).webhook.entry, env), concurrency });
-    await webhook.warm();
-    const imagesPath = env[WebhookEnv.ImagesPath]!;
-    const streamPath = env[WebhookEnv.StreamPath]!;
-    const server = await startLocalServer({ handler: webhook.invoke, routes: [`POST ${imagesPath}`, `POST ${streamPath}`] });
-    return {
-      url: server.url,
-      imagesUrl: server.url + imagesPath,
-      streamUrl: server.url + streamPath,
-      resources,
+    const bundles = await builtBundles();
+    const stack = await startLocalStack({
       endpoint: emulator.endpoint,
-      instances: webhook.stats,
+      prefix: `t${process.pid}-${++receivers}-${randomBytes(3).toString('hex')}`,
+      bundles: { webhook: bundles.webhook.entry, uploads: bundles.uploads.entry, sweep: bundles.sweep.entry, relay: bundles.relay.entry },
+      ...(options.secrets && { secrets: options.secrets }),
+      ...(options.overrides && { webhookOverrides: options.overrides }),
+      ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+      ...(options.relay !== undefined && { relay: options.relay }),
+      ...(options.cloudflare && { cloudflare: options.cloudflare }),
+      ...(options.uploads && { uploads: options.uploads }),
+      ...(options.sweep && { sweep: options.sweep }),
+    });
+    return {
+      ...stack,
+      endpoint: emulator.endpoint,
+      instances: stack.webhookInstances,
       stop: async () => {
-        await server.close();
+        await stack.stop();
         await emulator.stop();
       },
     };
@@ -107,7 +109,7 @@ export async function startReceiver({ overrides, secrets, emulator: own, concurr
 /** A module instance of its own of a bundle, `env` set while it loads (local/instances.ts), for the uploads stack too. */
 export const loadBundle: <T>(entry: string | (() => Promise<string>), env: Record<string, string>) => Promise<T> = importBundle;
 
-type Bundles = Required<Pick<BuiltAssets, 'webhook' | 'uploads' | 'sweep'>>;
+type Bundles = Required<Pick<BuiltAssets, 'webhook' | 'uploads' | 'sweep' | 'relay'>>;
 
 /** The bundles `npm test` built (.build/assets.json), or built now when a test file runs alone. */
 export async function builtBundles(): Promise<Bundles> {
@@ -117,8 +119,8 @@ export async function builtBundles(): Promise<Bundles> {
   } catch {
     // Run without `npm test`: nothing has built the bundles yet.
   }
-  if (!assets?.uploads || !assets.sweep) {
-    const { buildAssets } = await import('../../scripts/build');
+  if (!assets?.uploads || !assets.sweep || !assets.relay) {
+    const { buildAssets } = await import('../../scripts/build.js');
     assets = await buildAssets();
   }
   const abs = (entry: string) => (isAbsolute(entry) ? entry : resolve(repoRoot, entry));
@@ -126,6 +128,7 @@ export async function builtBundles(): Promise<Bundles> {
     webhook: { ...assets.webhook, entry: abs(assets.webhook.entry) },
     uploads: { ...assets.uploads!, entry: abs(assets.uploads!.entry) },
     sweep: { ...assets.sweep!, entry: abs(assets.sweep!.entry) },
+    relay: { ...assets.relay!, entry: abs(assets.relay!.entry) },
   };
 }
 

@@ -3,7 +3,7 @@
  * side (5xx, 429, no answer) with exponential backoff, and never retries a 4xx. Signatures are
  * made afresh for each attempt, as a sender re-signing on retry would.
  */
-import { seededRandom } from './fault-proxy';
+import { seededRandom } from './fault-proxy.js';
 
 export interface Delivery {
   readonly url: string;

@@ -1,10 +1,10 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { Item } from '../../lambda/core/decide';
-import { localClientConfig } from '../../local/aws';
-import type { WatchedEvent } from '../../local/provision';
-import { documentClient } from './deliver';
-import type { Receiver } from './receiver';
+import { localClientConfig } from '../../local/aws.js';
+import type { WatchedEvent } from '../../local/provision.js';
+import { documentClient } from './deliver.js';
+import type { Receiver } from './receiver.js';
+import type { Item } from '../../lambda/core/item.js';
 
 const sqsClients = new Map<string, SQSClient>();
 
@@ -19,13 +19,14 @@ function sqsFor(endpoint: string): SQSClient {
  * come back empty. The emulator puts an event on the queue before PutEvents answers, so once
  * the deliveries have been answered short polls suffice.
  */
-export async function drainEvents(r: Receiver, quietPolls = 3): Promise<WatchedEvent[]> {
-  const sqs = sqsFor(r.endpoint);
+export const drainEvents = (r: Receiver, quietPolls = 3): Promise<WatchedEvent[]> => drainQueue(r.endpoint, r.resources.watchQueueUrl, quietPolls);
+
+/** Every event in a queue now, read with short polls until `quietPolls` in a row come back empty, and deleted. */
+export async function drainQueue(endpoint: string, queueUrl: string, quietPolls = 2): Promise<WatchedEvent[]> {
+  const sqs = sqsFor(endpoint);
   const all: WatchedEvent[] = [];
   for (let quiet = 0; quiet < quietPolls; ) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: r.resources.watchQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     if (Messages.length === 0) {
       quiet++;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -33,12 +34,7 @@ export async function drainEvents(r: Receiver, quietPolls = 3): Promise<WatchedE
     }
     quiet = 0;
     all.push(...Messages.map((message) => JSON.parse(message.Body!) as WatchedEvent));
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: r.resources.watchQueueUrl,
-        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-      }),
-    );
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
   }
   return all;
 }
@@ -47,7 +43,8 @@ export async function drainEvents(r: Receiver, quietPolls = 3): Promise<WatchedE
 export async function scanItems(r: Receiver): Promise<Item[]> {
   const items: Item[] = [];
   for await (const page of paginateScan({ client: documentClient(r.endpoint) }, { TableName: r.resources.tableName, ConsistentRead: true })) {
-    items.push(...((page.Items ?? []) as Item[]));
+    // The outbox as the functions see it: a list of ids (a String Set in the table).
+    items.push(...(page.Items ?? []).map((item) => (item.unpublished instanceof Set ? { ...item, unpublished: [...item.unpublished].sort() } : item) as Item));
   }
   return items.sort((a, b) => a.id.localeCompare(b.id));
 }

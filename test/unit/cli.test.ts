@@ -4,20 +4,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DEV_LOOP } from '../../cli/dev-loop';
-import { CliError, UsageError } from '../../cli/errors';
-import { formatEvent } from '../../cli/events';
-import { parseSince, table } from '../../cli/format';
-import { formatHistory, formatItems, listInput, statusesOf } from '../../cli/images';
-import { Fault, formatAnswer, prepareDelivery, secretNeeded, STALE_SECONDS, type SendRequest } from '../../cli/send';
-import { required, resolveTarget, StackOutput, targetFromOutputs } from '../../cli/target';
-import { TableDesign } from '../../lambda/core/contract';
-import type { Item } from '../../lambda/core/decide';
-import { parseDelivery } from '../../lambda/webhook/parse';
-import { RejectReason, verifyRequest, type SecretSet } from '../../lambda/webhook/verify';
-import type { WebhookEvent } from '../../lib/events';
-import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state';
-import { cli } from '../support/cli';
+import { DEV_LOOP } from '../../cli/dev-loop.js';
+import { CliError, UsageError } from '../../cli/errors.js';
+import { formatEvent } from '../../cli/events.js';
+import { parseSince, table } from '../../cli/format.js';
+import { formatHistory, formatItems, listInput, statusesOf } from '../../cli/images.js';
+import { Fault, formatAnswer, prepareDelivery, secretNeeded, STALE_SECONDS, type SendRequest } from '../../cli/send.js';
+import { required, resolveTarget, StackOutput, targetFromOutputs } from '../../cli/target.js';
+import { TableDesign } from '../../lambda/core/contract.js';
+import { parseDelivery } from '../../lambda/webhook/parse.js';
+import { RejectReason, verifyRequest, type SecretSet } from '../../lambda/webhook/verify.js';
+import type { WebhookEvent } from '../../lib/events.js';
+import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state.js';
+import { cli } from '../support/cli.js';
+import type { Item } from '../../lambda/core/item.js';
 
 const NOW = new Date('2024-06-01T12:00:00.000Z');
 const SECRETS: SecretSet = { images: ['images-secret'], stream: ['stream-secret'], toolkit: ['toolkit-secret'] };
@@ -48,10 +48,10 @@ describe('send: the deliveries it builds pass the receiver’s own gate and pars
     it(`${req.delivery}${req.format ? ` --format ${req.format}` : ''}: ${scheme}, ${kind} → ${status} at --at`, () => {
       const { verdict, delivery } = receive(req);
       assert.deepEqual(verdict, { ok: true, scheme });
-      assert.equal(delivery?.type, 'status');
-      if (delivery?.type !== 'status') return;
-      assert.deepEqual([delivery.report.kind, delivery.report.id, delivery.report.status], [kind, req.id, status]);
-      assert.equal(delivery.report.occurredAt, at.toISOString());
+      assert.equal(delivery?.type, 'observation');
+      if (delivery?.type !== 'observation') return;
+      assert.deepEqual([delivery.observation.kind, delivery.observation.id, delivery.observation.status], [kind, req.id, status]);
+      assert.equal(delivery.observation.occurredAt, at.toISOString());
     });
   }
 

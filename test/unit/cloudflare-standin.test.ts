@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { verifyRequest } from '../../lambda/webhook/verify';
+import { verifyRequest } from '../../lambda/webhook/verify.js';
 import {
   Permission,
   sampleFiles,
@@ -12,7 +12,7 @@ import {
   type CloudflareStandIn,
   type CloudflareStandInOptions,
   type WebhookDelivery,
-} from '../../local/cloudflare';
+} from '../../local/cloudflare.js';
 
 // The local stand-in of Cloudflare's API, over HTTP as a client and a creator reach it, with a
 // small receiver on the other side to catch the webhooks it sends.

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DetailType, EVENT_SOURCE, type ItemKind } from '../../lambda/core/contract';
-import { decide, type Item, type TransitionEvent } from '../../lambda/core/decide';
-import { parseDelivery, type StatusReport } from '../../lambda/webhook/parse';
-import type { Route } from '../../lambda/webhook/verify';
-import { payloads } from '../../local/payloads';
-import { eventJsonSchema, transitionDetailSchema } from '../../lib/event-schemas';
+import { DetailType, EVENT_SOURCE, type ItemKind } from '../../lambda/core/contract.js';
+import { decide } from '../../lambda/core/decide.js';
+import { parseDelivery } from '../../lambda/webhook/parse.js';
+import type { Route } from '../../lambda/webhook/verify.js';
+import { payloads } from '../../local/payloads.js';
+import { eventJsonSchema, transitionDetailSchema } from '../../lib/event-schemas.js';
+import type { Item, StatusReport, TransitionEvent } from '../../lambda/core/item.js';
 
 // The JSON Schemas registered for consumers in other languages, checked against events the
 // receiver really produces: payloads parsed by `parseDelivery`, decided by `decide`, serialized
@@ -48,8 +49,9 @@ const id = randomUUID();
 /** What the receiver publishes for a delivery that moves a pending item. */
 function publishedFor(route: Route, payload: unknown, kind: ItemKind): TransitionEvent {
   const delivery = parseDelivery(route, Buffer.from(JSON.stringify(payload)), now);
-  assert.equal(delivery.type, 'status');
-  return publishedForReport(delivery.report, kind);
+  assert.equal(delivery.type, 'observation');
+  const { observation } = delivery as Extract<typeof delivery, { type: 'observation' }>;
+  return publishedForReport({ ...observation, status: observation.status! }, kind);
 }
 
 function publishedForReport(report: StatusReport, kind: ItemKind): TransitionEvent {
@@ -81,7 +83,7 @@ const produced: Record<DetailType, TransitionEvent> = {
   [DetailType.ImageDraft]: publishedFor('images', payloads.imageUploaded(id, '2026-11-22T15:14:41.666Z', { draft: true }), 'image'),
   [DetailType.ImageUploadFailed]: publishedFor('images', payloads.imageFailed(id, '2026-11-22T15:14:41.666Z'), 'image'),
   // The expiry sweep makes this report itself (lambda/sweep/sweep.ts) and decides it like a webhook.
-  [DetailType.ImageExpired]: publishedForReport({ kind: 'image', id, status: 'expired', occurredAt: '2026-11-22T15:00:00.000Z', payload: 'toolkit', attributes: {} }, 'image'),
+  [DetailType.ImageExpired]: publishedForReport({ kind: 'image', id, status: 'expired', occurredAt: '2026-11-22T15:00:00.000Z', source: 'expiry', attributes: {} }, 'image'),
   [DetailType.VideoReady]: publishedFor('stream', payloads.videoReady(id, '2026-11-22T15:14:41.666Z'), 'video'),
   [DetailType.VideoFailed]: publishedFor('stream', payloads.videoError(id, '2026-11-22T15:14:41.666Z'), 'video'),
 };

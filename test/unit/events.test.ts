@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DetailType, DetailTypes, EVENT_SOURCE, eventBridgePattern, eventPattern } from '../../lib/events';
+import { DetailType, DetailTypes, EVENT_SOURCE, eventBridgePattern, eventPattern } from '../../lib/events.js';
 
 describe('eventPattern', () => {
   it('matches every event of the receiver when given nothing', () => {

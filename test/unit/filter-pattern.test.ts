@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { compileFilters, matchesFilter, type FilterPattern } from '../../local/filter-pattern';
+import { RELAY_FILTER } from '../../lambda/core/contract.js';
+import { compileFilters, matchesFilter, type FilterPattern } from '../../local/filter-pattern.js';
 
 // Records shaped as Lambda delivers them from a NEW_AND_OLD_IMAGES stream.
 const record = (newImage: Record<string, unknown> | undefined, extra: Partial<DynamoDBRecord> = {}) => ({
@@ -52,6 +53,31 @@ describe('filter patterns: exists on DynamoDB images', () => {
     assert.equal(matchesFilter({ dynamodb: { NewImage: { unpublished: { SS: ['evt-2'] } } } }, withUnpublished), true);
     assert.equal(matchesFilter({ dynamodb: { NewImage: { unpublished: { SS: ['evt-3'] } } } }, withUnpublished), false);
     assert.equal(matchesFilter({ dynamodb: { NewImage: { unpublished: { SS: [{ prefix: 'evt-' }] } } } }, withUnpublished), true);
+  });
+});
+
+describe('the relay’s filter (RELAY_FILTER)', () => {
+  const relayFilter = RELAY_FILTER as unknown as FilterPattern;
+  const image = (extra: Record<string, unknown>) => record({ id: { S: 'img-1' }, status: { S: 'uploaded' }, ...extra });
+  const outbox = { unpublished: { SS: ['evt-1'] } };
+
+  it('passes a writer’s write with events in the outbox and no count of the relay’s takeovers', () => {
+    assert.equal(matchesFilter(relayFilter, image(outbox)), true);
+  });
+
+  it('drops the relay’s own takeovers, which keep the outbox and carry relayAttempts', () => {
+    assert.equal(matchesFilter(relayFilter, image({ ...outbox, relayAttempts: { N: '1' } })), false);
+    assert.equal(matchesFilter(relayFilter, image({ ...outbox, relayAttempts: { N: '37' } })), false);
+  });
+
+  it('drops what has nothing to publish, with or without the count', () => {
+    assert.equal(matchesFilter(relayFilter, image({})), false);
+    assert.equal(matchesFilter(relayFilter, image({ relayAttempts: { N: '2' } })), false);
+    assert.equal(matchesFilter(relayFilter, removed), false);
+  });
+
+  it('tests the count through its type key: the same name as another type is not the relay’s count', () => {
+    assert.equal(matchesFilter(relayFilter, image({ ...outbox, relayAttempts: { S: '1' } })), true);
   });
 });
 

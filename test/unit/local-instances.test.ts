@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_LOCAL_CONCURRENCY, lambdaInstances, localConcurrency } from '../../local/instances';
+import { DEFAULT_LOCAL_CONCURRENCY, lambdaInstances, localConcurrency } from '../../local/instances.js';
 
 /** An instance whose invocations finish when the test says so, recording how many it ran at once. */
 function fakeInstances() {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { MAX_REQUEST_BYTES, startLocalServer, toApiGatewayV2Event, type LocalServer } from '../../local/server';
+import { MAX_REQUEST_BYTES, startLocalServer, toApiGatewayV2Event, type LocalServer } from '../../local/server.js';
 
 const ROUTE = 'POST /webhooks/images';
 

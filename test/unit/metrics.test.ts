@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors';
-import { statusOf } from '../../lambda/core/http';
-import { metricBatches, Rejection, summarizeDelivery } from '../../lambda/core/metrics';
-import { RejectReason } from '../../lambda/webhook/verify';
+import { DependencyError, PayloadError, PayloadTooLargeError, RouteNotFoundError, SignatureError, UnknownItemError } from '../../lambda/core/errors.js';
+import { errorResponse } from '../../lambda/core/http.js';
+import { ApiFailure, CloudflareApiError } from '../../lambda/core/cloudflare.js';
+import { Rejection } from '../../lambda/core/metrics.js';
+import { metricBatches, summarizeDelivery } from '../../lambda/webhook/metrics.js';
+import { RejectReason } from '../../lambda/core/errors.js';
 
 describe('summarizeDelivery', () => {
   it('names the rejection of every 4xx, and the 4xx is what http.ts answers for it', () => {
@@ -20,7 +22,7 @@ describe('summarizeDelivery', () => {
     ];
     assert.deepEqual(new Set(cases.map(([, r]) => r)), new Set(Object.values(Rejection)), 'every rejection is reachable');
     for (const [error, rejection, status] of cases) {
-      assert.equal(statusOf(error), status);
+      assert.equal(errorResponse(error).statusCode, status);
       assert.deepEqual(summarizeDelivery('images', { error }), {
         result: 'rejected', kind: 'image', outcome: 'rejected', rejection, republished: 0, publishFailed: false,
       });
@@ -73,5 +75,19 @@ describe('metricBatches', () => {
     const failed = summarizeDelivery('images', { error: new DependencyError('eventbridge', 'x') });
     assert.deepEqual(metricBatches(failed)[1], { dimensionSets: [], counts: { PublishFailures: 1 } });
     assert.equal(metricBatches(summarizeDelivery('images', { error: new DependencyError('dynamodb', 'x') })).length, 1);
+  });
+
+  it('a blob per confirmation outcome and per failed Cloudflare call: a refused token behind a 500 is counted by class', () => {
+    const refused = new DependencyError('cloudflare', 'could not confirm', { cause: new CloudflareApiError('no', ApiFailure.Auth) });
+    assert.deepEqual(metricBatches(summarizeDelivery('images', { error: refused })).at(-1), { dimensionSets: [{ Class: 'auth' }], counts: { CloudflareApiErrors: 1 } });
+    const corrected = summarizeDelivery('images', { receipt: { outcome: 'transitioned', scheme: 'cf-webhook-auth', kind: 'image', id: 'i', status: 'draft', previousStatus: 'pending', published: 1, confirmation: 'corrected' } });
+    assert.deepEqual(metricBatches(corrected).at(-1), { dimensionSets: [{ Confirmation: 'corrected' }], counts: { Confirmations: 1 } });
+    const fallback = summarizeDelivery('images', { receipt: { outcome: 'transitioned', scheme: 'cf-webhook-auth', published: 1, confirmation: 'unavailable', apiFailure: 'timeout' } });
+    assert.deepEqual(metricBatches(fallback).slice(-2), [
+      { dimensionSets: [{ Confirmation: 'unavailable' }], counts: { Confirmations: 1 } },
+      { dimensionSets: [{ Class: 'timeout' }], counts: { CloudflareApiErrors: 1 } },
+    ]);
+    const notAsked = summarizeDelivery('images', { receipt: { outcome: 'transitioned', scheme: 'x-signature', published: 1, confirmation: 'not-asked' } });
+    assert.equal(metricBatches(notAsked).length, 1, 'not asked: nothing to count');
   });
 });

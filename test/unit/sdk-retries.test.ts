@@ -18,7 +18,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { awsClientConfig } from '../../lambda/adapters/aws';
+import { awsClientConfig } from '../../lambda/adapters/aws.js';
 
 /** The SDK's standard-mode quota and the cost of retrying a timeout (@smithy/core retry, "retries 2026" settings). */
 const QUOTA = 500;
@@ -31,12 +31,17 @@ describe('attempts per AWS call when every attempt times out', () => {
   const figures: string[] = [];
   /** Requests the server received, per call (the SDK's invocation id, the same for each attempt of a call). */
   const seen = new Map<string, number>();
+  /**
+   * Which `count` a request belongs to (a header every client adds): a request of an earlier case that
+   * waited for a socket may reach the server only after that case ended, and must not count in the next.
+   */
+  let batch = 0;
 
   before(async () => {
     server = createServer((req: IncomingMessage) => {
       // Never answered: the client's request timeout ends each attempt.
       const id = String(req.headers['amz-sdk-invocation-id']);
-      seen.set(id, (seen.get(id) ?? 0) + 1);
+      if (req.headers['x-test-batch'] === String(batch)) seen.set(id, (seen.get(id) ?? 0) + 1);
       req.resume();
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -50,14 +55,24 @@ describe('attempts per AWS call when every attempt times out', () => {
   });
 
   /** A client as a function instance creates one, pointed at the silent server. */
-  const client = () =>
-    new DynamoDBClient({
+  const client = () => {
+    const made = new DynamoDBClient({
       ...awsClientConfig,
       requestHandler: { ...awsClientConfig.requestHandler, requestTimeout: 100 },
       endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
+    // Stamped when the call is built (retries repeat later steps only), so every attempt of a call carries the batch it was made in.
+    made.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-test-batch'] = String(batch);
+        return next(args);
+      },
+      { step: 'build' },
+    );
+    return made;
+  };
 
   /**
    * Runs `calls`; each fails with the SDK's TimeoutError, which says how many attempts it made.
@@ -66,6 +81,7 @@ describe('attempts per AWS call when every attempt times out', () => {
    */
   const count = async (calls: (() => Promise<unknown>)[]): Promise<{ attempts: number[]; reached: number }> => {
     seen.clear();
+    batch += 1;
     const results = await Promise.allSettled(calls.map((call) => call()));
     server.closeAllConnections();
     const attempts = results.map((result) => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretsManagerSecrets, parseSecretSet } from '../../lambda/adapters/secrets';
-import { parseDuration } from '../../cli/connect';
-import { accept, activate, activeValues, fingerprint, parseWebhookSecret, pruneRetired, serializeWebhookSecret } from '../../cli/secret-rotation';
+import { SecretsManagerSecrets, parseSecretSet } from '../../lambda/adapters/secrets.js';
+import { parseDuration } from '../../cli/connect.js';
+import { accept, activate, activeValues, fingerprint, parseWebhookSecret, pruneRetired, serializeWebhookSecret } from '../../cli/secret-rotation.js';
 
 const NOW = new Date('2024-01-01T12:00:00.000Z');
 const HOUR = 3_600_000;

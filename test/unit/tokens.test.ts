@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
-import { UsageError } from '../../cli/errors';
-import { parseToken, readTokens, standardInput } from '../../cli/tokens';
+import { UsageError } from '../../cli/errors.js';
+import { parseToken, readTokens, standardInput } from '../../cli/tokens.js';
 
 const never = async (): Promise<string> => assert.fail('standard input must not be read');
 

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UploadDefaults } from '../../lambda/core/contract';
-import type { Item } from '../../lambda/core/decide';
-import { FetchDirectUploads, readDirectUploadAnswer, type DirectUploadClient } from '../../lambda/uploads/cloudflare';
-import { readUploadsConfig } from '../../lambda/uploads/config';
-import { createUpload, pendingItem } from '../../lambda/uploads/create';
-import { parseApiSecret } from '../../lambda/uploads/credentials';
-import { CloudflareApiError, UploadConflictError, UploadForbiddenError, UploadRequestError, UploadsNotConfiguredError } from '../../lambda/uploads/errors';
-import { uploadErrorResponse } from '../../lambda/uploads/http';
-import { directUploadFields, parseUploadRequest, TRIP_MARGIN_SECONDS, type Caller } from '../../lambda/uploads/request';
+import { UploadDefaults } from '../../lambda/core/contract.js';
+import { FetchCloudflare, type DirectUploadClient } from '../../lambda/adapters/cloudflare.js';
+import { ApiFailure, CloudflareApiError, readApiSecret } from '../../lambda/core/cloudflare.js';
+import { errorResponse } from '../../lambda/core/http.js';
+import { readUploadsConfig } from '../../lambda/uploads/config.js';
+import { createUpload, pendingItem } from '../../lambda/uploads/create.js';
+import { CloudflareUploadError, UploadConflictError, UploadForbiddenError, UploadRequestError } from '../../lambda/uploads/errors.js';
+import { directUploadFields, parseUploadRequest, TRIP_MARGIN_SECONDS, type Caller } from '../../lambda/uploads/request.js';
+import type { Item } from '../../lambda/core/item.js';
 
 const now = new Date('2024-01-01T12:00:00.400Z');
 const nowWhole = Date.parse('2024-01-01T12:00:00.000Z');
@@ -98,62 +98,81 @@ describe('what POST /uploads accepts', () => {
   });
 });
 
-describe('reading Cloudflare’s answer to direct_upload', () => {
+describe('Cloudflare’s answer to direct_upload, and what the route answers', () => {
   const envelope = (result: unknown, success = true, errors: unknown[] = []) => JSON.stringify({ success, errors, messages: [], result });
-  const fails = (status: number, body: string, expect: { status: number; retryable: boolean; codes?: number[] }, retryAfter?: string) => {
-    assert.throws(() => readDirectUploadAnswer(status, body, retryAfter), (error: unknown) => {
-      assert.ok(error instanceof CloudflareApiError);
-      assert.equal(error.status, expect.status, `Cloudflare ${status}`);
-      assert.equal(error.detail.retryable, expect.retryable);
-      if (expect.codes) assert.deepEqual(error.detail.errors?.map((e) => e.code), expect.codes);
-      return true;
-    });
+  const token = { reading: async () => ({ ok: true as const, credentials: { accountId: 'a', apiToken: 't' } }), invalidate: () => {} };
+  /** The real adapter, with Cloudflare's answer given instead of fetched. */
+  const client = (status: number, body: string, headers: Record<string, string> = {}, credentials = token) =>
+    new FetchCloudflare({ baseUrl: 'http://x', credentials, timeoutMs: 1000, fetch: (async () => new Response(body, { status, headers })) as typeof fetch });
+  const answerTo = async (status: number, body: string, headers: Record<string, string> = {}) => {
+    const upload = createUpload(parse({}), { cloudflare: client(status, body, headers), store: { create: async () => true }, now: () => now });
+    const error = await upload.then(() => assert.fail('Cloudflare refused, so must the route'), (e: unknown) => e);
+    assert.ok(error instanceof CloudflareUploadError, `got ${(error as Error).name}`);
+    return errorResponse(error);
+  };
+  const fails = async (status: number, body: string, expect: { status: number; retryable: boolean; codes?: number[] }) => {
+    const response = await answerTo(status, body);
+    const answer = JSON.parse(response.body!) as { retryable: boolean; cloudflareErrors?: { code: number }[] };
+    assert.equal(response.statusCode, expect.status, `Cloudflare ${status}`);
+    assert.equal(answer.retryable, expect.retryable);
+    if (expect.codes) assert.deepEqual(answer.cloudflareErrors?.map((e) => e.code), expect.codes);
   };
 
-  it('takes id and uploadURL from a successful envelope', () => {
-    assert.deepEqual(readDirectUploadAnswer(200, envelope({ id: 'i', uploadURL: 'https://upload.imagedelivery.net/h/i' })), { id: 'i', uploadURL: 'https://upload.imagedelivery.net/h/i' });
+  it('takes id and uploadURL from a successful envelope', async () => {
+    assert.deepEqual(await client(200, envelope({ id: 'i', uploadURL: 'https://upload.imagedelivery.net/h/i' })).create({}), { id: 'i', uploadURL: 'https://upload.imagedelivery.net/h/i' });
   });
 
-  it('never mistakes a malformed 2xx for success', () => {
-    fails(200, envelope({ id: 'i' }), { status: 502, retryable: true });
-    fails(200, envelope({ id: 'i', uploadURL: 'u' }, false), { status: 502, retryable: true });
-    fails(200, '<html>', { status: 502, retryable: true });
+  it('never mistakes a malformed 2xx for success', async () => {
+    await fails(200, envelope({ id: 'i' }), { status: 502, retryable: true });
+    await fails(200, envelope({ id: 'i', uploadURL: 'u' }, false), { status: 502, retryable: true });
+    await fails(200, '<html>', { status: 502, retryable: true });
   });
 
-  it('passes the caller’s own mistakes on as 4xx with Cloudflare’s codes, and Cloudflare’s or our trouble as 502', () => {
+  it('passes the caller’s own mistakes on as 4xx with Cloudflare’s codes, and Cloudflare’s or our trouble as 502', async () => {
     const error = (code: number, message: string) => envelope(null, false, [{ code, message, documentation_url: 'x' }]);
-    fails(400, error(5400, 'Bad request'), { status: 400, retryable: false, codes: [5400] });
-    fails(409, error(5409, 'Resource already exists'), { status: 409, retryable: false, codes: [5409] });
-    fails(401, error(10000, 'Authentication error'), { status: 502, retryable: false, codes: [10000] });
-    fails(403, error(10000, 'Authentication error'), { status: 502, retryable: false });
-    fails(404, error(7003, 'Could not route'), { status: 502, retryable: false });
-    fails(500, error(10001, 'Internal'), { status: 502, retryable: true });
-    fails(503, 'upstream connect error', { status: 502, retryable: true });
+    await fails(400, error(5400, 'Bad request'), { status: 400, retryable: false, codes: [5400] });
+    await fails(409, error(5409, 'Resource already exists'), { status: 409, retryable: false, codes: [5409] });
+    await fails(401, error(10000, 'Authentication error'), { status: 502, retryable: false, codes: [10000] });
+    await fails(403, error(10000, 'Authentication error'), { status: 502, retryable: false });
+    await fails(404, error(7003, 'Could not route'), { status: 502, retryable: false });
+    await fails(500, error(10001, 'Internal'), { status: 502, retryable: true });
+    await fails(503, 'upstream connect error', { status: 502, retryable: true });
   });
 
-  it('answers 429 with Cloudflare’s retry-after', () => {
-    assert.throws(() => readDirectUploadAnswer(429, envelope(null, false, [{ code: 10429, message: 'Rate limited' }]), '7'), (error: CloudflareApiError) => {
-      assert.equal(error.status, 429);
-      assert.equal(error.detail.retryAfter, 7);
-      const response = uploadErrorResponse(error);
-      assert.equal(response.headers?.['retry-after'], '7');
-      return true;
-    });
+  it('answers 429 with Cloudflare’s retry-after, and does not retry a create', async () => {
+    let calls = 0;
+    const throttled = new FetchCloudflare({ baseUrl: 'http://x', credentials: token, timeoutMs: 1000, fetch: (async () => (calls++, new Response(envelope(null, false, [{ code: 10429, message: 'Rate limited' }]), { status: 429, headers: { 'retry-after': '0' } }))) as typeof fetch });
+    await assert.rejects(throttled.create({}), (error: CloudflareApiError) => error.failure === ApiFailure.Throttled);
+    assert.equal(calls, 1, 'a second create could leave a second draft');
+    const response = await answerTo(429, envelope(null, false, [{ code: 10429, message: 'Rate limited' }]), { 'retry-after': '7' });
+    assert.equal(response.statusCode, 429);
+    assert.equal(response.headers?.['retry-after'], '7');
   });
 
   it('turns a timeout into 504 and an unreachable Cloudflare into 502, both retryable', async () => {
-    const credentials = { get: async () => ({ accountId: 'a', apiToken: 't' }), invalidate: () => {} };
-    const timeout = new FetchDirectUploads({ baseUrl: 'http://x', credentials, timeoutMs: 5, fetch: (async () => { throw Object.assign(new Error('timed out'), { name: 'TimeoutError' }); }) as typeof fetch });
-    await assert.rejects(timeout.create({}), (error: CloudflareApiError) => error.status === 504 && error.detail.retryable);
-    const refused = new FetchDirectUploads({ baseUrl: 'http://x', credentials, timeoutMs: 5, fetch: (async () => { throw new TypeError('fetch failed'); }) as typeof fetch });
-    await assert.rejects(refused.create({}), (error: CloudflareApiError) => error.status === 502 && error.detail.retryable);
+    const failing = (error: Error) => new FetchCloudflare({ baseUrl: 'http://x', credentials: token, timeoutMs: 5, fetch: (async () => { throw error; }) as typeof fetch });
+    const answer = (error: unknown) => errorResponse(new CloudflareUploadError(error as CloudflareApiError));
+    const timeout = await failing(Object.assign(new Error('timed out'), { name: 'TimeoutError' })).create({}).catch((e: unknown) => e);
+    assert.deepEqual([answer(timeout).statusCode, (timeout as CloudflareApiError).retryable], [504, true]);
+    const refused = await failing(new TypeError('fetch failed')).create({}).catch((e: unknown) => e);
+    assert.deepEqual([answer(refused).statusCode, (refused as CloudflareApiError).retryable], [502, true]);
+  });
+
+  it('answers 503 naming what is missing while the API secret is blank, and calls nobody', async () => {
+    let calls = 0;
+    const blank = { reading: async () => readApiSecret('{"accountId":"","apiToken":""}'), invalidate: () => {} };
+    const cloudflare = new FetchCloudflare({ baseUrl: 'http://x', credentials: blank, timeoutMs: 5, fetch: (async () => (calls++, new Response(''))) as typeof fetch });
+    const error = await createUpload(parse({}), { cloudflare, store: { create: async () => true }, now: () => now }).catch((e: unknown) => e);
+    const response = errorResponse(error);
+    assert.equal(response.statusCode, 503);
+    assert.match(response.body!, /no accountId and no apiToken/);
+    assert.equal(calls, 0);
   });
 
   it('forgets a cached token Cloudflare refused, so a rotated one is read on the next request', async () => {
     let invalidated = 0;
-    const credentials = { get: async () => ({ accountId: 'a', apiToken: 't' }), invalidate: () => void invalidated++ };
-    const client = new FetchDirectUploads({ baseUrl: 'http://x', credentials, timeoutMs: 1000, fetch: (async () => new Response(envelope(null, false, [{ code: 10000, message: 'Authentication error' }]), { status: 403 })) as typeof fetch });
-    await assert.rejects(client.create({}), CloudflareApiError);
+    const credentials = { ...token, invalidate: () => void invalidated++ };
+    await assert.rejects(client(403, envelope(null, false, [{ code: 10000, message: 'Authentication error' }]), {}, credentials).create({}), CloudflareApiError);
     assert.equal(invalidated, 1);
   });
 });
@@ -180,8 +199,8 @@ describe('creating an upload', () => {
 
   it('leaves no item behind when Cloudflare fails', async () => {
     const { created, store } = stores();
-    const cloudflare: DirectUploadClient = { create: async () => { throw new CloudflareApiError('down', 502, { retryable: true }); } };
-    await assert.rejects(createUpload(request, { cloudflare, store, now: () => now }), CloudflareApiError);
+    const cloudflare: DirectUploadClient = { create: async () => { throw new CloudflareApiError('down', ApiFailure.Unavailable); } };
+    await assert.rejects(createUpload(request, { cloudflare, store, now: () => now }), CloudflareUploadError);
     assert.deepEqual(created, []);
   });
 
@@ -191,13 +210,13 @@ describe('creating an upload', () => {
   });
 
   it('maps every error to one status, and says nothing about internals on a 500', () => {
-    const status = (error: unknown) => uploadErrorResponse(error).statusCode;
+    const status = (error: unknown) => errorResponse(error).statusCode;
     assert.equal(status(new UploadRequestError('x', 'id')), 400);
     assert.equal(status(new UploadForbiddenError('x')), 403);
     assert.equal(status(new UploadConflictError('x')), 409);
-    assert.equal(status(new UploadsNotConfiguredError('x')), 503);
-    assert.equal(status(new CloudflareApiError('x', 504, { retryable: true })), 504);
-    const internal = uploadErrorResponse(new Error('secret table name'));
+    assert.equal(status(new CloudflareUploadError(new CloudflareApiError('x', ApiFailure.NotConfigured))), 503);
+    assert.equal(status(new CloudflareUploadError(new CloudflareApiError('x', ApiFailure.Timeout))), 504);
+    const internal = errorResponse(new Error('secret table name'));
     assert.equal(internal.statusCode, 500);
     assert.doesNotMatch(String(internal.body), /secret table name/);
   });
@@ -205,10 +224,10 @@ describe('creating an upload', () => {
 
 describe('the upload function’s configuration', () => {
   it('reads the API secret as {accountId, apiToken} and names what is missing, never the value', () => {
-    assert.deepEqual(parseApiSecret('{"accountId":" acc ","apiToken":"tok"}'), { accountId: 'acc', apiToken: 'tok' });
-    assert.throws(() => parseApiSecret('{"accountId":"","apiToken":""}'), /no accountId and no apiToken/);
-    assert.throws(() => parseApiSecret('{"accountId":"a"}'), /no apiToken/);
-    assert.throws(() => parseApiSecret('tok-123'), (error: Error) => error instanceof UploadsNotConfiguredError && !error.message.includes('tok-123'));
+    assert.deepEqual(readApiSecret('{"accountId":" acc ","apiToken":"tok"}'), { ok: true, credentials: { accountId: 'acc', apiToken: 'tok' } });
+    assert.deepEqual(readApiSecret('{"accountId":"","apiToken":""}'), { ok: false, problem: 'the Cloudflare API secret has no accountId and no apiToken' });
+    assert.match(JSON.stringify(readApiSecret('{"accountId":"a"}')), /no apiToken/);
+    assert.doesNotMatch(JSON.stringify(readApiSecret('tok-123')), /tok-123/);
   });
 
   it('fails fast on a bad variable, naming it', () => {
