@@ -21,7 +21,7 @@
 import { connectApiSecret } from './connect-api-secret.js';
 import { cloudflareClient } from './connect-cloudflare.js';
 import { connectImages } from './connect-images.js';
-import { connectOptions } from './connect-options.js';
+import { connectOptions } from './command-options.js';
 import { webhookSecretEditor } from './connect-secret.js';
 import { connectStream } from './connect-stream.js';
 import type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';

@@ -13,17 +13,11 @@
  */
 import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips.js';
+import { frontDoorOptions } from './command-options.js';
 import { CliError, failure, UsageError } from './errors.js';
 import type { Command } from './index.js';
 import { describeStack, StackOutput, type ClientConfig } from './target.js';
 
-export const FRONT_DOOR_USAGE = `  front-door refresh-ips        fetch Cloudflare's published ranges and update the front door's AWS WAF IP sets
-      --stack NAME                the sets from its outputs CloudflareIpv4SetArn and CloudflareIpv6SetArn,
-      or --ipv4-set ARN --ipv6-set ARN
-      --ips-url URL               where the lists are: URL/ips-v4 and URL/ips-v6 ($CLOUDFLARE_IPS_URL;
-                                  default https://www.cloudflare.com)
-      --dry-run                   show what would change; change nothing
-`;
 
 const CLOUDFLARE_IPS_URL = 'https://www.cloudflare.com';
 const FETCH_TIMEOUT_MS = 15_000;
@@ -138,7 +132,7 @@ export function cloudflareLists(baseUrl: string): (version: IpVersion) => Promis
 }
 
 export const refreshIpsCommand: Command = {
-  options: { 'ipv4-set': { type: 'string' }, 'ipv6-set': { type: 'string' }, 'ips-url': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  options: frontDoorOptions,
   positionals: [],
   run: async ({ flags, io }) => {
     const str = (name: string) => flags[name] as string | undefined;

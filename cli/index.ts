@@ -12,7 +12,6 @@ import { CliError, UsageError } from './errors.js';
 import { formatEvent, tailEvents } from './events.js';
 import { parseSince, positiveInteger } from './format.js';
 import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images.js';
-import { eventsRedriveCommand, REDRIVE_USAGE } from './redrive.js';
 import { eventsReplayCommand, REPLAY_USAGE } from './replay.js';
 import {
   Deliveries,
@@ -27,11 +26,9 @@ import {
   secretNeeded,
   type SendRequest,
 } from './send.js';
-import { imagesSyncCommand, SYNC_USAGE } from './sync.js';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target.js';
 import { imagesUploadCommand, UPLOAD_USAGE } from './upload.js';
-import { CONNECT_USAGE, connectOptions } from './connect-options.js';
-import { FRONT_DOOR_USAGE, refreshIpsCommand } from './front-door.js';
+import { CONNECT_USAGE, connectOptions, FRONT_DOOR_USAGE, frontDoorOptions, REDRIVE_USAGE, redriveOptions, SYNC_USAGE, syncOptions } from './command-options.js';
 import { standardInput, type ReadInput } from './tokens.js';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
@@ -87,6 +84,17 @@ export interface Command {
 
 const common = { ...targetOptions, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
+/**
+ * A command whose code loads only when it runs: what it alone needs (the Cloudflare SDK for
+ * `connect`, the WAF client, the stream client and the relay, the Cloudflare read client) is not
+ * paid for by every other command and `--help`. Its options live in cli/command-options.ts.
+ */
+const lazy = (options: Options, positionals: readonly string[], load: () => Promise<Command>): Command => ({
+  options,
+  positionals,
+  run: async (args) => (await load()).run(args),
+});
+
 const COMMANDS: Readonly<Record<string, Command>> = {
   send: {
     options: {
@@ -109,10 +117,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
-  'images sync': imagesSyncCommand,
+  'images sync': lazy(syncOptions, ['id?'], async () => (await import('./sync.js')).imagesSyncCommand),
   'images upload': imagesUploadCommand,
   'events replay': eventsReplayCommand,
-  'events redrive': eventsRedriveCommand,
+  'events redrive': lazy(redriveOptions, [], async () => (await import('./redrive.js')).eventsRedriveCommand),
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -123,9 +131,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [],
     run: eventsTail,
   },
-  // The Cloudflare SDK is most of the CLI's weight and only `connect` uses it: loaded when it runs.
-  connect: { options: connectOptions, positionals: [], run: async (args) => (await import('./connect.js')).connectCommand.run(args) },
-  'front-door refresh-ips': refreshIpsCommand,
+  connect: lazy(connectOptions, [], async () => (await import('./connect.js')).connectCommand),
+  'front-door refresh-ips': lazy(frontDoorOptions, [], async () => (await import('./front-door.js')).refreshIpsCommand),
 };
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {

@@ -37,16 +37,12 @@ import { isRecord } from '../lambda/core/values.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { relay, type RelayPorts } from '../lambda/relay/relay.js';
 import { compileFilters, type FilterPattern } from '../local/filter-pattern.js';
+import { redriveOptions } from './command-options.js';
 import { CliError, step } from './errors.js';
 import { positiveInteger } from './format.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type TargetFlags } from './target.js';
 
-export const REDRIVE_USAGE = `  events redrive [--queue URL] [--max N]
-                                send the stream batches the relay gave up on (its dead-letter queue,
-                                default: the stack's RelayDeadLetterQueueUrl) through the relay again;
-                                a message is deleted once its records are settled
-`;
 
 /** Where the batch is in the stream: `DDBStreamBatchInfo` of Lambda's invocation record. */
 export interface StreamBatchInfo {
@@ -209,10 +205,6 @@ const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 /** Long enough for one message's records to be relayed before another redrive could see it. */
 const VISIBILITY_SECONDS = 300;
 
-export const redriveOptions = {
-  queue: { type: 'string' },
-  max: { type: 'string' },
-} as const;
 
 export const eventsRedriveCommand: Command = {
   options: redriveOptions,

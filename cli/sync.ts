@@ -31,24 +31,17 @@ import { settle, type OutboxPorts } from '../lambda/core/outbox.js';
 import { reportFromApi } from '../lambda/core/reconcile.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
+import { syncOptions } from './command-options.js';
 import { CliError, UsageError } from './errors.js';
 import { parseSince, positiveInteger, table, transition } from './format.js';
 import { documentClient, listItems, statusesOf } from './images.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type ClientConfig, type Target, type TargetFlags } from './target.js';
+import { TOKEN_ENV } from './tokens.js';
 
 /** The environment variable that may hold a read token instead of a secret; never a flag (shell history, `ps`). */
-export const READ_TOKEN_ENV = 'CLOUDFLARE_READ_API_TOKEN' as const;
+const READ_TOKEN_ENV = TOKEN_ENV.read;
 
-export const SYNC_USAGE = `  images sync <id>              ask Cloudflare's API what became of the item and apply its answer
-  images sync --status S... [--older-than 1h] [--kind image|video] [--limit N]
-                                the same for items in those statuses whose last change is older
-                                (a query on the byStatus index; default --limit 50)
-      --read-secret ID            the read token's secret {"accountId","apiToken"} (default: the
-                                  stack's CloudflareReadSecretArn, or local mode's); or the token in
-                                  $${READ_TOKEN_ENV} with --account-id (never as a flag)
-      --base-url URL              another Cloudflare API root ($CLOUDFLARE_BASE_URL)
-`;
 
 /** What became of one item. */
 export const SyncOutcome = {
@@ -265,15 +258,6 @@ async function readSecret(secretId: string, config: ClientConfig): Promise<ApiCr
 
 type Flags = Parameters<Command['run']>[0]['flags'];
 
-export const syncOptions = {
-  status: { type: 'string', multiple: true },
-  'older-than': { type: 'string' },
-  kind: { type: 'string' },
-  limit: { type: 'string' },
-  'read-secret': { type: 'string' },
-  'account-id': { type: 'string' },
-  'base-url': { type: 'string' },
-} as const;
 
 export const imagesSyncCommand: Command = {
   options: syncOptions,
