@@ -8,11 +8,13 @@ import { PayloadError } from './errors.js';
  * is therefore returned as its exact source digits, a string, and stored as such; every other value
  * is what JSON.parse gives. The rule is lossless-json's: an integer beyond ±2^53, or a fraction
  * whose double does not read back as the same decimal. The lossless parser is slower than the
- * native one, so it only runs on a body that may hold such a number: 16 digits in a row, a decimal
- * point among them or not (doubles keep 15 to 17), or a digit followed by an exponent (`0.1e17` is
- * an integer beyond 2^53 in three digits).
+ * native one, so it only runs on a body that may hold such a number: a number token (not preceded
+ * by a letter, digit, point, quote or sign, so not the inside of an id like "023e105f") of 16 digits
+ * or more, a decimal point among them or not (doubles keep 15 to 17), or with an exponent (`0.1e17`
+ * is an integer beyond 2^53 in three digits). A string that merely looks like one only costs the
+ * slower parser; the result is the same.
  */
-const MAY_LOSE_PRECISION = /\d[\d.]{15}|\d[eE]/;
+const MAY_LOSE_PRECISION = /(?<![\w."+-])-?\d(?:[\d.]{15}|[\d.]*[eE])/;
 
 export function parseJsonExactly(text: string): unknown {
   try {
