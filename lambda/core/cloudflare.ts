@@ -1,5 +1,10 @@
+import { ApiSecretKey } from './contract.js';
+import { ApiFailure, CloudflareApiError } from './errors.js';
 import type { ErrorInfo } from './item.js';
 import { capString, firstString, isoOrUndefined, isRecord, Limits, storable, storableString } from './values.js';
+
+// What a failed call throws lives in the error table (errors.ts), whose 500 counts it by class.
+export { ApiFailure, CloudflareApiError };
 
 /**
  * Cloudflare's API as the source of truth: reading its answers (pure) and what they say about an
@@ -31,44 +36,7 @@ export interface Envelope {
   readonly result: unknown;
 }
 
-/** Why a call gave no answer to act on. Each class is a metric dimension and decides what the caller does. */
-export const ApiFailure = {
-  /** 401/403: the token is wrong or lacks a permission. Nothing retries its way out; an operator must act. */
-  Auth: 'auth',
-  /** 429: Cloudflare asks us to slow down (`retryAfterSeconds`). */
-  Throttled: 'throttled',
-  /** 5xx or no connection: try again later. */
-  Unavailable: 'unavailable',
-  /** No answer within the caller's limit: try again later. */
-  Timeout: 'timeout',
-  /** The token's secret is blank or half-filled: an operator has to store one (`npm run connect`). */
-  NotConfigured: 'not-configured',
-  /** An answer that is not Cloudflare's envelope, or a result without the fields it must have. */
-  BadAnswer: 'bad-answer',
-  /** Cloudflare refused the request itself (400, 409, 413, 422; or 404 for the account, not the object). */
-  Refused: 'refused',
-} as const;
-export type ApiFailure = (typeof ApiFailure)[keyof typeof ApiFailure];
-
-export class CloudflareApiError extends Error {
-  override readonly name = 'CloudflareApiError';
-  constructor(
-    message: string,
-    readonly failure: ApiFailure,
-    readonly detail: { readonly status?: number; readonly errors?: readonly CloudflareMessage[]; readonly retryAfterSeconds?: number } = {},
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
-  /** Worth trying again later without anyone changing anything. */
-  get retryable(): boolean {
-    const transient: readonly ApiFailure[] = [ApiFailure.Throttled, ApiFailure.Unavailable, ApiFailure.Timeout, ApiFailure.BadAnswer];
-    return transient.includes(this.failure);
-  }
-}
-
-export function readEnvelope(body: string): Envelope | undefined {
+function readEnvelope(body: string): Envelope | undefined {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -129,16 +97,38 @@ export function imageTruth(result: unknown): ImageTruth {
   if (result === undefined) return { state: 'missing' };
   if (!isRecord(result) || typeof result.id !== 'string') throw new CloudflareApiError('Cloudflare answered an image without an id', ApiFailure.BadAnswer);
   if (result.draft === true) return { state: 'draft' };
-  const attributes: Record<string, unknown> = {};
-  if (Array.isArray(result.variants) && result.variants.every((v) => typeof v === 'string')) attributes.variants = storable(result.variants, 'variants');
   // The image API calls it `meta` (the SDK's Image type); the docs' example shows `metadata`.
-  const meta = isRecord(result.meta) ? result.meta : isRecord(result.metadata) ? result.metadata : undefined;
-  if (meta) attributes.metadata = storable(meta, 'metadata');
-  if (typeof result.filename === 'string') attributes.filename = storableString(result.filename, 'filename');
-  if (typeof result.requireSignedURLs === 'boolean') attributes.requireSignedURLs = result.requireSignedURLs;
-  if (typeof result.creator === 'string') attributes.creator = storableString(result.creator, 'creator');
+  const attributes = imageAttributes(result, { metadata: ['meta', 'metadata'], strings: ['filename', 'creator'] });
   const uploadedAt = isoOrUndefined(result.uploaded);
   return { state: 'uploaded', ...(uploadedAt && { uploadedAt }), attributes };
+}
+
+/** Which fields of an image to keep, and where its metadata is looked for first. */
+export interface ImageFields {
+  readonly metadata: readonly ['meta' | 'metadata', 'meta' | 'metadata'];
+  readonly strings: readonly string[];
+  readonly numbers?: readonly string[];
+}
+
+/**
+ * An image's named fields as the item keeps them (a loose payload must never overwrite the item's
+ * own bookkeeping), each through the stored-value gate: what the API answers (imageTruth) and what
+ * a webhook reports (lambda/webhook/parse.ts).
+ */
+export function imageAttributes(source: Readonly<Record<string, unknown>>, fields: ImageFields): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  if (Array.isArray(source.variants) && source.variants.every((v) => typeof v === 'string')) attributes.variants = storable(source.variants, 'variants');
+  const metadata = fields.metadata.map((key) => source[key]).find(isRecord);
+  if (metadata) attributes.metadata = storable(metadata, 'metadata');
+  if (typeof source.requireSignedURLs === 'boolean') attributes.requireSignedURLs = source.requireSignedURLs;
+  for (const key of fields.strings) {
+    const value = source[key];
+    if (typeof value === 'string') attributes[key] = storableString(value, key);
+  }
+  for (const key of fields.numbers ?? []) {
+    if (typeof source[key] === 'number') attributes[key] = storable(source[key], key);
+  }
+  return attributes;
 }
 
 /**
@@ -152,7 +142,7 @@ export type VideoTruth =
   | { readonly state: 'ready' | 'error'; readonly modifiedAt?: string; readonly attributes: Readonly<Record<string, unknown>>; readonly error?: ErrorInfo };
 
 /** Video fields copied onto the item. */
-export const VIDEO_ATTRIBUTES = ['thumbnail', 'preview', 'duration', 'size', 'meta', 'playback', 'input', 'readyToStream', 'requireSignedURLs', 'creator'] as const;
+const VIDEO_ATTRIBUTES = ['thumbnail', 'preview', 'duration', 'size', 'meta', 'playback', 'input', 'readyToStream', 'requireSignedURLs', 'creator'] as const;
 
 export function videoTruth(result: unknown): VideoTruth {
   if (result === undefined) return { state: 'missing' };
@@ -211,9 +201,10 @@ export function readApiSecret(text: string | undefined): ApiSecretReading {
     return { ok: false, problem: 'the Cloudflare API secret is not a JSON object {"accountId", "apiToken"}' };
   }
   const record = isRecord(json) ? json : {};
-  const accountId = typeof record.accountId === 'string' ? record.accountId.trim() : '';
-  const apiToken = typeof record.apiToken === 'string' ? record.apiToken.trim() : '';
-  const missing = [...(accountId ? [] : ['accountId']), ...(apiToken ? [] : ['apiToken'])];
+  const field = (key: string) => (typeof record[key] === 'string' ? record[key].trim() : '');
+  const accountId = field(ApiSecretKey.AccountId);
+  const apiToken = field(ApiSecretKey.ApiToken);
+  const missing = [...(accountId ? [] : [ApiSecretKey.AccountId]), ...(apiToken ? [] : [ApiSecretKey.ApiToken])];
   if (missing.length > 0) return { ok: false, problem: `the Cloudflare API secret has no ${missing.join(' and no ')}` };
   return { ok: true, credentials: { accountId, apiToken } };
 }

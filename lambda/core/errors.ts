@@ -1,3 +1,4 @@
+import type { CloudflareMessage } from './cloudflare.js';
 import { Rejection } from './metrics.js';
 
 /**
@@ -14,6 +15,47 @@ export interface ErrorAnswer {
   readonly headers?: Readonly<Record<string, string>>;
   /** What a rejected (4xx) webhook delivery counts as; undefined for a 500 and for the upload route. */
   readonly rejection?: Rejection;
+  /** A 500 because EventBridge failed or dropped an event (metric `PublishFailures`). */
+  readonly publishFailed?: boolean;
+  /** A 500 because Cloudflare's API could not be asked: the class of its failure (metric `CloudflareApiErrors`). */
+  readonly apiFailure?: ApiFailure;
+}
+
+/** Why a call gave no answer to act on. Each class is a metric dimension and decides what the caller does. */
+export const ApiFailure = {
+  /** 401/403: the token is wrong or lacks a permission. Nothing retries its way out; an operator must act. */
+  Auth: 'auth',
+  /** 429: Cloudflare asks us to slow down (`retryAfterSeconds`). */
+  Throttled: 'throttled',
+  /** 5xx or no connection: try again later. */
+  Unavailable: 'unavailable',
+  /** No answer within the caller's limit: try again later. */
+  Timeout: 'timeout',
+  /** The token's secret is blank or half-filled: an operator has to store one (`npm run connect`). */
+  NotConfigured: 'not-configured',
+  /** An answer that is not Cloudflare's envelope, or a result without the fields it must have. */
+  BadAnswer: 'bad-answer',
+  /** Cloudflare refused the request itself (400, 409, 413, 422; or 404 for the account, not the object). */
+  Refused: 'refused',
+} as const;
+export type ApiFailure = (typeof ApiFailure)[keyof typeof ApiFailure];
+
+export class CloudflareApiError extends Error {
+  override readonly name = 'CloudflareApiError';
+  constructor(
+    message: string,
+    readonly failure: ApiFailure,
+    readonly detail: { readonly status?: number; readonly errors?: readonly CloudflareMessage[]; readonly retryAfterSeconds?: number } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** Worth trying again later without anyone changing anything. */
+  get retryable(): boolean {
+    const transient: readonly ApiFailure[] = [ApiFailure.Throttled, ApiFailure.Unavailable, ApiFailure.Timeout, ApiFailure.BadAnswer];
+    return transient.includes(this.failure);
+  }
 }
 
 export abstract class ReceiverError extends Error {
@@ -116,12 +158,17 @@ export class DependencyError extends ReceiverError {
     super(message, options);
   }
   answer(): ErrorAnswer {
-    return { status: 500, body: { error: 'internal error', retryable: true } };
+    return {
+      status: 500,
+      body: { error: 'internal error', retryable: true },
+      ...(this.dependency === 'eventbridge' && { publishFailed: true }),
+      ...(this.cause instanceof CloudflareApiError && { apiFailure: this.cause.failure }),
+    };
   }
 }
 
 /** What anything else (a bug) is answered with: nothing about internals, nothing to retry. */
-export const UNEXPECTED: ErrorAnswer = { status: 500, body: { error: 'internal error', retryable: false } };
+const UNEXPECTED: ErrorAnswer = { status: 500, body: { error: 'internal error', retryable: false } };
 
 export function answerOf(error: unknown): ErrorAnswer {
   return error instanceof ReceiverError ? error.answer() : UNEXPECTED;

@@ -68,16 +68,6 @@ export const Dimension = {
   Reconciliation: 'Reconciliation',
 } as const;
 
-/** Every dimension set `Deliveries` is published under (the `service` dimension is on each). */
-export const DELIVERY_DIMENSION_SETS = [
-  [Dimension.Result],
-  [Dimension.Kind, Dimension.Outcome],
-  [Dimension.Reason],
-  // Status alone: statuses are distinct across kinds, and a key shared by two sets (Kind) makes
-  // Powertools log a collision warning on every delivery.
-  [Dimension.Status],
-] as const;
-
 export const DeliveryResult = {
   /** Answered 2xx: Cloudflare is done with it. */
   Accepted: 'accepted',

@@ -3,7 +3,7 @@ import { ConfirmMode, ImageStatus, ItemKind } from '../core/contract.js';
 import { DependencyError } from '../core/errors.js';
 import type { StatusReport } from '../core/item.js';
 import { Confirmation } from '../core/metrics.js';
-import { reportFromApi } from '../core/reconcile.js';
+import { NOT_FOUND, reportFromApi } from '../core/reconcile.js';
 import type { CloudflareReader } from '../adapters/cloudflare.js';
 import type { Observation } from './parse.js';
 
@@ -41,7 +41,7 @@ export async function confirm(observation: Observation, mode: ConfirmMode, cloud
 
   const fromApi = reportFromApi(observation, truth, now);
   if (fromApi) {
-    const confirmation = fromApi.error?.code === 'NOT_FOUND' ? Confirmation.NotFound : fromApi.status === fields?.status ? Confirmation.Confirmed : fields ? Confirmation.Corrected : Confirmation.Confirmed;
+    const confirmation = fromApi.error?.code === NOT_FOUND ? Confirmation.NotFound : !fields || fromApi.status === fields.status ? Confirmation.Confirmed : Confirmation.Corrected;
     return { type: 'report', report: keepTrigger(fromApi, observation), confirmation };
   }
   if (truth.state === 'processing') return { type: 'ignored', reason: `Cloudflare says the video is still ${truth.streamState}`, confirmation: Confirmation.Pending };

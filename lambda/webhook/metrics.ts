@@ -1,4 +1,4 @@
-import { answerOf, DependencyError } from '../core/errors.js';
+import { answerOf } from '../core/errors.js';
 import type { ItemStatus } from '../core/contract.js';
 import {
   Confirmation,
@@ -9,7 +9,7 @@ import {
   Rejection,
   type KindDimension,
 } from '../core/metrics.js';
-import { CloudflareApiError, type ApiFailure } from '../core/cloudflare.js';
+import type { ApiFailure } from '../core/cloudflare.js';
 import type { MetricBatch } from '../adapters/metrics.js';
 import type { Receipt } from './receive.js';
 import type { Route } from './verify.js';
@@ -58,19 +58,12 @@ export function summarizeDelivery(route: Route | undefined, input: DeliveryResul
       ...(receipt.apiFailure && { apiFailure: receipt.apiFailure }),
     };
   }
-  const rejection = rejectionOf(input.error);
+  // Everything about a failed delivery comes from its row of the error table (lambda/core/errors.ts).
+  const { rejection, publishFailed = false, apiFailure } = answerOf(input.error);
   if (rejection !== undefined) {
     return { result: DeliveryResult.Rejected, kind, outcome: DeliveryOutcome.Rejected, rejection, republished: 0, publishFailed: false };
   }
-  const publishFailed = input.error instanceof DependencyError && input.error.dependency === 'eventbridge';
-  const cause = input.error instanceof DependencyError ? input.error.cause : undefined;
-  const apiFailure = cause instanceof CloudflareApiError ? cause.failure : undefined;
   return { result: DeliveryResult.Error, kind, outcome: DeliveryOutcome.Error, republished: 0, publishFailed, ...(apiFailure && { apiFailure }) };
-}
-
-/** The rejection an error stands for, from its row of the error table; undefined for our own failures (a 500). */
-export function rejectionOf(error: unknown): Rejection | undefined {
-  return answerOf(error).rejection;
 }
 
 /**
@@ -84,6 +77,8 @@ export function metricBatches(summary: DeliverySummary): MetricBatch[] {
     { [Dimension.Kind]: summary.kind, [Dimension.Outcome]: summary.outcome },
   ];
   if (summary.rejection) dimensionSets.push({ [Dimension.Reason]: summary.rejection });
+  // Status alone: statuses are distinct across kinds, and a key shared by two sets (Kind) makes
+  // Powertools log a collision warning on every delivery.
   if (summary.transition) dimensionSets.push({ [Dimension.Status]: summary.transition.to });
   const batches: MetricBatch[] = [{ dimensionSets, counts: { [MetricName.Deliveries]: 1 } }];
 
