@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ApiFailure,
   apiUrl,
@@ -128,4 +129,3 @@ export class FetchCloudflare implements CloudflareReader, DirectUploadClient {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -64,12 +64,7 @@ export class SecretsManagerSecrets implements SecretSource {
   }
 
   private async read(): Promise<SecretSet> {
-    let text: string | undefined;
-    try {
-      text = (await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }))).SecretString;
-    } catch (error) {
-      throw new DependencyError('secretsmanager', `Secrets Manager GetSecretValue failed: ${(error as Error).name}`, { cause: error });
-    }
+    const text = await readSecretString(this.client, this.secretId);
     const now = this.options.now();
     const parsed = secretSetAt(text, now);
     this.cached = { text, ...parsed, readAt: now };
@@ -116,17 +111,20 @@ export class ApiTokenSecret implements CredentialSource {
     const now = this.options.now();
     const cached = this.cached;
     if (cached && now - cached.readAt < (cached.reading.ok ? this.options.ttlMs : this.options.blankTtlMs)) return cached.reading;
-    let text: string | undefined;
-    try {
-      text = (await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }))).SecretString;
-    } catch (error) {
-      throw new DependencyError('secretsmanager', `Secrets Manager GetSecretValue failed: ${(error as Error).name}`, { cause: error });
-    }
-    this.cached = { reading: readApiSecret(text), readAt: now };
+    this.cached = { reading: readApiSecret(await readSecretString(this.client, this.secretId)), readAt: now };
     return this.cached.reading;
   }
 
   invalidate(): void {
     this.cached = undefined;
+  }
+}
+
+/** The secret's current value; a failed read is a dependency failure (500), never the sender's. */
+async function readSecretString(client: SecretsManagerClient, secretId: string): Promise<string | undefined> {
+  try {
+    return (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  } catch (error) {
+    throw new DependencyError('secretsmanager', `Secrets Manager GetSecretValue failed: ${(error as Error).name}`, { cause: error });
   }
 }

@@ -5,6 +5,7 @@ import { TableDesign } from '../core/contract.js';
 import type { Item, ItemWrite } from '../core/item.js';
 import type { ItemStore } from '../core/ports.js';
 import { DependencyError } from '../core/errors.js';
+import { isRecord } from '../core/values.js';
 
 /**
  * Plain values → DynamoDB attribute values, as lib-dynamodb's DocumentClient did it with
@@ -26,7 +27,7 @@ export function itemFrom(attributes: Record<string, AttributeValue>): Item {
   const outbox = item[OUTBOX];
   if (outbox instanceof Set) item[OUTBOX] = [...outbox].map(String).sort();
   // Items written before the outbox was a set held a map of id → lease: its keys are the ids.
-  else if (typeof outbox === 'object' && outbox !== null && !Array.isArray(outbox)) item[OUTBOX] = Object.keys(outbox).sort();
+  else if (isRecord(outbox)) item[OUTBOX] = Object.keys(outbox).sort();
   return item as Item;
 }
 
@@ -39,7 +40,8 @@ const KEY = TableDesign.partitionKey;
 
 function withStoredOutbox(item: Item): Record<string, unknown> {
   const outbox = item[OUTBOX];
-  return Array.isArray(outbox) ? { ...item, [OUTBOX]: outbox.length > 0 ? new Set(outbox) : undefined } : item;
+  // A String Set cannot be empty: an empty outbox is no attribute at all.
+  return Array.isArray(outbox) ? { ...item, [OUTBOX]: outbox.length > 0 ? storedValue(OUTBOX, outbox) : undefined } : item;
 }
 // Every write bumps `version`; a writer that read version N only succeeds if nobody else wrote since.
 const versionUnchanged = 'attribute_exists(#key) AND #version = :expectedVersion';

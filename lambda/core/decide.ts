@@ -73,7 +73,7 @@ export interface RecoverOptions extends DecideOptions {
 export const MAX_LEASE_DOUBLINGS = 8;
 
 /** Transitions kept on the item: enough to audit a flapping upload, small enough to bound the item. */
-export const HISTORY_LIMIT = 20;
+const HISTORY_LIMIT = 20;
 
 const TERMINAL: ReadonlySet<ItemStatus> = new Set([ImageStatus.Uploaded, VideoStatus.Ready]);
 /**
@@ -92,14 +92,13 @@ export function precedenceOf(kind: ItemKind, status: ItemStatus, occurredAt: str
   return `${tier}#${occurredAt}#${RANK[kind][status] ?? 0}`;
 }
 
-export { detailTypeOf };
 
 /** Deterministic, so a republished event keeps the id consumers deduplicate on. */
 export function eventIdOf(kind: ItemKind, id: string, precedence: string): string {
   return createHash('sha256').update(`${kind}\n${id}\n${precedence}`).digest('hex').slice(0, 32);
 }
 
-export function currentPrecedence(item: Item, kind: ItemKind): string {
+function currentPrecedence(item: Item, kind: ItemKind): string {
   return item.precedence ?? precedenceOf(kind, item.status ?? 'pending', item.statusAt ?? '');
 }
 
@@ -153,7 +152,7 @@ export function recover(item: Item, options: RecoverOptions): Recovery {
  * is the relay pacing its own retries. The relay honours both; a writer (a redelivery, the sweep,
  * `images sync`, `events redrive`) the lease only, so it never waits out the relay's back-off.
  */
-export function leaseEndFor(item: Item, by: Recoverer = 'writer'): number {
+function leaseEndFor(item: Item, by: Recoverer = 'writer'): number {
   const lease = item.leaseUntil ?? 0;
   if (by !== 'relay' || relayAttemptsOf(item) === 0) return lease;
   const backoff = item[RELAY_BACKOFF];

@@ -11,7 +11,7 @@ import type { ItemStore, Publisher } from './ports.js';
  */
 
 /** Each conflict means another writer for the same item won a write; a handful of rounds settles any burst. */
-export const MAX_WRITE_ATTEMPTS = 8;
+const MAX_WRITE_ATTEMPTS = 8;
 
 export interface OutboxPorts {
   readonly store: ItemStore;
@@ -19,7 +19,7 @@ export interface OutboxPorts {
 }
 
 /** `false`: another writer changed the item first; re-read and decide again. */
-export async function writeThenPublish(ports: OutboxPorts, id: string, decision: WriteDecision): Promise<boolean> {
+async function writeThenPublish(ports: OutboxPorts, id: string, decision: WriteDecision): Promise<boolean> {
   if (!(await ports.store.write(id, decision.write))) return false;
   if (decision.publish.length > 0) {
     await ports.publisher.publish(decision.publish);
@@ -50,4 +50,13 @@ export async function settle<D extends { readonly type: string }>(
     conflicts += 1;
   }
   throw new DependencyError('dynamodb', `item ${id} kept changing under ${MAX_WRITE_ATTEMPTS} write attempts`);
+}
+
+/** Runs `work` on every item, at most `size` at a time: how the sweep and the relay settle many items. */
+export async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }

@@ -1,4 +1,5 @@
 import { SecretKey, SecretRetiringKey } from './contract.js';
+import { isRecord } from './values.js';
 
 /**
  * The one reading of the webhook secret's format, for the receiver that verifies with it and for
@@ -46,7 +47,7 @@ export function parseWebhookSecret(text: string | undefined): WebhookSecret {
   } catch {
     throw new Error('the webhook secret is not JSON');
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('the webhook secret is not a JSON object');
+  if (!isRecord(json)) throw new Error('the webhook secret is not a JSON object');
   const { [SecretKey.Images]: images, [SecretKey.Stream]: stream, [SecretKey.Toolkit]: toolkit, [SecretRetiringKey]: retiring, ...other } = json as Record<string, unknown>;
   const list = (key: string, value: unknown): string[] => {
     const values = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];

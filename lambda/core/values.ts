@@ -65,7 +65,8 @@ export const storedKey = (key: string): string => (OBJECT_MODEL_KEY.test(key) ? 
 export function storable(value: unknown, field: string): unknown {
   const copy = walk(value, field, 0);
   if (!isRecord(copy) && !Array.isArray(copy)) return copy;
-  const bytes = Buffer.byteLength(JSON.stringify(copy));
+  const text = JSON.stringify(copy);
+  const bytes = Buffer.byteLength(text);
   if (bytes <= Limits.objectBytes) return copy;
   // An array stays an array (variants are read as one): its first entries, as many as fit.
   if (Array.isArray(copy)) {
@@ -79,7 +80,7 @@ export function storable(value: unknown, field: string): unknown {
     return kept;
   }
   // An object too big to keep whole: its start, readable, and how big it was.
-  return { truncated: true, bytes, preview: capString(JSON.stringify(copy), Limits.objectBytes / 8) };
+  return { truncated: true, bytes, preview: capString(text, Limits.objectBytes / 8) };
 }
 
 /** A stored string: well-formed UTF-16 (a lone surrogate cannot be written as UTF-8) and capped. */

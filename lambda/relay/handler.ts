@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { createLogger } from '../adapters/log.js';
 import { createMetrics, publishBatches } from '../adapters/metrics.js';
@@ -22,7 +23,7 @@ const base = {
   store: new DynamoItemStore(config.tableName),
   publisher: new EventBridgePublisher(config.eventBusName),
   now: () => new Date(),
-  sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  sleep,
 };
 
 export const handler = async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {

@@ -1,7 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { TableDesign } from '../core/contract.js';
 import { recover, type Recoverer, type WaitDecision } from '../core/decide.js';
-import { settle, type OutboxPorts } from '../core/outbox.js';
+import { pool, settle, type OutboxPorts } from '../core/outbox.js';
 
 /**
  * The stream relay: what a redelivery of the webhook would do, for a write whose writer may never
@@ -99,12 +99,4 @@ function leaseHeld(id: string, wait: WaitDecision): string {
   const until = new Date(wait.untilMs).toISOString();
   if (wait.relayAttempts === undefined) return `item ${id}: its writer still holds the lease beyond the relay's wait (until ${until})`;
   return `item ${id}: the relay's lease from its takeover ${wait.relayAttempts} holds until ${until} (backing off while publishing fails; retried after it)`;
-}
-
-async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }

@@ -2,7 +2,7 @@ import { ApiFailure, CloudflareApiError, type ImageTruth, type VideoTruth } from
 import { ImageStatus, ItemKind } from '../core/contract.js';
 import { decide } from '../core/decide.js';
 import { ReportSource, type Item, type StatusReport } from '../core/item.js';
-import { settle, type OutboxPorts } from '../core/outbox.js';
+import { pool, settle, type OutboxPorts } from '../core/outbox.js';
 import { reportFromApi } from '../core/reconcile.js';
 import { isoOrUndefined } from '../core/values.js';
 import type { CloudflareReader } from '../adapters/cloudflare.js';
@@ -171,7 +171,7 @@ class Run {
     const decision = await settle(
       this.ports,
       report.id,
-      (item) => (item && stillNeeded(item) ? decide(item, report, { now: this.ports.now(), leaseMs: this.options.leaseMs }) : undefined) ?? NOTHING,
+      (item) => (item && stillNeeded(item) ? decide(item, report, { now: this.ports.now(), leaseMs: this.options.leaseMs }) : NOTHING),
       async () => false,
     );
     return decision.type === 'write' && decision.outcome === 'transitioned' ? decision.publish.length : undefined;
@@ -189,12 +189,4 @@ export function expiryReport(item: Item, until: string): StatusReport | undefine
   if (expiresAt === undefined || expiresAt > until || (item.kind ?? ItemKind.Image) !== ItemKind.Image) return undefined;
   if (!EXPIRABLE.includes(item.status ?? ImageStatus.Pending)) return undefined;
   return { kind: ItemKind.Image, id: item.id, status: ImageStatus.Expired, occurredAt: expiresAt, source: ReportSource.Expiry, attributes: {} };
-}
-
-async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker));
 }

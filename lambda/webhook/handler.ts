@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { readConfig } from './config.js';
 import { DependencyError, PayloadTooLargeError, RouteNotFoundError, UnknownItemError } from '../core/errors.js';
@@ -11,6 +13,7 @@ import { receive, type Ports, type Receipt, type WebhookRequest } from './receiv
 import { FetchCloudflare } from '../adapters/cloudflare.js';
 import { ApiTokenSecret, SecretsManagerSecrets } from '../adapters/secrets.js';
 import { DynamoItemStore } from '../adapters/store.js';
+import { awsClientConfig } from '../adapters/aws.js';
 import type { Route } from './verify.js';
 import { asHttpApiEvent } from './rest-event.js';
 
@@ -19,19 +22,21 @@ import { asHttpApiEvent } from './rest-event.js';
 const config = readConfig(process.env);
 const logger = createLogger();
 const metrics = createMetrics(METRICS_SERVICE);
+// One client for both secrets: a second would only add its own connections and set-up at cold start.
+const secretsManager = new SecretsManagerClient(awsClientConfig);
 const ports: Ports = {
-  secrets: new SecretsManagerSecrets(config.secretId),
+  secrets: new SecretsManagerSecrets(config.secretId, secretsManager),
   store: new DynamoItemStore(config.tableName),
   publisher: new EventBridgePublisher(config.eventBusName),
   ...(config.readSecretId && {
     cloudflare: new FetchCloudflare({
       baseUrl: config.cloudflareBaseUrl,
-      credentials: new ApiTokenSecret(config.readSecretId),
+      credentials: new ApiTokenSecret(config.readSecretId, secretsManager),
       timeoutMs: config.cloudflareTimeoutMs,
     }),
   }),
   now: () => new Date(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
 };
 
 export const handler = async (incoming: APIGatewayProxyEventV2 | APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { videoAttributes, streamError } from '../core/cloudflare.js';
+import { imageAttributes, streamError, videoAttributes, type ImageFields } from '../core/cloudflare.js';
 import { ImageStatus, ItemKind, VideoStatus, type ItemStatus } from '../core/contract.js';
 import { PayloadError } from '../core/errors.js';
 import { ReportSource, type ErrorInfo, type NotificationRef } from '../core/item.js';
@@ -40,7 +40,7 @@ export type Delivery =
   | { readonly type: 'ignored'; readonly reason: string };
 
 /** The alert type of a direct creator upload's success or failure (Cloudflare's alerting policy enums). */
-export const IMAGE_ALERT_TYPE = 'image_notification' as const;
+const IMAGE_ALERT_TYPE = 'image_notification' as const;
 
 const maybe = <T extends z.ZodMiniType>(schema: T) => z.optional(z.nullable(schema));
 const id = z.string().check(z.minLength(1), z.maxLength(1024));
@@ -98,7 +98,7 @@ function parseToolkit(payload: z.infer<typeof toolkitPayload>, raw: Readonly<Rec
   const error = errorOf(payload.error);
   const when = error ? payload.timestamp : payload.uploaded;
   if (!when) throw new PayloadError(`${error ? 'timestamp' : 'uploaded'}: required`, error ? 'timestamp' : 'uploaded');
-  const attributes = error ? {} : imageAttributes(raw);
+  const attributes = error ? {} : imageAttributes(raw, WEBHOOK_IMAGE_FIELDS);
   return observation({
     kind: ItemKind.Image,
     id: storableString(payload.id, 'id'),
@@ -127,7 +127,7 @@ function parseNotification(envelope: z.infer<typeof notification>, raw: Readonly
     status: imageStatusOf(data, error),
     occurredAt: isoOrUndefined(firstString(data.uploaded, data.timestamp, data.occurredAt)) ?? (ts ? isoOrUndefined(ts * 1000) : undefined) ?? now.toISOString(),
     source: ReportSource.Notification,
-    attributes: { ...imageAttributes(data), notification: storable(data, 'data') },
+    attributes: { ...imageAttributes(data, WEBHOOK_IMAGE_FIELDS), notification: storable(data, 'data') },
     ...(error && { error }),
     notification: notificationRef(envelope, ts),
   });
@@ -156,21 +156,8 @@ function errorOf(value: unknown): ErrorInfo | undefined {
   };
 }
 
-/** Named fields only: a loose payload must never overwrite the item's own bookkeeping. */
-function imageAttributes(source: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const attributes: Record<string, unknown> = {};
-  if (Array.isArray(source.variants) && source.variants.every((v) => typeof v === 'string')) attributes.variants = storable(source.variants, 'variants');
-  const metadata = isRecord(source.metadata) ? source.metadata : isRecord(source.meta) ? source.meta : undefined;
-  if (metadata) attributes.metadata = storable(metadata, 'metadata');
-  if (typeof source.requireSignedURLs === 'boolean') attributes.requireSignedURLs = source.requireSignedURLs;
-  for (const key of ['creator', 'filename', 'format'] as const) {
-    if (typeof source[key] === 'string') attributes[key] = storableString(source[key], key);
-  }
-  for (const key of ['width', 'height'] as const) {
-    if (typeof source[key] === 'number') attributes[key] = storable(source[key], key);
-  }
-  return attributes;
-}
+/** What the item keeps of an image a webhook reports: `metadata` before `meta`, and its format and size too. */
+const WEBHOOK_IMAGE_FIELDS: ImageFields = { metadata: ['metadata', 'meta'], strings: ['creator', 'filename', 'format'], numbers: ['width', 'height'] };
 
 function notificationRef(envelope: z.infer<typeof notification>, ts: number | undefined): NotificationRef {
   const text = (value: string | null | undefined, field: string) => (value ? storableString(value, field, 256) : undefined);

@@ -2,7 +2,7 @@ import type { ApiFailure } from '../core/cloudflare.js';
 import { UnknownIdPolicy, type ConfirmMode, type ItemKind, type ItemStatus } from '../core/contract.js';
 import { decide, recordedItem, type Outcome } from '../core/decide.js';
 import { PayloadTooLargeError, SignatureError, UnknownItemError } from '../core/errors.js';
-import type { StatusReport } from '../core/item.js';
+import type { Item, StatusReport } from '../core/item.js';
 import { settle } from '../core/outbox.js';
 import type { ItemStore, Publisher } from '../core/ports.js';
 import type { CloudflareReader } from '../adapters/cloudflare.js';
@@ -111,12 +111,13 @@ async function apply(report: StatusReport, ports: Ports, options: ReceiveOptions
     await ports.sleep(Math.max(10, Math.min(untilMs - now().getTime(), 250)));
     return true;
   };
-  let decision = await settle(ports, report.id, (item) => decide(item, report, { now: now(), leaseMs: options.leaseMs }), waitFor);
+  const decideOn = (item: Item | undefined) => decide(item, report, { now: now(), leaseMs: options.leaseMs });
+  let decision = await settle(ports, report.id, decideOn, waitFor);
   if (decision.type === 'unknown') {
     if (options.unknownIdPolicy !== UnknownIdPolicy.Record) throw new UnknownItemError(report.kind, report.id);
     // Record the image Cloudflare told us about, then apply the delivery to it like any other.
     await ports.store.create(recordedItem(report.kind, report.id, now()));
-    decision = await settle(ports, report.id, (item) => decide(item, report, { now: now(), leaseMs: options.leaseMs }), waitFor);
+    decision = await settle(ports, report.id, decideOn, waitFor);
     if (decision.type === 'unknown') throw new UnknownItemError(report.kind, report.id);
   }
   if (decision.type !== 'write' && decision.type !== 'none') throw new Error(`unexpected decision ${decision.type}`);
