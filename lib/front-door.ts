@@ -5,6 +5,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from '../lambda/core/cloudflare-ips.js';
+import { SIGNATURE_HEADERS } from '../lambda/core/contract.js';
+import { jsonAccessLogFormat } from './http-api.js';
 import { requireNumber } from './validation.js';
 
 /*
@@ -35,8 +37,8 @@ export const FrontDoorRule = {
   RatePerIp: 'RatePerIp',
 } as const;
 
-/** Every header a scheme of `lambda/webhook/verify.ts` reads; a request with none of them can only be refused. */
-export const SIGNATURE_HEADERS = ['cf-webhook-auth', 'webhook-signature', 'x-signature', 'x-cloudflare-signature'] as const;
+// The headers the SignatureHeaderRequired rule looks for: those lambda/webhook/verify.ts reads, from the contract.
+export { SIGNATURE_HEADERS };
 
 /** The REST API's one stage; the webhook URLs are `https://<api>.execute-api.<region>.amazonaws.com/prod/<path>`. */
 export const FRONT_DOOR_STAGE = 'prod';
@@ -255,22 +257,16 @@ function resolveRate(props: WebhookFrontDoorOptions): WafRate {
 /** One JSON object per request, with WAF's verdict, so Logs Insights can count what the web ACL refused. */
 function restAccessLogFormat(): apigateway.AccessLogFormat {
   const field = apigateway.AccessLogField;
-  return apigateway.AccessLogFormat.custom(
-    JSON.stringify({
-      requestId: field.contextRequestId(),
-      ip: field.contextIdentitySourceIp(),
-      requestTime: field.contextRequestTime(),
-      httpMethod: field.contextHttpMethod(),
-      resourcePath: field.contextResourcePath(),
-      status: field.contextStatus(),
-      protocol: field.contextProtocol(),
-      responseLength: field.contextResponseLength(),
-      responseLatency: field.contextResponseLatency(),
-      integrationLatency: field.contextIntegrationLatency(),
-      integrationStatus: field.contextIntegrationStatus(),
-      wafStatus: field.contextWafStatus(),
-      wafResponseCode: field.contextWafResponseCode(),
-      userAgent: field.contextIdentityUserAgent(),
-    }),
-  );
+  return jsonAccessLogFormat({
+    httpMethod: field.contextHttpMethod(),
+    resourcePath: field.contextResourcePath(),
+    status: field.contextStatus(),
+    protocol: field.contextProtocol(),
+    responseLength: field.contextResponseLength(),
+    responseLatency: field.contextResponseLatency(),
+    integrationLatency: field.contextIntegrationLatency(),
+    integrationStatus: field.contextIntegrationStatus(),
+    wafStatus: field.contextWafStatus(),
+    wafResponseCode: field.contextWafResponseCode(),
+  });
 }

@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
+import { loggedHttpApi } from './http-api.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
 /** A JWT authorizer in front of the route, so a browser app can call it with its user's token. */
@@ -154,10 +155,21 @@ export class CloudflareUploads extends Construct {
   }
 
   private createHttpApi(props: CloudflareUploadsProps, throttle: UploadsThrottle) {
-    const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+    const field = apigateway.AccessLogField;
+    return loggedHttpApi(this, {
       apiName: `${Stack.of(this).stackName}-cloudflare-uploads`,
       description: 'Cloudflare direct creator uploads (POST /uploads)',
-      createDefaultStage: false,
+      throttle,
+      logRetention: props.logRetention,
+      // The caller is the IAM principal or the JWT's subject.
+      accessLogFields: {
+        routeKey: field.contextRouteKey(),
+        status: field.contextStatus(),
+        responseLatency: field.contextResponseLatency(),
+        integrationStatus: field.contextIntegrationStatus(),
+        integrationError: field.contextIntegrationErrorMessage(),
+        authorizerError: field.contextAuthorizerError(),
+      },
       // HTTP API answers preflight requests itself, before any authorizer.
       ...(props.allowOrigins && {
         corsPreflight: {
@@ -168,14 +180,6 @@ export class CloudflareUploads extends Construct {
         },
       }),
     });
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention });
-    const stage = httpApi.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle,
-      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs), format: uploadsAccessLogFormat() },
-    });
-    return { httpApi, stage };
   }
 }
 
@@ -208,21 +212,3 @@ function resolveSettings(props: CloudflareUploadsProps): UploadSettings {
   return { path, expirySeconds, memorySize, throttle };
 }
 
-/** One JSON object per request; the caller is the IAM principal or the JWT's subject. */
-function uploadsAccessLogFormat(): apigateway.AccessLogFormat {
-  const field = apigateway.AccessLogField;
-  return apigateway.AccessLogFormat.custom(
-    JSON.stringify({
-      requestId: field.contextRequestId(),
-      ip: field.contextIdentitySourceIp(),
-      requestTime: field.contextRequestTime(),
-      routeKey: field.contextRouteKey(),
-      status: field.contextStatus(),
-      responseLatency: field.contextResponseLatency(),
-      integrationStatus: field.contextIntegrationStatus(),
-      integrationError: field.contextIntegrationErrorMessage(),
-      authorizerError: field.contextAuthorizerError(),
-      userAgent: field.contextIdentityUserAgent(),
-    }),
-  );
-}

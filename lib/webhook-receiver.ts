@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiSecretKey, ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
+import { loggedHttpApi } from './http-api.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js';
@@ -379,23 +380,25 @@ export class CloudflareWebhookReceiver extends Construct {
     });
   }
 
-  /**
-   * HttpApiProps cannot configure the stage it creates itself (no throttle, no access logs), so
-   * it creates none and we add `$default` with both, instead of patching the CfnStage through an
-   * escape hatch.
-   */
   private createHttpApi(config: ResolvedConfig): { httpApi: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
-    const httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+    const field = apigateway.AccessLogField;
+    const { httpApi, stage } = loggedHttpApi(this, {
       apiName: `${Stack.of(this).stackName}-cloudflare-webhooks`,
       description: 'Cloudflare Images and Stream webhooks',
-      createDefaultStage: false,
-    });
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: config.logRetention });
-    const stage = httpApi.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
       throttle: config.throttle,
-      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs), format: accessLogFormat() },
+      logRetention: config.logRetention,
+      accessLogFields: {
+        httpMethod: field.contextHttpMethod(),
+        routeKey: field.contextRouteKey(),
+        path: field.contextPath(),
+        status: field.contextStatus(),
+        protocol: field.contextProtocol(),
+        responseLength: field.contextResponseLength(),
+        responseLatency: field.contextResponseLatency(),
+        integrationLatency: field.contextIntegrationLatency(),
+        integrationStatus: field.contextIntegrationStatus(),
+        integrationError: field.contextIntegrationErrorMessage(),
+      },
     });
     const integration = new integrations.HttpLambdaIntegration('WebhookIntegration', this.webhookFunction);
     for (const path of [config.imagesPath, config.streamPath]) {
@@ -532,25 +535,3 @@ function checkChoices(config: ResolvedConfig): void {
   }
 }
 
-/** One JSON object per request, so Logs Insights can query fields without parsing. */
-function accessLogFormat(): apigateway.AccessLogFormat {
-  const field = apigateway.AccessLogField;
-  return apigateway.AccessLogFormat.custom(
-    JSON.stringify({
-      requestId: field.contextRequestId(),
-      ip: field.contextIdentitySourceIp(),
-      requestTime: field.contextRequestTime(),
-      httpMethod: field.contextHttpMethod(),
-      routeKey: field.contextRouteKey(),
-      path: field.contextPath(),
-      status: field.contextStatus(),
-      protocol: field.contextProtocol(),
-      responseLength: field.contextResponseLength(),
-      responseLatency: field.contextResponseLatency(),
-      integrationLatency: field.contextIntegrationLatency(),
-      integrationStatus: field.contextIntegrationStatus(),
-      integrationError: field.contextIntegrationErrorMessage(),
-      userAgent: field.contextIdentityUserAgent(),
-    }),
-  );
-}

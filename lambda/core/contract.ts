@@ -32,6 +32,12 @@ export const Scheme = {
 } as const;
 export type Scheme = (typeof Scheme)[keyof typeof Scheme];
 
+/** The other name the toolkit's signature may come under (verify.ts reads either). */
+export const TOOLKIT_SIGNATURE_ALIAS = 'x-cloudflare-signature' as const;
+
+/** Every header a scheme reads: a request with none of them can only be refused (the front door's WAF rule says so early). */
+export const SIGNATURE_HEADERS = [Scheme.NotificationSecret, Scheme.StreamSignature, Scheme.ToolkitSignature, TOOLKIT_SIGNATURE_ALIAS] as const;
+
 export const ItemKind = { Image: 'image', Video: 'video' } as const;
 export type ItemKind = (typeof ItemKind)[keyof typeof ItemKind];
 

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { Scheme, type Route } from '../core/contract.js';
+import { Scheme, TOOLKIT_SIGNATURE_ALIAS, type Route } from '../core/contract.js';
 import { RejectReason } from '../core/errors.js';
 import type { SecretSet } from '../core/secret-format.js';
 
@@ -32,15 +32,15 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 export function verifyRequest(input: VerifyInput): Verification {
   const { headers } = input;
   if (input.route === 'stream') {
-    const header = headers['webhook-signature'];
+    const header = headers[Scheme.StreamSignature];
     if (header === undefined) return { ok: false, reason: RejectReason.Missing };
     return verifyStream(header, input);
   }
   // The Images route serves Cloudflare Notifications and the seed toolkit's scheme; the
   // first header present decides, so a wrong cf-webhook-auth never falls through to another scheme.
-  const notificationSecret = headers['cf-webhook-auth'];
+  const notificationSecret = headers[Scheme.NotificationSecret];
   if (notificationSecret !== undefined) return verifyNotification(notificationSecret, input.secrets.images);
-  const toolkit = headers['x-signature'] ?? headers['x-cloudflare-signature'];
+  const toolkit = headers[Scheme.ToolkitSignature] ?? headers[TOOLKIT_SIGNATURE_ALIAS];
   if (toolkit !== undefined) return verifyToolkit(toolkit, input.body, input.secrets.toolkit);
   return { ok: false, reason: RejectReason.Missing };
 }
