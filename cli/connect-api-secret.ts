@@ -5,6 +5,7 @@ import { CliError } from './errors.js';
 import { SecretConflictError, short, type StoredSecret } from './secret-store.js';
 import { fingerprint } from './secret-rotation.js';
 import { howToPass, TokenKind } from './tokens.js';
+import { isRecord } from '../lambda/core/values.js';
 
 /** What each `{accountId, apiToken}` secret is for, as the report names it. */
 const API_SECRETS = {
@@ -59,7 +60,7 @@ async function writeApiSecret(settings: ConnectSettings, what: string, secretId:
 function jsonObject(text: string | undefined): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(text ?? '{}');
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+    return isRecord(parsed) ? parsed : {};
   } catch {
     return {};
   }

@@ -14,7 +14,7 @@
 import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { frontDoorOptions } from './command-options.js';
-import { CliError, failure, UsageError } from './errors.js';
+import { CliError, failure, step, UsageError } from './errors.js';
 import type { Command } from './index.js';
 import { describeStack, StackOutput, type ClientConfig } from './target.js';
 
@@ -81,7 +81,7 @@ export async function refreshIpSets(settings: RefreshSettings): Promise<RefreshR
 async function refreshOne(client: WAFV2Client, version: IpVersion, set: IpSetRef, wanted: string[], dryRun: boolean): Promise<RefreshResult> {
   const key = { Name: set.name, Id: set.id, Scope: set.scope };
   for (let attempt = 1; ; attempt++) {
-    const { IPSet: current, LockToken } = await call(`read the IP set ${set.arn}`, () => client.send(new GetIPSetCommand(key)));
+    const { IPSet: current, LockToken } = await step(`read the IP set ${set.arn}`, () => client.send(new GetIPSetCommand(key)));
     const have = current?.Addresses ?? [];
     const added = wanted.filter((cidr) => !have.includes(cidr));
     const removed = have.filter((cidr) => !wanted.includes(cidr));
@@ -99,15 +99,7 @@ async function refreshOne(client: WAFV2Client, version: IpVersion, set: IpSetRef
   }
 }
 
-async function call<T>(action: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw failure(action, error);
-  }
-}
-
-export function formatRefresh(results: readonly RefreshResult[], dryRun: boolean): string {
+function formatRefresh(results: readonly RefreshResult[], dryRun: boolean): string {
   const lines = results.map((r) => {
     const change = [...r.added.map((c) => `+${c}`), ...r.removed.map((c) => `-${c}`)].join(' ');
     const what = r.result === 'unchanged' ? `already holds Cloudflare's ${r.count} ranges` : `${r.result === 'planned' ? 'would hold' : 'now holds'} Cloudflare's ${r.count} ranges: ${change}`;

@@ -6,6 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ItemKind, STATUSES, TableDesign, type ItemStatus } from '../lambda/core/contract.js';
 import { recordedItem } from '../lambda/core/decide.js';
+import { withOutboxAsList } from '../lambda/adapters/store.js';
 import { CliError, failure, step } from './errors.js';
 import { errorText, table, transition } from './format.js';
 import type { ClientConfig } from './target.js';
@@ -20,9 +21,8 @@ export async function getItem(client: DynamoDBDocumentClient, tableName: string,
     client.send(new GetCommand({ TableName: tableName, Key: { [TableDesign.partitionKey]: id }, ConsistentRead: true })),
   );
   if (!item) throw new CliError(`no item ${id} in table ${tableName}`);
-  // The outbox is a String Set in the table; shown as the list of ids the functions see (a Set prints as {}).
-  const outbox = item[TableDesign.outbox.attribute];
-  return (outbox instanceof Set ? { ...item, [TableDesign.outbox.attribute]: [...outbox].sort() } : item) as Item;
+  // The outbox as the functions read it (a Set would print as {}).
+  return withOutboxAsList(item);
 }
 
 export interface ListQuery {

@@ -18,7 +18,6 @@
  * its records name. The stream keeps records 24 hours: records already gone cannot be relayed, and
  * their message is reported and kept, never dropped in silence.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBStreamsClient,
   GetRecordsCommand,
@@ -27,33 +26,26 @@ import {
   TrimmedDataAccessException,
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { EventBridgePublisher } from '../lambda/adapters/publish.js';
-import { DynamoItemStore } from '../lambda/adapters/store.js';
 import { Defaults, RELAY_FILTER } from '../lambda/core/contract.js';
 import { isRecord } from '../lambda/core/values.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { relay, type RelayPorts } from '../lambda/relay/relay.js';
 import { compileFilters, type FilterPattern } from '../local/filter-pattern.js';
+import type { StreamFailureRecord } from '../local/stream-poller.js';
+import { toLambdaRecord } from '../local/stream-records.js';
 import { redriveOptions } from './command-options.js';
 import { CliError, step } from './errors.js';
 import { positiveInteger } from './format.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type TargetFlags } from './target.js';
+import { itemWriter } from './writer.js';
 
 
-/** Where the batch is in the stream: `DDBStreamBatchInfo` of Lambda's invocation record. */
-export interface StreamBatchInfo {
-  readonly shardId: string;
-  readonly startSequenceNumber: string;
-  readonly endSequenceNumber: string;
-  readonly streamArn: string;
-  readonly batchSize?: number;
-  readonly approximateArrivalOfFirstRecord?: string;
-  readonly approximateArrivalOfLastRecord?: string;
-}
+type BatchInfo = StreamFailureRecord['DDBStreamBatchInfo'];
+/** Where the batch is in the stream: `DDBStreamBatchInfo` of Lambda's invocation record, of which redrive needs the place. */
+export type StreamBatchInfo = Readonly<Pick<BatchInfo, 'shardId' | 'startSequenceNumber' | 'endSequenceNumber' | 'streamArn'> & Partial<BatchInfo>>;
 
 /** The batch described by a dead-letter message body, or what is wrong with the body. */
 export function readFailureRecord(body: string | undefined): StreamBatchInfo | { readonly problem: string } {
@@ -95,7 +87,7 @@ export async function readBatch(client: DynamoDBStreamsClient, batch: StreamBatc
       for (const record of page.Records ?? []) {
         const sequence = BigInt(record.dynamodb?.SequenceNumber ?? '0');
         if (sequence > end) return { found: true, records };
-        records.push(lambdaRecord(record, batch.streamArn));
+        records.push(toLambdaRecord(record, batch.streamArn));
         if (sequence === end) return { found: true, records };
       }
       empty = (page.Records ?? []).length === 0 ? empty + 1 : 0;
@@ -108,23 +100,6 @@ export async function readBatch(client: DynamoDBStreamsClient, batch: StreamBatc
   }
   const last = records.at(-1)?.dynamodb?.SequenceNumber;
   return { found: false, reason: `the shard ends${last ? ` at ${last}` : ''} before the batch's last record ${batch.endSequenceNumber}` };
-}
-
-/**
- * A record as Lambda hands it to the function: the same fields, the creation time in epoch seconds.
- * The two SDKs type attribute values apart; the values themselves are the same JSON.
- */
-function lambdaRecord(record: _Record, streamArn: string): DynamoDBRecord {
-  const { ApproximateCreationDateTime: created, ...rest } = record.dynamodb ?? {};
-  return {
-    ...(record.eventID && { eventID: record.eventID }),
-    ...(record.eventName && { eventName: record.eventName }),
-    ...(record.eventVersion && { eventVersion: record.eventVersion }),
-    eventSource: record.eventSource ?? 'aws:dynamodb',
-    ...(record.awsRegion && { awsRegion: record.awsRegion }),
-    eventSourceARN: streamArn,
-    dynamodb: { ...(rest as NonNullable<DynamoDBRecord['dynamodb']>), ...(created && { ApproximateCreationDateTime: Math.floor(created.getTime() / 1000) }) },
-  };
 }
 
 const relayFilter = compileFilters([RELAY_FILTER as unknown as FilterPattern]);
@@ -167,7 +142,7 @@ export interface RedriveContext {
   readonly relay: RelayPorts;
 }
 
-export async function redriveMessage(context: RedriveContext, message: Message): Promise<MessageOutcome> {
+async function redriveMessage(context: RedriveContext, message: Message): Promise<MessageOutcome> {
   const empty = { messageId: message.MessageId ?? '?', records: 0, relayed: 0, items: 0, published: 0 };
   const batch = readFailureRecord(message.Body);
   if ('problem' in batch) return { ...empty, status: MessageStatus.Foreign, detail: batch.problem };
@@ -185,7 +160,7 @@ export async function redriveMessage(context: RedriveContext, message: Message):
   return { ...empty, ...counts, batch, status: MessageStatus.Settled };
 }
 
-export function formatOutcome(outcome: MessageOutcome): string {
+function formatOutcome(outcome: MessageOutcome): string {
   const where = outcome.batch ? `${outcome.batch.shardId} ${outcome.batch.startSequenceNumber}…${outcome.batch.endSequenceNumber}` : `message ${outcome.messageId}`;
   const counts = `${plural(outcome.records, 'record')}, ${outcome.relayed} with an outbox, ${plural(outcome.items, 'item')}, ${plural(outcome.published, 'event')} published`;
   switch (outcome.status) {
@@ -217,18 +192,8 @@ export const eventsRedriveCommand: Command = {
     const config = found.clientConfig;
     const sqs = new SQSClient(config);
     const streams = new DynamoDBStreamsClient(config);
-    const dynamo = new DynamoDBClient(config);
-    const events = new EventBridgeClient(config);
-    const context: RedriveContext = {
-      tableName,
-      streams,
-      relay: {
-        store: new DynamoItemStore(tableName, dynamo),
-        publisher: new EventBridgePublisher(required(found, 'eventBusName'), events),
-        now: () => new Date(),
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      },
-    };
+    const relay = itemWriter(found, () => new Date());
+    const context: RedriveContext = { tableName, streams, relay };
     try {
       const outcomes = await drain(sqs, queueUrl, max, (message) => redriveMessage(context, message), (outcome) => {
         if (!flags.json) io.out(formatOutcome(outcome));
@@ -237,7 +202,8 @@ export const eventsRedriveCommand: Command = {
       io.out(flags.json ? JSON.stringify({ ...summary, messages: outcomes }, null, 2) : formatSummary(summary, queueUrl));
       if (summary.kept > 0) throw new CliError(`${plural(summary.kept, 'message')} kept in ${queueUrl}: see above`);
     } finally {
-      for (const client of [sqs, streams, dynamo, events]) client.destroy();
+      for (const client of [sqs, streams]) client.destroy();
+      relay.close();
     }
   },
 };

@@ -163,7 +163,7 @@ export function formatProgress({ state, reason, lastReplayed }: ReplayProgress):
 
 // ---- The command --------------------------------------------------------------------------------
 
-export const replayOptions = {
+const replayOptions = {
   since: { type: 'string' },
   until: { type: 'string' },
   'detail-type': { type: 'string', multiple: true },

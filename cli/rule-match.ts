@@ -23,7 +23,7 @@ type Known = string | typeof PRESENT | { readonly [field: string]: Known };
 const PRESENT = Symbol('present, value unknown');
 
 /** The fields every event of `detailType` carries with these values, once per (kind, status) it can have. */
-export function knownFields(detailType: DetailType): Record<string, Known>[] {
+function knownFields(detailType: DetailType): Record<string, Known>[] {
   return PUBLISHED.filter((event) => event.detailType === detailType).map((event) => ({
     source: EVENT_SOURCE,
     'detail-type': detailType,

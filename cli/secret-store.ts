@@ -55,7 +55,7 @@ export class SecretConflictError extends CliError {
 }
 
 /** Our own label for a version that is written but not yet current. */
-export const PENDING_STAGE = 'CONNECT_PENDING';
+const PENDING_STAGE = 'CONNECT_PENDING';
 const CURRENT_STAGE = 'AWSCURRENT';
 
 export function short(version: string | undefined): string {

@@ -15,13 +15,9 @@
  * (lambda/adapters/cloudflare.ts; the answers' shapes and their documentation pages are cited there
  * and in lambda/core/cloudflare.ts).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { FetchCloudflare, type CloudflareReader } from '../lambda/adapters/cloudflare.js';
-import { EventBridgePublisher } from '../lambda/adapters/publish.js';
 import { ApiTokenSecret } from '../lambda/adapters/secrets.js';
-import { DynamoItemStore } from '../lambda/adapters/store.js';
 import { ApiFailure, CLOUDFLARE_API, CloudflareApiError, type ApiCredentials, type ImageTruth, type VideoTruth } from '../lambda/core/cloudflare.js';
 import { Defaults, ItemKind, type DetailType, type ItemStatus } from '../lambda/core/contract.js';
 import { decide } from '../lambda/core/decide.js';
@@ -38,6 +34,7 @@ import { documentClient, listItems, statusesOf } from './images.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type ClientConfig, type Target, type TargetFlags } from './target.js';
 import { TOKEN_ENV } from './tokens.js';
+import { itemWriter } from './writer.js';
 
 /** The environment variable that may hold a read token instead of a secret; never a flag (shell history, `ps`). */
 const READ_TOKEN_ENV = TOKEN_ENV.read;
@@ -92,7 +89,7 @@ const NOTHING = { type: 'nothing' } as const;
  * Syncs items one after the other. A refused token or a rate limit stops the asking (every further
  * call would fail alike): the rest are reported unreachable, untouched.
  */
-export async function syncItems(ports: SyncPorts, options: SyncOptions, ids: readonly string[]): Promise<SyncResult[]> {
+async function syncItems(ports: SyncPorts, options: SyncOptions, ids: readonly string[]): Promise<SyncResult[]> {
   let stopped: SyncResult | undefined;
   const results: SyncResult[] = [];
   for (const id of ids) {
@@ -105,7 +102,7 @@ export async function syncItems(ports: SyncPorts, options: SyncOptions, ids: rea
   return results;
 }
 
-export async function syncItem(ports: SyncPorts, options: SyncOptions, id: string): Promise<SyncResult> {
+async function syncItem(ports: SyncPorts, options: SyncOptions, id: string): Promise<SyncResult> {
   const item = await ports.store.get(id);
   if (!item) return { id, outcome: SyncOutcome.Missing, cloudflare: 'not asked', published: [] };
   const kind = item.kind ?? ItemKind.Image;
@@ -217,7 +214,7 @@ export interface ReadTokenFlags {
  * The read token: `--read-secret`, else `$CLOUDFLARE_READ_API_TOKEN` with `--account-id`, else the
  * secret the stack (or local mode) names. Its value is never printed, logged or taken as a flag.
  */
-export async function readCredentials(
+async function readCredentials(
   found: Target,
   flags: ReadTokenFlags,
   env: Readonly<Record<string, string | undefined>>,
@@ -279,14 +276,10 @@ export const imagesSyncCommand: Command = {
     }
     if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${ids.length} item${ids.length === 1 ? '' : 's'}`);
 
-    const dynamo = new DynamoDBClient(found.clientConfig);
-    const events = new EventBridgeClient(found.clientConfig);
+    const writer = itemWriter(found, io.now);
     const ports: SyncPorts = {
-      store: new DynamoItemStore(tableName, dynamo),
-      publisher: new EventBridgePublisher(required(found, 'eventBusName'), events),
+      ...writer,
       cloudflare: new FetchCloudflare({ baseUrl, credentials: { reading: async () => ({ ok: true, credentials }), invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
-      now: io.now,
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     };
     let results: SyncResult[];
     try {
@@ -294,8 +287,7 @@ export const imagesSyncCommand: Command = {
     } catch (error) {
       throw writeFailure(error);
     } finally {
-      dynamo.destroy();
-      events.destroy();
+      writer.close();
     }
     io.out(flags.json ? JSON.stringify(results, null, 2) : formatSyncResults(results) + (truncated ? '\n(stopped at --limit; more items may match)' : ''));
     failIfIncomplete(results, selection.id !== undefined ? tableName : undefined);

@@ -24,7 +24,7 @@ export const TOKEN_ENV: Readonly<Record<TokenKind, string>> = {
 };
 
 /** Flags that once took a token (or look as if they would): declared only to refuse them with directions. */
-export const REFUSED_TOKEN_FLAGS: Readonly<Record<string, TokenKind>> = {
+const REFUSED_TOKEN_FLAGS: Readonly<Record<string, TokenKind>> = {
   'api-token': 'api',
   'uploads-token': 'uploads',
   'read-token': 'read',

@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { LocalHandler } from './server.js';
+import { LOCAL_ACCOUNT_ID } from './context.js';
 
 /** How the local API stands in for the route's authorizer. */
 export type LocalAuth =
@@ -18,7 +19,6 @@ export type LocalAuth =
    */
   | { readonly type: 'open' };
 
-const ACCOUNT = '123456789012';
 
 export function authorized(handler: LocalHandler, auth: LocalAuth): LocalHandler {
   return (event, context) => authorize(handler, auth, event, context);
@@ -30,8 +30,8 @@ async function authorize(handler: LocalHandler, auth: LocalAuth, event: APIGatew
   let authorizer: Record<string, unknown>;
   if (auth.type === 'iam' || auth.type === 'open') {
     if (auth.type === 'iam' && !header.startsWith('AWS4-HMAC-SHA256 ')) return deny(403, 'Forbidden');
-    const userArn = auth.type === 'iam' ? (auth.callerArn ?? `arn:aws:iam::${ACCOUNT}:role/backend`) : `arn:aws:iam::${ACCOUNT}:role/local`;
-    authorizer = { iam: { accountId: ACCOUNT, userArn, principalOrgId: null, callerId: 'AROAEXAMPLE:backend', cognitoIdentity: null, accessKey: 'ASIAEXAMPLE', userId: 'AROAEXAMPLE' } };
+    const userArn = auth.type === 'iam' ? (auth.callerArn ?? `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/backend`) : `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/local`;
+    authorizer = { iam: { accountId: LOCAL_ACCOUNT_ID, userArn, principalOrgId: null, callerId: 'AROAEXAMPLE:backend', cognitoIdentity: null, accessKey: 'ASIAEXAMPLE', userId: 'AROAEXAMPLE' } };
   } else {
     const token = /^Bearer ([^.]+)\.([^.]+)\.([^.]*)$/.exec(header);
     if (!token) return deny(401, 'Unauthorized');

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { NotificationPolicy, Permission, PlannedDelivery, StandInImage, StandInVideo, StreamWebhook, WebhookDelivery, WebhookDestination } from './cloudflare-types.js';
+import { isRecord } from '../lambda/core/values.js';
 
 export class ApiError extends Error {
   constructor(
@@ -96,7 +97,7 @@ export async function fileField(req: IncomingMessage, raw: Buffer): Promise<{ na
 export function jsonBody(raw: Buffer): Record<string, unknown> {
   try {
     const parsed = JSON.parse(raw.toString('utf8') || '{}') as unknown;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (isRecord(parsed)) return parsed;
   } catch {
     // answered below
   }
@@ -121,13 +122,13 @@ export function jsonObjectField(value: string, name: string): Record<string, unk
   } catch {
     throw bad(5400, `Bad request: ${name} must be a JSON object`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad(5400, `Bad request: ${name} must be a JSON object`);
-  return parsed as Record<string, unknown>;
+  if (!isRecord(parsed)) throw bad(5400, `Bad request: ${name} must be a JSON object`);
+  return parsed;
 }
 
 export function objectField(value: unknown, name: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(10005, `${name} must be an object`);
-  return value as Record<string, unknown>;
+  if (!isRecord(value)) throw bad(10005, `${name} must be an object`);
+  return value;
 }
 
 export function optionalString(value: unknown, name: string): string | undefined {

@@ -31,6 +31,7 @@ import { ApiError, bad, envelope, errorEnvelope, fault, type Handled, type Route
 import { ImagesApi } from './cloudflare-images.js';
 import { NotificationsApi } from './cloudflare-notifications.js';
 import { MAX_VIDEO_BYTES, StreamApi } from './cloudflare-stream.js';
+import { readBody } from './server.js';
 import {
   ALL_PERMISSIONS,
   allows,
@@ -404,17 +405,6 @@ class StandIn implements CloudflareStandIn, StandInCore {
     }
     return new Date(expiryMs).toISOString();
   }
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // Read to the end even past the limit, so the client is still there to be told 413.
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  }
-  return size <= limit ? Buffer.concat(chunks) : undefined;
 }
 
 function defaultFaultError(status: number): { code: number; message: string } {

@@ -4,6 +4,9 @@ import type { Context } from 'aws-lambda';
 /** moto's default account, so ARNs in events, contexts and the emulator agree. */
 export const LOCAL_ACCOUNT_ID = '123456789012';
 
+/** A local function's ARN, as Lambda would name it in the emulator's account and region. */
+export const localFunctionArn = (functionName: string) => `arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT_ID}:function:${functionName}`;
+
 /** What Lambda hands a function besides its event; its clock counts down from `timeoutMs`. */
 export function lambdaContext(
   functionName: string,
@@ -18,7 +21,7 @@ export function lambdaContext(
     callbackWaitsForEmptyEventLoop: true,
     functionName,
     functionVersion: '$LATEST',
-    invokedFunctionArn: functionArn ?? `arn:aws:lambda:us-east-1:${LOCAL_ACCOUNT_ID}:function:${functionName}`,
+    invokedFunctionArn: functionArn ?? localFunctionArn(functionName),
     memoryLimitInMB: '256',
     awsRequestId: requestId ?? randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,

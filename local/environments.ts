@@ -58,13 +58,13 @@ export function webhookEnvironment(resources: LocalResources, overrides: Webhook
   return defined(env);
 }
 
-export function uploadsEnvironment(resources: LocalResources, cloudflare: LocalCloudflare): Record<string, string> {
+export function uploadsEnvironment(resources: LocalResources, cloudflare?: LocalCloudflare): Record<string, string> {
   return defined({
     [UploadsEnv.TableName]: resources.tableName,
     [UploadsEnv.ApiSecretId]: resources.apiSecretArn,
-    [UploadsEnv.BaseUrl]: cloudflare.baseUrl || CLOUDFLARE_API,
+    [UploadsEnv.BaseUrl]: cloudflare?.baseUrl || CLOUDFLARE_API,
     [UploadsEnv.DefaultExpirySeconds]: UploadDefaults.expirySeconds,
-    [UploadsEnv.CloudflareTimeoutMs]: cloudflare.timeoutMs,
+    [UploadsEnv.CloudflareTimeoutMs]: cloudflare?.timeoutMs,
     ...aws(resources),
     POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
   });

@@ -30,6 +30,8 @@
  * docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html (matching on arrays).
  */
 
+import { isRecord } from '../lambda/core/values.js';
+
 type Scalar = string | number | boolean | null;
 
 /** One pattern, as a plain object: what CDK's `FilterCriteria.filter()` takes. */
@@ -64,7 +66,7 @@ export function matchesFilter(pattern: FilterPattern, record: unknown): boolean 
 }
 
 function compilePattern(pattern: unknown, where: string): Leaf[] {
-  if (!isPlainObject(pattern) || Object.keys(pattern).length === 0) {
+  if (!isRecord(pattern) || Object.keys(pattern).length === 0) {
     throw new Error(`${where}: a filter pattern must be a non-empty object`);
   }
   const leaves: Leaf[] = [];
@@ -72,7 +74,7 @@ function compilePattern(pattern: unknown, where: string): Leaf[] {
     for (const [name, value] of Object.entries(node)) {
       const here = [...path, name];
       if (Array.isArray(value)) leaves.push({ key: pathKey(here), rules: value.map((rule) => compileRule(rule, `${where}.${here.join('.')}`)) });
-      else if (isPlainObject(value)) walk(value, here);
+      else if (isRecord(value)) walk(value, here);
       else throw new Error(`${where}.${here.join('.')}: expected an array of rules or a nested object, got ${JSON.stringify(value)}`);
     }
   };
@@ -84,7 +86,7 @@ function compileRule(rule: unknown, where: string): Rule {
   if (rule === null || typeof rule === 'string' || typeof rule === 'number' || typeof rule === 'boolean') {
     return (values) => values.some((value) => value === rule);
   }
-  if (!isPlainObject(rule) || Object.keys(rule).length !== 1) {
+  if (!isRecord(rule) || Object.keys(rule).length !== 1) {
     throw new Error(`${where}: a rule is a value or an object with one operator, got ${JSON.stringify(rule)}`);
   }
   const [operator, operand] = Object.entries(rule)[0]!;
@@ -128,7 +130,7 @@ function anythingBut(operand: unknown, where: string): (value: Scalar) => boolea
   if (Array.isArray(operand) && operand.length > 0 && operand.every((item) => typeof item === 'string' || typeof item === 'number')) {
     return (value) => (operand as readonly unknown[]).includes(value);
   }
-  if (isPlainObject(operand) && Object.keys(operand).length === 1) {
+  if (isRecord(operand) && Object.keys(operand).length === 1) {
     const [operator, text] = Object.entries(operand)[0]!;
     const affix = requireString(text, `${where}.${operator}`);
     if (operator === 'prefix') return (value) => typeof value === 'string' && value.startsWith(affix);
@@ -177,7 +179,7 @@ function flatten(record: unknown): Map<string, Scalar[]> {
   const add = (path: string[], value: unknown) => {
     if (Array.isArray(value)) {
       for (const element of value) add(path, element);
-    } else if (isPlainObject(value)) {
+    } else if (isRecord(value)) {
       for (const [name, child] of Object.entries(value)) add([...path, name], child);
     } else if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       const key = pathKey(path);
@@ -191,7 +193,3 @@ function flatten(record: unknown): Map<string, Scalar[]> {
 }
 
 const pathKey = (path: readonly string[]) => JSON.stringify(path);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

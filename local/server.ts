@@ -7,12 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { lambdaContext } from './context.js';
+import { lambdaContext, LOCAL_ACCOUNT_ID } from './context.js';
 
 /** HTTP API's payload limit; larger requests never reach the function. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 /** moto's default account, so ARNs in events and in the emulator agree. */
-const ACCOUNT_ID = '123456789012';
 const FUNCTION_NAME = 'local-webhook';
 const FUNCTION_TIMEOUT_MS = 30_000;
 
@@ -83,7 +82,7 @@ function requestContext(req: LocalRequest, routeKey: string, rawPath: string, he
   // API Gateway's domain names never carry a port; a local Host header does.
   const domainName = headers.host?.replace(/:\d+$/, '') || 'localhost';
   return {
-    accountId: ACCOUNT_ID,
+    accountId: LOCAL_ACCOUNT_ID,
     apiId: 'local',
     domainName,
     domainPrefix: domainName.split('.')[0]!,
@@ -193,14 +192,18 @@ function gateway(routeKeys: ReadonlySet<string>, handler: LocalHandler, onError:
  * The body, or undefined when it exceeds HTTP API's limit. Reading the whole body even when it
  * is too large lets the client finish sending and read our 413, instead of seeing its upload cut off.
  */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/**
+ * A request's body, read to the end even past `limit` (so the client is still there to be told
+ * 413); undefined when it was larger.
+ */
+export async function readBody(req: IncomingMessage, limit = MAX_REQUEST_BYTES): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    if (size <= limit) chunks.push(chunk);
   }
-  return size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks);
+  return size > limit ? undefined : Buffer.concat(chunks);
 }
 
 async function invoke(handler: LocalHandler, event: APIGatewayProxyEventV2, onError: (error: unknown) => void): Promise<HttpResponse> {

@@ -135,7 +135,7 @@ function serve(paths: { images: string; stream: string }, webhook: LocalHandler,
 }
 
 async function uploadRoute(entry: string, resources: LocalResources, cloudflare: LocalCloudflare | undefined, auth: LocalAuth, concurrency: number): Promise<LocalHandler> {
-  const instances = await warmInstances(entry, uploadsEnvironment(resources, cloudflare ?? { baseUrl: '' }), concurrency);
+  const instances = await warmInstances(entry, uploadsEnvironment(resources, cloudflare), concurrency);
   return authorized(instances.invoke, auth);
 }
 

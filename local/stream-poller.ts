@@ -56,14 +56,14 @@ import {
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record as SdkRecord,
-  type AttributeValue as SdkAttributeValue,
 } from '@aws-sdk/client-dynamodb-streams';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { localClientConfig } from './aws.js';
 import { compileFilters, type FilterPattern } from './filter-pattern.js';
-import { lambdaContext } from './context.js';
+import { lambdaContext, localFunctionArn } from './context.js';
+import { toLambdaRecord } from './stream-records.js';
+import { isRecord } from '../lambda/core/values.js';
 
 /** Whatever the function returns; Lambda reads `batchItemFailures` out of it. */
 export type StreamHandler = (event: DynamoDBStreamEvent, context: Context) => unknown;
@@ -153,8 +153,6 @@ export interface StreamFailureRecord {
 }
 
 /** moto's default account and region, so ARNs agree with the emulator's. */
-const ACCOUNT_ID = '123456789012';
-const REGION = 'us-east-1';
 /** Lambda's limit for a synchronous invocation's payload. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** The most GetRecords returns in one call. */
@@ -199,7 +197,7 @@ function withDefaults(options: StreamPollerOptions): Settings {
     onFailure: options.onFailure,
     pollIntervalMs: options.pollIntervalMs ?? 250,
     functionName,
-    functionArn: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${functionName}`,
+    functionArn: localFunctionArn(functionName),
     timeoutMs: options.timeoutMs ?? 30_000,
     onError: options.onError ?? ((error, source) => console.error(`stream-poller: ${source} failed:`, error)),
     matches: compileFilters(options.filters ?? []),
@@ -476,13 +474,13 @@ class ShardPoller {
 
   /** The documented reading of a partial batch response. */
   private readResponse(response: unknown, records: Pending[]): { kind: 'success' } | { kind: 'partial'; from: number } {
-    if (!this.settings.reportBatchItemFailures || !isObject(response)) return { kind: 'success' };
+    if (!this.settings.reportBatchItemFailures || !isRecord(response)) return { kind: 'success' };
     const failures = response.batchItemFailures;
     if (failures === undefined || failures === null || (Array.isArray(failures) && failures.length === 0)) return { kind: 'success' };
     if (!Array.isArray(failures)) return { kind: 'partial', from: 0 };
     let from = records.length;
     for (const failure of failures) {
-      const id = isObject(failure) ? failure.itemIdentifier : undefined;
+      const id = isRecord(failure) ? failure.itemIdentifier : undefined;
       const index = typeof id === 'string' && id !== '' ? records.findIndex((pending) => pending.sequenceNumber === id) : -1;
       if (index === -1) return { kind: 'partial', from: 0 };
       // The batch is in sequence order, so the lowest index is the lowest sequence number.
@@ -600,50 +598,5 @@ class ShardPoller {
   }
 }
 
-/** The record as Lambda's event carries it: binary as base64, the creation time in epoch seconds. */
-function toLambdaRecord(raw: SdkRecord, streamArn: string): DynamoDBRecord {
-  const stream = raw.dynamodb ?? {};
-  const image = (attributes: Record<string, SdkAttributeValue> | undefined) =>
-    attributes && Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, toLambdaAttribute(value)]));
-  return {
-    eventID: raw.eventID,
-    eventName: raw.eventName,
-    eventVersion: raw.eventVersion,
-    eventSource: raw.eventSource,
-    awsRegion: raw.awsRegion,
-    dynamodb: withoutUndefined({
-      ApproximateCreationDateTime: stream.ApproximateCreationDateTime && Math.floor(stream.ApproximateCreationDateTime.getTime() / 1000),
-      Keys: image(stream.Keys),
-      NewImage: image(stream.NewImage),
-      OldImage: image(stream.OldImage),
-      SequenceNumber: stream.SequenceNumber,
-      SizeBytes: stream.SizeBytes,
-      StreamViewType: stream.StreamViewType,
-    }),
-    eventSourceARN: streamArn,
-    // Present on deletions by TTL.
-    ...(raw.userIdentity && { userIdentity: { type: raw.userIdentity.Type, principalId: raw.userIdentity.PrincipalId } }),
-  };
-}
-
-function toLambdaAttribute(value: SdkAttributeValue): AttributeValue {
-  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-  if (value.B !== undefined) return { B: base64(value.B) };
-  if (value.BS !== undefined) return { BS: value.BS.map(base64) };
-  if (value.M !== undefined) {
-    return { M: Object.fromEntries(Object.entries(value.M).map(([name, member]) => [name, toLambdaAttribute(member)])) };
-  }
-  if (value.L !== undefined) return { L: value.L.map(toLambdaAttribute) };
-  return { ...value } as unknown as AttributeValue;
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, member]) => member !== undefined)) as T;
-}
-
 /** `2019-11-14T00:13:19Z`, the invocation record's arrival times. */
 const toSecondsIso = (date: Date) => `${date.toISOString().slice(0, 19)}Z`;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

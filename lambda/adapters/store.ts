@@ -22,13 +22,16 @@ export function fromAttributes(attributes: Record<string, AttributeValue>): Reco
 const OUTBOX = TableDesign.outbox.attribute;
 
 /** The item as `decide` reads it: the outbox as a list of ids. */
-export function itemFrom(attributes: Record<string, AttributeValue>): Item {
-  const item = fromAttributes(attributes);
+function itemFrom(attributes: Record<string, AttributeValue>): Item {
+  return withOutboxAsList(fromAttributes(attributes));
+}
+
+/** An unmarshalled item with its outbox as the list of ids the functions see (a String Set in the table). */
+export function withOutboxAsList(item: Record<string, unknown>): Item {
   const outbox = item[OUTBOX];
-  if (outbox instanceof Set) item[OUTBOX] = [...outbox].map(String).sort();
   // Items written before the outbox was a set held a map of id → lease: its keys are the ids.
-  else if (isRecord(outbox)) item[OUTBOX] = Object.keys(outbox).sort();
-  return item as Item;
+  const ids = outbox instanceof Set ? [...outbox].map(String) : isRecord(outbox) ? Object.keys(outbox) : undefined;
+  return (ids ? { ...item, [OUTBOX]: ids.sort() } : item) as Item;
 }
 
 /** A write's values as stored: the outbox as a String Set, the one attribute `decide` hands over as a list. */

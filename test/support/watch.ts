@@ -5,6 +5,7 @@ import type { WatchedEvent } from '../../local/provision.js';
 import { documentClient } from './deliver.js';
 import type { Receiver } from './receiver.js';
 import type { Item } from '../../lambda/core/item.js';
+import { withOutboxAsList } from '../../lambda/adapters/store.js';
 
 const sqsClients = new Map<string, SQSClient>();
 
@@ -44,7 +45,7 @@ export async function scanItems(r: Receiver): Promise<Item[]> {
   const items: Item[] = [];
   for await (const page of paginateScan({ client: documentClient(r.endpoint) }, { TableName: r.resources.tableName, ConsistentRead: true })) {
     // The outbox as the functions see it: a list of ids (a String Set in the table).
-    items.push(...(page.Items ?? []).map((item) => (item.unpublished instanceof Set ? { ...item, unpublished: [...item.unpublished].sort() } : item) as Item));
+    items.push(...(page.Items ?? []).map(withOutboxAsList));
   }
   return items.sort((a, b) => a.id.localeCompare(b.id));
 }
