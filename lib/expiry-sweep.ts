@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/core/contract.js';
 import { METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
 import { deadLetterQueue, receiverFunction } from './bundling.js';
+import { grantSecretRead } from './secrets.js';
 import { requireNumber } from './validation.js';
 
 export interface ExpirySweepOptions {
@@ -139,10 +140,7 @@ function grantSweep(role: iam.Role, props: ExpirySweepProps, findsVideos: boolea
   const readSecret = props.cloudflareReadSecret;
   const indexes = [TableDesign.byExpiry.indexName, ...(findsVideos ? [TableDesign.byStatus.indexName] : [])];
   role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: indexes.map((name) => `${props.table.tableArn}/index/${name}`) }));
-  if (readSecret) {
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [readSecret.secretArn] }));
-    readSecret.encryptionKey?.grantDecrypt(role);
-  }
+  if (readSecret) grantSecretRead(role, readSecret);
   role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
   role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [props.eventBus.eventBusArn] }));
 }

@@ -113,14 +113,11 @@ function acknowledgeSweep({ sweepFunction, deadLetterQueue }: ExpirySweep): void
       'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its indexes, table, bus, read ' +
       'token and log group; each run logs one line with what it expired, recovered and deferred.',
   });
-  for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-    Validations.of(deadLetterQueue).acknowledge({
-      id,
-      reason:
-        'This queue is itself the dead-letter queue of the expiry sweep (schedule target DeadLetterConfig and the function\'s ' +
-        'OnFailure destination); a dead-letter queue of a dead-letter queue would only move the same messages again.',
-    });
-  }
+  acknowledgeTerminalQueue(
+    deadLetterQueue,
+    'This queue is itself the dead-letter queue of the expiry sweep (schedule target DeadLetterConfig and the function\'s ' +
+      'OnFailure destination); a dead-letter queue of a dead-letter queue would only move the same messages again.',
+  );
 }
 
 function acknowledgeReadSecret(readSecret: secretsmanager.ISecret): void {
@@ -159,14 +156,11 @@ function acknowledgeRelay({ relayFunction, deadLetterQueue }: StreamRelay): void
       'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, stream, bus, ' +
       'dead-letter queue and log group; each invocation logs one line with what it published and handed back.',
   });
-  for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-    Validations.of(deadLetterQueue).acknowledge({
-      id,
-      reason:
-        'This queue is itself the dead-letter queue of the stream relay (the OnFailure destination of its event source mapping); a ' +
-        'dead-letter queue of a dead-letter queue would only move the same batch descriptions again.',
-    });
-  }
+  acknowledgeTerminalQueue(
+    deadLetterQueue,
+    'This queue is itself the dead-letter queue of the stream relay (the OnFailure destination of its event source mapping); a ' +
+      'dead-letter queue of a dead-letter queue would only move the same batch descriptions again.',
+  );
 }
 
 /** What the REST API of the front door is flagged for, beyond the webhook routes' missing authorizer. */
@@ -201,4 +195,9 @@ function acknowledgeFrontDoor(frontDoor: WebhookFrontDoor): void {
       'The function is not traced (Serverless-LambdaTracing above), so a trace would end at API Gateway; X-Ray would bill every ' +
       'sampled request, flood included. The access log records response, integration and WAF latency per request.',
   });
+}
+
+/** A dead-letter queue has none of its own (AwsSolutions-SQS3, Serverless-SQSRedrivePolicy), for the `reason` given. */
+function acknowledgeTerminalQueue(queue: IConstruct, reason: string): void {
+  for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) Validations.of(queue).acknowledge({ id, reason });
 }

@@ -15,8 +15,6 @@ export interface StreamRelayProps {
   readonly table: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
   readonly logRetention: logs.RetentionDays;
-  /** @default Defaults.publishLeaseMs */
-  readonly publishLeaseMs?: number;
   /** Environment the function's metrics are published with (namespace). */
   readonly environment?: Readonly<Record<string, string>>;
 }
@@ -60,7 +58,7 @@ export class StreamRelay extends Construct {
       environment: {
         [RelayEnv.TableName]: table.tableName,
         [RelayEnv.EventBusName]: eventBus.eventBusName,
-        [RelayEnv.PublishLeaseMs]: String(props.publishLeaseMs ?? Defaults.publishLeaseMs),
+        [RelayEnv.PublishLeaseMs]: String(Defaults.publishLeaseMs),
         POWERTOOLS_SERVICE_NAME: 'cloudflare-relay',
         ...props.environment,
       },

@@ -1,4 +1,4 @@
-import { Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as authorizers from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -9,8 +9,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ApiSecretKey, UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
+import { UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
+import { emptyTokenSecret, grantSecretRead } from './secrets.js';
 import { loggedHttpApi } from './http-api.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
@@ -108,13 +109,7 @@ export class CloudflareUploads extends Construct {
    * a generated value would only make Cloudflare answer 403 instead of a clear 503.
    */
   private createApiSecret(): secretsmanager.Secret {
-    return new secretsmanager.Secret(this, 'ApiSecret', {
-      description: 'Cloudflare API token for direct creator uploads: JSON {accountId, apiToken}',
-      secretObjectValue: {
-        [ApiSecretKey.AccountId]: SecretValue.unsafePlainText(''),
-        [ApiSecretKey.ApiToken]: SecretValue.unsafePlainText(''),
-      },
-    });
+    return emptyTokenSecret(this, 'ApiSecret', 'Cloudflare API token for direct creator uploads: JSON {accountId, apiToken}');
   }
 
   /** The function, with a role that starts empty and its own log group (see receiverFunction). */
@@ -125,8 +120,7 @@ export class CloudflareUploads extends Construct {
       // Create the item (conditionally) and read the token.
       permissions: (role) => {
         role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [props.table.tableArn] }));
-        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.apiSecret.secretArn] }));
-        this.apiSecret.encryptionKey?.grantDecrypt(role);
+        grantSecretRead(role, this.apiSecret);
       },
       architecture: lambda.Architecture.ARM_64,
       memorySize: settings.memorySize,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -9,8 +9,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ApiSecretKey, ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
+import { ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
+import { emptyTokenSecret } from './secrets.js';
 import { loggedHttpApi } from './http-api.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
@@ -331,13 +332,7 @@ export class CloudflareWebhookReceiver extends Construct {
 
   /** Empty until `npm run connect` stores a token with Images Read and Stream Read; until then nothing is confirmed. */
   private createReadSecret(): secretsmanager.Secret {
-    return new secretsmanager.Secret(this, 'CloudflareReadSecret', {
-      description: 'Read-only Cloudflare API token (Images Read, Stream Read) that confirms webhooks: JSON {accountId, apiToken}',
-      secretObjectValue: {
-        [ApiSecretKey.AccountId]: SecretValue.unsafePlainText(''),
-        [ApiSecretKey.ApiToken]: SecretValue.unsafePlainText(''),
-      },
-    });
+    return emptyTokenSecret(this, 'CloudflareReadSecret', 'Read-only Cloudflare API token (Images Read, Stream Read) that confirms webhooks: JSON {accountId, apiToken}');
   }
 
   /** The webhook function, with a role that starts empty and its own log group (see receiverFunction). */

@@ -8,7 +8,8 @@ import { ApiFailure } from '../../lambda/core/cloudflare.js';
 import { DeliveryResult } from '../../lambda/core/metrics.js';
 import type { StreamRelay } from '../stream-relay.js';
 import type { WebhookObservabilityProps } from './index.js';
-import { FIVE_MINUTES, FIVE_MINUTE_SUM, type WebhookMetrics } from './metrics.js';
+import { FIVE_MINUTES, FIVE_MINUTE_SUM, WebhookMetrics } from './metrics.js';
+import { requireNumber } from '../validation.js';
 
 /** The receiver's alarms, each under the name of its section in docs/RUNBOOK.md, and where they are sent. */
 
@@ -149,16 +150,14 @@ function relayAlarms(scope: Construct, relay: StreamRelay): WebhookAlarms {
       ...inAnyPeriod(1),
     }),
     [WebhookAlarm.RelayIteratorAge]: runbookAlarm(scope, WebhookAlarm.RelayIteratorAge, 'The stream relay is more than 10 minutes behind the table’s stream: events whose writer died wait that long.', {
-      metric: relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+      metric: WebhookMetrics.relayIteratorAge(relay),
       ...inAnyPeriod(10 * 60_000),
     }),
   };
 }
 
 function hoursWithoutDelivery(hours: number): number {
-  if (!Number.isInteger(hours) || hours < 1 || hours > MAX_NO_DELIVERY_HOURS) {
-    throw new Error(`alarms.noDeliveryHours must be an integer between 1 and ${MAX_NO_DELIVERY_HOURS}, got ${hours}`);
-  }
+  requireNumber('alarms.noDeliveryHours', hours, { min: 1, max: MAX_NO_DELIVERY_HOURS, integer: true });
   return hours;
 }
 

@@ -9,7 +9,7 @@ import { PUBLISHED_TRANSITIONS } from '../event-schemas.js';
 import type { StreamRelay } from '../stream-relay.js';
 import { RUNBOOK, type WebhookAlarms } from './alarms.js';
 import type { WebhookObservabilityProps } from './index.js';
-import { FIVE_MINUTES, FIVE_MINUTE_SUM, type WebhookMetrics } from './metrics.js';
+import { FIVE_MINUTES, FIVE_MINUTE_SUM, WebhookMetrics } from './metrics.js';
 
 /** The receiver's CloudWatch dashboard: one function per row, in the order the rows appear. */
 
@@ -148,7 +148,7 @@ function relayWidget(m: WebhookMetrics, relay: StreamRelay): cloudwatch.IWidget 
   return new cloudwatch.GraphWidget({
     title: 'Stream relay',
     left: [m.relayedEvents({ label: 'events a writer left behind' })],
-    right: [relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, label: 'iterator age (ms)' })],
+    right: [WebhookMetrics.relayIteratorAge(relay, { label: 'iterator age (ms)' })],
     width: 8,
   });
 }

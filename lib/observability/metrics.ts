@@ -14,6 +14,7 @@ import {
   SIGNATURE_REJECTIONS,
   type KindDimension,
 } from '../../lambda/core/metrics.js';
+import type { StreamRelay } from '../stream-relay.js';
 
 export const FIVE_MINUTES = Duration.minutes(5);
 /** The options of an AWS metric counted per 5 minutes. */
@@ -26,6 +27,11 @@ export const FIVE_MINUTE_SUM: cloudwatch.MetricOptions = { period: FIVE_MINUTES,
  */
 export class WebhookMetrics {
   constructor(readonly namespace: string = DEFAULT_METRICS_NAMESPACE) {}
+
+  /** How far behind the table's stream the relay reads (Lambda's own `IteratorAge`, ms), its maximum per 5 minutes. */
+  static relayIteratorAge(relay: StreamRelay, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return relay.relayFunction.metric('IteratorAge', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM, ...options });
+  }
 
   /** Deliveries by what the sender was told: accepted (2xx), rejected (4xx), error (5xx). */
   deliveriesByResult(result: DeliveryResult, options?: cloudwatch.MetricOptions): cloudwatch.Metric {
