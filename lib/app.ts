@@ -3,7 +3,7 @@ import { App, Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { ConfirmMode, type UnknownIdPolicy } from '../lambda/core/contract.js';
 import type { WebhookAlarmOptions } from './observability/index.js';
-import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel } from './webhook-receiver.js';
+import { DEFAULT_THROTTLE, type CloudflareWebhookReceiverProps, type WebhookLogLevel, type WebhookThrottle } from './webhook-receiver.js';
 import { CloudflareWebhookStack } from './webhook-stack.js';
 import { DEFAULT_UPLOADS_THROTTLE } from './uploads.js';
 
@@ -71,15 +71,10 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
   });
   const setting = contextSettings(app);
 
-  const rateLimit = setting.number('throttleRateLimit');
-  const burstLimit = setting.number('throttleBurstLimit');
   const receiver: CloudflareWebhookReceiverProps = {
     imagesPath: setting.string('imagesPath'),
     streamPath: setting.string('streamPath'),
-    throttle:
-      rateLimit === undefined && burstLimit === undefined
-        ? undefined
-        : { rateLimit: rateLimit ?? DEFAULT_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_THROTTLE.burstLimit },
+    throttle: throttleFrom(setting, 'throttleRateLimit', 'throttleBurstLimit', DEFAULT_THROTTLE),
     maxBodyBytes: setting.number('maxBodyBytes'),
     signatureToleranceSeconds: setting.number('signatureToleranceSeconds'),
     // The construct validates both against their allowed values.
@@ -176,16 +171,13 @@ function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceive
   for (const [key, value] of [['expirySweepMinutes', minutes], ['videoPendingHours', videoHours]] as const) {
     if (value !== undefined && value < 0) throw new Error(`Context ${key} must be 0 or more, got ${value}`);
   }
-  const rateLimit = setting.number('uploadsThrottleRateLimit');
-  const burstLimit = setting.number('uploadsThrottleBurstLimit');
+  const throttle = throttleFrom(setting, 'uploadsThrottleRateLimit', 'uploadsThrottleBurstLimit', DEFAULT_UPLOADS_THROTTLE);
   return {
     ...(enabled && {
       uploads: {
         ...(issuer !== undefined && { jwt: { issuer, audience: setting.list('uploadsJwtAudience') ?? [] } }),
         ...(origins && { allowOrigins: origins }),
-        ...((rateLimit !== undefined || burstLimit !== undefined) && {
-          throttle: { rateLimit: rateLimit ?? DEFAULT_UPLOADS_THROTTLE.rateLimit, burstLimit: burstLimit ?? DEFAULT_UPLOADS_THROTTLE.burstLimit },
-        }),
+        ...(throttle && { throttle }),
       },
     }),
     ...((minutes !== undefined || videoHours !== undefined) && {
@@ -243,6 +235,14 @@ function observabilitySettings(
 }
 
 type ContextSettings = ReturnType<typeof contextSettings>;
+
+/** A stage throttle from its two context keys, the one not given taken from `defaults`; undefined when neither is. */
+function throttleFrom(setting: ContextSettings, rateKey: string, burstKey: string, defaults: WebhookThrottle): WebhookThrottle | undefined {
+  const rateLimit = setting.number(rateKey);
+  const burstLimit = setting.number(burstKey);
+  if (rateLimit === undefined && burstLimit === undefined) return undefined;
+  return { rateLimit: rateLimit ?? defaults.rateLimit, burstLimit: burstLimit ?? defaults.burstLimit };
+}
 
 /** The context keys above, parsed; an unset, null or empty key reads as undefined. */
 function contextSettings(app: App) {

@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { SIGNATURE_HEADERS } from '../lambda/core/contract.js';
 import { jsonAccessLogFormat } from './http-api.js';
+import type { WebhookThrottle } from './webhook-receiver.js';
 import { requireNumber } from './validation.js';
 
 /*
@@ -74,7 +75,7 @@ export interface WebhookFrontDoorProps extends WebhookFrontDoorOptions {
   readonly imagesPath: string;
   readonly streamPath: string;
   /** Per-method throttle of the stage (the same limits the HTTP API's stage would have). */
-  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly throttle: WebhookThrottle;
   readonly logRetention: logs.RetentionDays;
 }
 

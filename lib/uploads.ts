@@ -13,6 +13,7 @@ import { UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { emptyTokenSecret, grantSecretRead } from './secrets.js';
 import { loggedHttpApi } from './http-api.js';
+import type { WebhookThrottle } from './webhook-receiver.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
 /** A JWT authorizer in front of the route, so a browser app can call it with its user's token. */
@@ -47,7 +48,7 @@ export interface CloudflareUploadsOptions {
    * (4 a second) per user; beyond that Cloudflare's own 429 would answer anyway.
    * @default { rateLimit: 4, burstLimit: 20 }
    */
-  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly throttle?: WebhookThrottle;
   /**
    * A secret `{"accountId": "…", "apiToken": "…"}` holding the Cloudflare API token the route uses
    * (Images Write is all it needs).

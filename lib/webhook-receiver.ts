@@ -19,7 +19,7 @@ import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js'
 import { StreamRelay } from './stream-relay.js';
 import { CloudflareUploads, type CloudflareUploadsOptions } from './uploads.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
-import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions } from './observability/index.js';
+import { checkMetricsNamespace, WebhookObservability, type WebhookAlarmOptions, type WebhookEventSchemasOptions, type WebhookObservabilityProps } from './observability/index.js';
 import { requireNumber, requireRoutePath } from './validation.js';
 
 /** Log levels the Powertools logger understands. */
@@ -237,14 +237,16 @@ export class CloudflareWebhookReceiver extends Construct {
     // The data path: API → function → table → bus. The API is the HTTP API, or with `frontDoor`
     // a REST API behind AWS WAF.
     this.webhookFunction = this.createWebhookFunction(config);
+    let api: WebhookObservabilityProps['httpApi'];
     if (props.frontDoor) {
       this.frontDoor = new WebhookFrontDoor(this, 'FrontDoor', { ...props.frontDoor, handler: this.webhookFunction, imagesPath: config.imagesPath, streamPath: config.streamPath, throttle: config.throttle, logRetention: config.logRetention });
+      ({ restApi: api, imagesWebhookUrl: this.imagesWebhookUrl, streamWebhookUrl: this.streamWebhookUrl } = this.frontDoor);
     } else {
       ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(config));
+      api = this.httpApi;
+      this.imagesWebhookUrl = `${this.httpApi.apiEndpoint}${config.imagesPath}`;
+      this.streamWebhookUrl = `${this.httpApi.apiEndpoint}${config.streamPath}`;
     }
-    const endpoint = this.frontDoor ? undefined : this.httpApi!.apiEndpoint;
-    this.imagesWebhookUrl = this.frontDoor?.imagesWebhookUrl ?? `${endpoint}${config.imagesPath}`;
-    this.streamWebhookUrl = this.frontDoor?.streamWebhookUrl ?? `${endpoint}${config.streamPath}`;
 
     // What keeps the table true and every event on its way: the relay, the sweep; uploads, if asked.
     this.relay = config.relay ? new StreamRelay(this, 'Relay', { table: this.table, eventBus: this.eventBus, logRetention: config.logRetention, environment: { [METRICS_NAMESPACE_ENV]: config.metricsNamespace } }) : undefined;
@@ -254,7 +256,7 @@ export class CloudflareWebhookReceiver extends Construct {
     // What an operator sees: alarms, a dashboard and, optionally, the event schemas.
     this.observability = new WebhookObservability(this, 'Observability', {
       webhookFunction: this.webhookFunction,
-      httpApi: this.frontDoor?.restApi ?? this.httpApi!,
+      httpApi: api,
       logGroup: this.webhookFunction.logGroup,
       metricsNamespace: config.metricsNamespace,
       ...(this.relay && { relay: this.relay }),
