@@ -152,7 +152,6 @@ export interface StreamFailureRecord {
   };
 }
 
-/** moto's default account and region, so ARNs agree with the emulator's. */
 /** Lambda's limit for a synchronous invocation's payload. */
 const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** The most GetRecords returns in one call. */
@@ -345,7 +344,10 @@ class ShardPoller {
     }
     const due = this.dueInMs();
     if (due === 0) return this.deliver(this.takeBatch());
-    if (!full) await this.sleep(Math.min(due, this.settings.pollIntervalMs), true);
+    // A caller of caughtUp() who arrived during this read still needs a read that starts after it:
+    // with nothing buffered, make it now rather than after the poll interval.
+    const owedRead = this.waiters.length > 0 && this.buffer.length === 0;
+    if (!full && !owedRead) await this.sleep(Math.min(due, this.settings.pollIntervalMs), true);
   }
 
   /** 0 when a batch should go now; otherwise how long until the batching window closes. */

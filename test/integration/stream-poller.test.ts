@@ -345,4 +345,18 @@ describe('stream poller: stopping', () => {
   });
 });
 
+describe('stream poller: caught up', () => {
+  test('caughtUp() asked while a read is in flight does not wait out the poll interval after it', async () => {
+    const resources = await streamTable();
+    // startStreamPoller returns with its first read under way: the waiter arrives while it runs, so
+    // that read cannot settle it, and the poller must read again at once instead of sleeping 10 minutes.
+    const { poller, invocations } = await poll(resources, { pollIntervalMs: 600_000 });
+    await poller.caughtUp(20_000);
+    assert.equal(poller.stats.invocations, 0);
+    await putAll(resources.tableName, ['late']);
+    await poller.caughtUp(20_000);
+    assert.deepEqual(invocations.map(({ ids }) => ids), [['late']]);
+  });
+});
+
 const activeTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
