@@ -5,18 +5,16 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { App, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { createApp } from '../../lib/app.js';
 import { CLOUDFLARE_IP_RANGES, isCidr, parseCidrList } from '../../lambda/core/cloudflare-ips.js';
 import { FRONT_DOOR_STAGE, FrontDoorRule, SIGNATURE_HEADERS } from '../../lib/front-door.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
-import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import { RejectReason, sign, verifyRequest, type Route } from '../../lambda/webhook/verify.js';
-import { functionOf, NO_BUNDLING, onlyResource, refOf, resourcesOf } from '../support/template.js';
+import { functionOf, NO_BUNDLING, onlyResource, refOf, resourcesOf, synthReceiver } from '../support/template.js';
 
-const synth = (receiver: CloudflareWebhookReceiverProps = {}) =>
-  Template.fromStack(new CloudflareWebhookStack(new App({ context: NO_BUNDLING }), 'Test', { receiver }));
+const synth = (receiver: CloudflareWebhookReceiverProps = {}) => synthReceiver(receiver);
 
 const rulesOf = (template: Template) => onlyResource(template, 'AWS::WAFv2::WebACL')[1].Properties.Rules as any[];
 

@@ -29,13 +29,10 @@ import { createApp } from '../../lib/app.js';
 import { WebhookAlarm } from '../../lib/observability/index.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
-import { functionOf, functionsOf, NO_BUNDLING, refOf, resourcesOf, type TemplateResource as Resource } from '../support/template.js';
+import { functionOf, functionsOf, NO_BUNDLING, refOf, resourcesOf, type TemplateResource as Resource, synthReceiver } from '../support/template.js';
 
 /** Skips esbuild: enough for template checks. */
-function synth(receiver?: CloudflareWebhookReceiverProps): Template {
-  const app = new App({ context: NO_BUNDLING });
-  return Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver }));
-}
+const synth = synthReceiver;
 
 /** Alarms by their construct id (`…Observability<Name><hash>`). */
 function alarmsByName(template: Template): Record<string, any> {

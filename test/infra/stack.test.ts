@@ -15,7 +15,7 @@ import { webhookBundling } from '../../lib/bundling.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import { type FunctionBundle, locateFunctionBundle } from '../../scripts/build.js';
-import { asArray, functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourcesOf, roleGrants, roleOf } from '../support/template.js';
+import { asArray, functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourcesOf, roleGrants, roleOf, synthReceiver } from '../support/template.js';
 
 /** What the webhook function's role may touch: its table, bus, secrets and log group. */
 function ownResourceIds(template: Template) {
@@ -50,10 +50,7 @@ function expectedPermissions(template: Template, { putItem }: { putItem: boolean
   };
 }
 
-function synthWithoutBundling(receiver?: CloudflareWebhookReceiverProps): Template {
-  const app = new App({ context: NO_BUNDLING });
-  return Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver }));
-}
+const synthWithoutBundling = synthReceiver;
 
 describe('the default stack, as synthesized for deployment', () => {
   let outdir: string;

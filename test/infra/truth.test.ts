@@ -16,12 +16,9 @@ import { RelayEventSource } from '../../lambda/core/contract.js';
 import { matchesFilter } from '../../local/filter-pattern.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
-import { functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourceName, resourcesOf, roleGrants, roleOf, type TemplateResource } from '../support/template.js';
+import { functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourceName, resourcesOf, roleGrants, roleOf, type TemplateResource, synthReceiver } from '../support/template.js';
 
-function synth(receiver?: CloudflareWebhookReceiverProps): Template {
-  const app = new App({ context: NO_BUNDLING });
-  return Template.fromStack(new CloudflareWebhookStack(app, 'Test', { receiver }));
-}
+const synth = synthReceiver;
 
 /** The app as `cdk synth -c key=value` builds it: every value a string. */
 function synthContext(context: Record<string, string>): Template {

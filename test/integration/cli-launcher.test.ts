@@ -4,14 +4,13 @@
  * sources (node_modules linked), so the test can edit them, with a build directory of its own.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { LOCAL_STATE_ENV } from '../../local/state.js';
-import { repoRoot, type CliRun } from '../support/cli.js';
+import { repoRoot, spawnCli } from '../support/cli.js';
 
 const COPIED = ['cli', 'lambda', 'local', 'lib', 'scripts/cli.mjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
@@ -22,17 +21,7 @@ describe('scripts/cli.mjs', () => {
   const builds = () => readdirSync(buildDir).filter((name) => !name.endsWith('.tmp')).sort();
   const builtAt = (name: string) => statSync(join(buildDir, name, 'index.js')).mtimeMs;
   /** `npm run cli -- …` in the copy, without npm. */
-  const run = (argv: readonly string[], changes: Record<string, string | undefined> = {}) =>
-    new Promise<CliRun>((resolve, reject) => {
-      const childEnv = Object.fromEntries(Object.entries({ ...env, ...changes }).filter(([, value]) => value !== undefined));
-      const child = spawn(process.execPath, ['scripts/cli.mjs', ...argv], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code: code ?? 1, out: out.trimEnd(), err: err.trimEnd() }));
-    });
+  const run = (argv: readonly string[], changes: Record<string, string | undefined> = {}) => spawnCli(argv, { ...env, ...changes }, { cwd: root });
 
   before(() => {
     for (const path of COPIED) cpSync(join(repoRoot, path), join(root, path), { recursive: true });

@@ -15,10 +15,11 @@ import { decide, recordedItem } from '../../lambda/core/decide.js';
 import type { Item, StatusReport } from '../../lambda/core/item.js';
 import { settle } from '../../lambda/core/outbox.js';
 import { localClientConfig } from '../../local/aws.js';
-import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import { provisionLocal, type LocalResources } from '../../local/provision.js';
 import type { LocalState } from '../../local/state.js';
 import { cli, stateFor } from '../support/cli.js';
-import { readItem } from '../support/deliver.js';
+import { eventsIn, readItem } from '../support/deliver.js';
+import { eventIdOf, queueDepth as supportQueueDepth } from '../support/relay.js';
 import { connectEmulator } from '../support/receiver.js';
 import type { Emulator } from '../../scripts/emulator.js';
 
@@ -51,12 +52,8 @@ const stateOf = (resources: LocalResources, extra: Partial<LocalState>) =>
   stateFor({ endpoint: emulator.endpoint, imagesUrl: 'http://127.0.0.1:9/webhooks/images', streamUrl: 'http://127.0.0.1:9/webhooks/stream', resources }, join(dir, `${short()}.json`), extra);
 
 /** Everything a queue received: `expect` messages, then a second more for any extra. */
-async function drain(queueUrl: string, expect: number): Promise<WatchedEvent[]> {
-  const poll = (max: number, waitSeconds: number) => receiveEvents(emulator.endpoint, queueUrl, { max, waitSeconds });
-  return [...(expect > 0 ? await poll(expect, 5) : []), ...(await poll(10, 1))];
-}
-
-const eventId = (event: WatchedEvent) => (event.detail as { eventId: string }).eventId;
+const drain = (queueUrl: string, expect: number) => eventsIn(emulator.endpoint, queueUrl, expect);
+const eventId = eventIdOf;
 
 /** A report the way a webhook makes one. */
 const report = (kind: ItemKind, id: string, status: ItemStatus, occurredAt: Date): StatusReport => ({
@@ -194,12 +191,7 @@ describe('events redrive', () => {
     return { body, records };
   }
 
-  async function queueDepth(queueUrl: string): Promise<number> {
-    const { Attributes = {} } = await new SQSClient(config()).send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-    );
-    return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
-  }
+  const queueDepth = (queueUrl: string) => supportQueueDepth(emulator.endpoint, queueUrl);
 
   it('reads the batch back from the stream, relays it, publishes each event once, empties the outbox and deletes the message', async () => {
     const resources = await provisionLocal({ endpoint: emulator.endpoint, prefix: `redrive${process.pid}-${short()}`, stream: true });

@@ -11,9 +11,9 @@ import { precedenceOf, recordedItem } from '../../lambda/core/decide.js';
 import type { Item } from '../../lambda/core/item.js';
 import { localClientConfig } from '../../local/aws.js';
 import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
-import { provisionLocal, receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
+import { provisionLocal, type LocalResources } from '../../local/provision.js';
 import { cli, stateFor } from '../support/cli.js';
-import { readItem } from '../support/deliver.js';
+import { eventsIn, readItem } from '../support/deliver.js';
 import { connectEmulator } from '../support/receiver.js';
 import type { Emulator } from '../../scripts/emulator.js';
 
@@ -88,10 +88,7 @@ describe('images sync', () => {
   }
 
   /** Events the bus delivered to the watch queue: `expect` of them, then a second more for any extra. */
-  async function events(expect: number): Promise<WatchedEvent[]> {
-    const poll = (max: number, waitSeconds: number) => receiveEvents(emulator.endpoint, resources.watchQueueUrl, { max, waitSeconds });
-    return [...(expect > 0 ? await poll(expect, 5) : []), ...(await poll(10, 1))];
-  }
+  const events = (expect: number) => eventsIn(emulator.endpoint, resources.watchQueueUrl, expect);
 
   const item = async (id: string) => (await readItem(resources, id)) as Item;
 

@@ -10,7 +10,7 @@ import { TAIL_PREFIX } from '../../cli/events.js';
 import type { WebhookEvent } from '../../lib/events.js';
 import { localClientConfig } from '../../local/aws.js';
 import { LOCAL_STATE_ENV } from '../../local/state.js';
-import { backgroundTail, cli, fakeCloudFormation, spawnCli, stateFor } from '../support/cli.js';
+import { backgroundTail, cli, emulatorEnv, fakeCloudFormation, spawnCli, stateFor } from '../support/cli.js';
 import { events, readItem, seedPending } from '../support/deliver.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import type { HistoryEntry, Item } from '../../lambda/core/item.js';
@@ -166,18 +166,10 @@ describe('the CLI against a deployed stack, found by name', () => {
         SecretArn: r.resources.secretArn,
       },
     });
-    env = {
-      PATH: process.env.PATH,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_ENDPOINT_URL: r.endpoint,
+    env = emulatorEnv(r.endpoint, {
       AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.url,
       [LOCAL_STATE_ENV]: join(tmpdir(), `absent-${randomUUID()}.json`),
-    };
+    });
   });
   after(async () => {
     await cloudFormation.close();

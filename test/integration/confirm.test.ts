@@ -26,7 +26,7 @@ describe('confirming deliveries with Cloudflare’s API', () => {
     cloudflare = await startCloudflareStandIn({ tokens: { [ADMIN]: Object.values(Permission), [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead] } });
     for (const mode of ['unconfirmed', 'always', 'never'] as const) {
       receivers[mode] = await startReceiver({
-        cloudflare: { baseUrl: cloudflare.baseURL, timeoutMs: 1000, readToken: { accountId: cloudflare.accountId, apiToken: READ_TOKEN } },
+        cloudflare: { baseUrl: cloudflare.baseURL, timeoutMs: 3000, readToken: { accountId: cloudflare.accountId, apiToken: READ_TOKEN } },
         overrides: { [WebhookEnv.ConfirmWithCloudflare]: mode },
       });
     }
@@ -83,7 +83,7 @@ describe('confirming deliveries with Cloudflare’s API', () => {
 
   it('unconfirmed: Cloudflare failing (5xx) or slow → 500, and nothing is written', async () => {
     const r = receivers.unconfirmed;
-    for (const fault of [{ status: 503 }, { status: 200, delayMs: 2500 }]) {
+    for (const fault of [{ status: 503 }, { status: 200, delayMs: 6000 }]) {
       const id = await image(r, true);
       cloudflare.fail({ method: 'GET', path: new RegExp(`^/images/v1/${id}$`) }, { ...fault, times: 1 });
       const before = await readItem(r.resources, id);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +9,7 @@ import { connect, type ConnectSettings } from '../../cli/connect.js';
 import { secretsManagerStore, type SecretStore } from '../../cli/secret-store.js';
 import { fingerprint } from '../../cli/secret-rotation.js';
 import { localClientConfig } from '../../local/aws.js';
-import { cli, fakeCloudFormation, repoRoot, stateFor, type CliRun } from '../support/cli.js';
+import { cli, emulatorEnv, fakeCloudFormation, FROM_SOURCES, spawnCli, stateFor, type CliRun } from '../support/cli.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
@@ -103,19 +102,6 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
     }
   });
 
-  /** `npm run cli -- …` in a process of its own, with `stdin` piped in. */
-  const spawnCli = (argv: readonly string[], env: Record<string, string | undefined>, stdin: string) =>
-    new Promise<CliRun>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'cli/index.ts', ...argv], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code: code ?? 1, out, err }));
-      child.stdin.end(stdin);
-    });
-
   it('finds the read secret through the stack output CloudflareReadSecretArn', async () => {
     const cloudflare = await startCloudflareStandIn();
     const readArn = await readSecret();
@@ -125,19 +111,8 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
     try {
       const result = await spawnCli(
         ['connect', '--stack', 'Fixture', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, '--only', 'images', '--token-stdin', 'read'],
-        {
-          PATH: process.env.PATH,
-          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          AWS_ENDPOINT_URL: stack.endpoint,
-          AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
-          CLOUDFLARE_API_TOKEN: cloudflare.token,
-        },
-        'piped-read-token\n',
+        emulatorEnv(stack.endpoint, { AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url, CLOUDFLARE_API_TOKEN: cloudflare.token }),
+        { stdin: 'piped-read-token\n', entry: FROM_SOURCES },
       );
       assert.equal(result.code, 0, result.err);
       assert.deepEqual(await readJson(readArn), { accountId: cloudflare.accountId, apiToken: 'piped-read-token' });
@@ -151,7 +126,7 @@ describe('connect: tokens, the read-only secret and concurrent writers', () => {
     const cloudflare = await startCloudflareStandIn();
     try {
       const argv = ['connect', '--local', '--account-id', cloudflare.accountId, '--base-url', cloudflare.baseURL, '--only', 'images', '--uploads-secret', stack.apiSecretArn, '--token-stdin', 'uploads'];
-      const result = await spawnCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, ...state, CLOUDFLARE_API_TOKEN: cloudflare.token }, 'images-write-from-a-pipe\n');
+      const result = await spawnCli(argv, { PATH: process.env.PATH, HOME: process.env.HOME, ...state, CLOUDFLARE_API_TOKEN: cloudflare.token }, { stdin: 'images-write-from-a-pipe\n', entry: FROM_SOURCES });
       assert.equal(result.code, 0, result.err);
       assert.ok(!argv.join(' ').includes('images-write-from-a-pipe'));
       assert.deepEqual(await readJson(stack.apiSecretArn), { accountId: cloudflare.accountId, apiToken: 'images-write-from-a-pipe' });

@@ -20,12 +20,14 @@ import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
 import { drainEvents } from '../support/watch.js';
 import type { Item } from '../../lambda/core/item.js';
+import { waitUntil } from '../support/relay.js';
 
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
 /** What the functions' AWS clients allow one attempt (lambda/aws.ts), and an answer held longer. */
 const REQUEST_TIMEOUT_MS = awsClientConfig.requestHandler.requestTimeout;
-const HOLD_MS = REQUEST_TIMEOUT_MS + 1500;
+// Far past the timeout, so "gave up at the timeout, not when the answer came" holds on a busy machine.
+const HOLD_MS = REQUEST_TIMEOUT_MS + 5000;
 /** The webhook function's timeout (lib/): a hung call must end the delivery before it. */
 const FUNCTION_TIMEOUT_MS = 10_000;
 
@@ -215,15 +217,20 @@ describe('faults between the function and AWS', () => {
   it('a PutEvents slower than the lease: a redelivery takes the event over, so it is published twice with one id (at least once)', async () => {
     const id = await seedPending(warm.resources, 'image');
     const payload = payloads.imageUploaded(id, at(1));
-    let slowed = false;
+    // Held as long as it can be without the SDK abandoning it (its request timeout), so the redelivery has
+    // the longest window to find the event still unpublished; counted from when the hold began, not the send.
+    const holdMs = REQUEST_TIMEOUT_MS - 200;
+    let heldAt: number | undefined;
     proxy.setPolicy((call) => {
-      if (!PUT_EVENTS.matches(call) || slowed) return undefined;
-      slowed = true;
-      return { type: 'slow', ms: LEASE_MS * 2.5 };
+      if (!PUT_EVENTS.matches(call) || heldAt !== undefined) return undefined;
+      heldAt = Date.now();
+      return { type: 'slow', ms: holdMs };
     });
     try {
       const first = send.toolkit(warm, payload);
-      await new Promise((resolve) => setTimeout(resolve, LEASE_MS * 1.3));
+      await waitUntil('the first delivery’s PutEvents is held', async () => heldAt !== undefined, 30_000, 10);
+      // Its lease was taken before PutEvents: past it, the redelivery takes the event over.
+      await new Promise((resolve) => setTimeout(resolve, heldAt! + LEASE_MS + 50 - Date.now()));
       const answers = await Promise.all([send.toolkit(warm, payload), first]);
       // Whichever wrote the transition is slowed in PutEvents; the other takes its expired lease over.
       assert.deepEqual(answers.map((a) => [a.status, a.body.outcome, a.body.published]).sort(), [
@@ -237,7 +244,7 @@ describe('faults between the function and AWS', () => {
     assert.equal(item?.unpublished, undefined);
     const seen = await drainEvents(warm);
     assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
-    rows.push(`| EventBridge PutEvents | slow ${LEASE_MS * 2.5} ms (> lease ${LEASE_MS} ms) + redelivery | blip | — | — | — | 200 | 2 |`);
+    rows.push(`| EventBridge PutEvents | slow ${holdMs} ms (> lease ${LEASE_MS} ms) + redelivery | blip | — | — | — | 200 | 2 |`);
   });
 
   /** Until the proxy has let go of every answer it held: they must not land in the next test's tally. */

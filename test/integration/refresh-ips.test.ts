@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +7,7 @@ import { CreateIPSetCommand, GetIPSetCommand, WAFV2Client } from '@aws-sdk/clien
 import { cloudflareLists, parseIpSetArn, refreshIpSets } from '../../cli/front-door.js';
 import { CLOUDFLARE_IP_RANGES } from '../../lambda/core/cloudflare-ips.js';
 import { localClientConfig } from '../../local/aws.js';
-import { repoRoot, type CliRun } from '../support/cli.js';
+import { emulatorEnv, FROM_SOURCES, spawnCli } from '../support/cli.js';
 import { connectEmulator } from '../support/receiver.js';
 
 // `npm run cli -- front-door refresh-ips` against AWS WAF IP sets in the emulator and a local
@@ -94,26 +93,9 @@ describe('front-door refresh-ips', () => {
   it('as the command a user runs: --dry-run shows the change and makes none, then the run makes it', async () => {
     const arns = await createSets();
     const cloudflare = await standIn({ v4: '198.51.100.0/24\n203.0.113.0/24\n', v6: '2001:db8::/32\n' });
-    const env = {
-      PATH: process.env.PATH,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_CONFIG_FILE: '/dev/null',
-      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-      AWS_ENDPOINT_URL: endpoint,
-      CLOUDFLARE_IPS_URL: cloudflare.url,
-    };
+    const env = emulatorEnv(endpoint, { CLOUDFLARE_IPS_URL: cloudflare.url });
     const run = (extra: string[]) =>
-      new Promise<CliRun>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'cli/index.ts', 'front-door', 'refresh-ips', '--ipv4-set', arns.ipv4, '--ipv6-set', arns.ipv6, ...extra], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-        child.once('error', reject);
-        child.once('exit', (code) => resolve({ code: code ?? 1, out: out.trimEnd(), err: err.trimEnd() }));
-      });
+      spawnCli(['front-door', 'refresh-ips', '--ipv4-set', arns.ipv4, '--ipv6-set', arns.ipv6, ...extra], env, { entry: FROM_SOURCES });
     try {
       const dry = await run(['--dry-run']);
       assert.equal(dry.code, 0, dry.err);
@@ -127,12 +109,7 @@ describe('front-door refresh-ips', () => {
       assert.match(real.out, /ipv6\s+updated\s+now holds Cloudflare's 1 ranges: \+2001:db8::\/32/);
       assert.deepEqual((await addressesOf(arns.ipv6)).addresses, ['2001:db8::/32']);
 
-      const usage = await new Promise<CliRun>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'cli/index.ts', 'front-door', 'refresh-ips'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let err = '';
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-        child.once('exit', (code) => resolve({ code: code ?? 1, out: '', err }));
-      });
+      const usage = await spawnCli(['front-door', 'refresh-ips'], env, { entry: FROM_SOURCES });
       assert.equal(usage.code, 2);
       assert.match(usage.err, /needs --stack NAME, or both --ipv4-set ARN and --ipv6-set ARN/);
     } finally {

@@ -81,17 +81,52 @@ export async function stateFor(
   return { [LOCAL_STATE_ENV]: path };
 }
 
-/** `npm run cli -- …` without npm: the same launcher (scripts/cli.mjs, the bundled CLI), in a process of its own. */
-export function spawnCli(argv: readonly string[], env: Record<string, string | undefined>): Promise<CliRun> {
+export interface SpawnOptions {
+  /** @default the repository */
+  readonly cwd?: string;
+  /** What standard input holds; @default none (closed) */
+  readonly stdin?: string;
+  /** How the CLI is started; @default the launcher, `scripts/cli.mjs` (the bundled CLI) */
+  readonly entry?: readonly string[];
+}
+
+/**
+ * `npm run cli -- …` without npm, in a process of its own: the same launcher, or `entry`. Variables
+ * whose value is undefined are left out of the child's environment.
+ */
+export function spawnCli(argv: readonly string[], env: Record<string, string | undefined>, { cwd = repoRoot, stdin, entry = ['scripts/cli.mjs'] }: SpawnOptions = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['scripts/cli.mjs', ...argv], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const childEnv = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined));
+    const child = spawn(process.execPath, [...entry, ...argv], { cwd, env: childEnv, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
     child.once('error', reject);
     child.once('exit', (code) => resolve({ code: code ?? 1, out: out.trimEnd(), err: err.trimEnd() }));
+    if (stdin !== undefined) child.stdin!.end(stdin);
   });
+}
+
+/** The CLI from its TypeScript sources rather than the launcher's bundle. */
+export const FROM_SOURCES = ['--import', 'tsx', 'cli/index.ts'] as const;
+
+/**
+ * A child process's environment for the AWS SDK against the emulator at `endpoint`: fixed keys and
+ * region, no profile or config file of the machine's, the SDK's Node 20 notice off.
+ */
+export function emulatorEnv(endpoint: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_ENDPOINT_URL: endpoint,
+    ...extra,
+  };
 }
 
 /**

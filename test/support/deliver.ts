@@ -72,8 +72,13 @@ export async function readItem(resources: LocalResources, id: string): Promise<I
  * waits for `expect` of them, then one more second for any extra, so a test can assert the
  * exact count.
  */
-export async function events(r: Receiver, expect: number, queueUrl = r.resources.watchQueueUrl): Promise<WatchedEvent[]> {
-  const poll = (max: number, waitSeconds: number) => receiveEvents(r.endpoint, queueUrl, { max, waitSeconds });
+export function events(r: Receiver, expect: number, queueUrl = r.resources.watchQueueUrl): Promise<WatchedEvent[]> {
+  return eventsIn(r.endpoint, queueUrl, expect);
+}
+
+/** The same, for any queue of the emulator at `endpoint`. */
+export async function eventsIn(endpoint: string, queueUrl: string, expect: number): Promise<WatchedEvent[]> {
+  const poll = (max: number, waitSeconds: number) => receiveEvents(endpoint, queueUrl, { max, waitSeconds });
   const expected = expect > 0 ? await poll(expect, 5) : [];
   return [...expected, ...(await poll(10, 1))];
 }

@@ -44,7 +44,7 @@ export type FaultType = Fault['type'];
 export type FaultPolicy = (call: AwsCall) => Fault | undefined;
 
 /** Faults after which the caller sees a failure (a slow answer is still an answer). */
-export const FAILING: ReadonlySet<FaultType> = new Set(['throttle', 'server-error', 'reset', 'lost-response', 'failed-entry']);
+const FAILING: ReadonlySet<FaultType> = new Set(['throttle', 'server-error', 'reset', 'lost-response', 'failed-entry']);
 
 export interface RecordedCall {
   readonly service: Service;

@@ -64,7 +64,7 @@ const secretList = fc.oneof({ weight: 5, arbitrary: fc.array(secret, { minLength
 export const secretSet: fc.Arbitrary<SecretSet> = fc.record({ images: secretList, stream: secretList, toolkit: secretList });
 
 const iso = fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) }).map((ms) => new Date(ms).toISOString());
-export const randomIds = fc.oneof(fc.uuid(), fc.stringMatching(/^[0-9a-f]{32}$/));
+const randomIds = fc.oneof(fc.uuid(), fc.stringMatching(/^[0-9a-f]{32}$/));
 
 /** Real payloads of every shape the receiver knows, for ids drawn from `ids`. */
 export function payloadObject(ids: fc.Arbitrary<string> = randomIds): fc.Arbitrary<Record<string, unknown>> {
@@ -83,7 +83,7 @@ export function payloadObject(ids: fc.Arbitrary<string> = randomIds): fc.Arbitra
  * dates, wrong types, prototype keys. `unsafeNumbers` adds numbers beyond 2^53 (see the
  * test in hostile-http.test.ts: such values are stored as text).
  */
-export function specialValue(unsafeNumbers: boolean): fc.Arbitrary<unknown> {
+function specialValue(unsafeNumbers: boolean): fc.Arbitrary<unknown> {
   const values: unknown[] = [
     '', ' ', 'x'.repeat(2000), -1, 0, 0.5, null, true, [], {}, '0000-01-01T00:00:00Z', '+275760-09-13T00:00:00.000Z',
     '2024-02-30T00:00:00Z', '2024-01-01T12:00:00.123456789Z', '1969-12-31T23:59:59Z', 'ready', 'error', 'inprogress',

@@ -59,7 +59,7 @@ export function apply(item: ModelItem, report: Report): Outcome {
 }
 
 /** The greatest report: where the item must end, in any order of arrival. */
-export function finalOf(reports: readonly Report[]): Report | undefined {
+function finalOf(reports: readonly Report[]): Report | undefined {
   let best: Report | undefined;
   for (const report of reports) {
     if (!best || precedence(report.kind, report.status, report.occurredAt) > precedence(best.kind, best.status, best.occurredAt)) best = report;

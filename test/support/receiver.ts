@@ -143,7 +143,7 @@ export interface BrokenBusPair {
  * (a retry of Cloudflare's landing on a healthy instance) and takes over unpublished events fast.
  */
 export async function startBrokenBusPair(): Promise<BrokenBusPair> {
-  const broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus' } });
+  const broken = await startReceiver({ overrides: { EVENT_BUS_NAME: 'no-such-bus', PUBLISH_LEASE_MS: 200 } });
   const healthy = await startReceiver({ overrides: { TABLE_NAME: broken.resources.tableName, PUBLISH_LEASE_MS: 200 }, secrets: broken.resources.secrets });
   return {
     broken,

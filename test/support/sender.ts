@@ -33,7 +33,7 @@ export interface Sent {
   readonly gaveUp: boolean;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseMs: 100, capMs: 2000, seed: 1, timeoutMs: 30_000 };
+const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseMs: 100, capMs: 2000, seed: 1, timeoutMs: 30_000 };
 
 const retryable = (status: number) => status === 0 || status === 429 || status >= 500;
 

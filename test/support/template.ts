@@ -1,6 +1,9 @@
 /** Helpers for reading synthesized templates, shared by the infra tests. */
 import assert from 'node:assert/strict';
-import type { Template } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
+import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 
 /** CDK context that skips esbuild: enough for template checks, and far faster than a bundled synth. */
 export const NO_BUNDLING: Record<string, unknown> = { 'aws:cdk:bundling-stacks': [] };
@@ -46,7 +49,7 @@ export function resourceName(value: unknown): string {
 }
 
 /** `POWERTOOLS_SERVICE_NAME` of each of the construct's functions: how a test tells them apart. */
-export const FunctionService = {
+const FunctionService = {
   webhook: 'cloudflare-webhook',
   uploads: 'cloudflare-uploads',
   sweep: 'cloudflare-expiry-sweep',
@@ -106,4 +109,9 @@ export function roleOf(fn: TemplateResource): string {
   const roleId = refOf(fn.Properties.Role);
   assert.ok(roleId, 'the function role is a resource of this stack');
   return roleId;
+}
+
+/** The stack as `cdk synth` makes it from these receiver props, without bundling the functions. */
+export function synthReceiver(receiver?: CloudflareWebhookReceiverProps): Template {
+  return Template.fromStack(new CloudflareWebhookStack(new App({ context: NO_BUNDLING }), 'Test', { receiver }));
 }
