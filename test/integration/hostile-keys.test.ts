@@ -61,7 +61,7 @@ describe('keys that name the object model, through POST /uploads', () => {
   let stack: UploadsStack;
   before(async () => {
     cloudflare = await startCloudflareStandIn();
-    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token }, cloudflareTimeoutMs: 1500 });
+    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token }, cloudflareTimeoutMs: 4000 });
   });
   after(async () => {
     await stack?.stop();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
 import { EVENT_SOURCE } from '../../lambda/core/contract.js';
 import { sign } from '../../lambda/webhook/verify.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
@@ -198,7 +199,9 @@ describe('unknown ids with the record policy', () => {
 describe('concurrent and out-of-order deliveries', () => {
   let r: Receiver;
   before(async () => {
-    r = await startReceiver();
+    // Exactly once holds while the writer publishes within its lease: a long lease and attempt timeout
+    // keep a burst on a busy machine from turning slowness into a (rightful) takeover, as in races.test.ts.
+    r = await startReceiver({ overrides: { PUBLISH_LEASE_MS: 20_000, [REQUEST_TIMEOUT_ENV]: 60_000 } });
   });
   after(() => r.stop());
 

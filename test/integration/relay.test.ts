@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
 import { Defaults, DetailType, RelayEventSource } from '../../lambda/core/contract.js';
 import type { Item } from '../../lambda/core/item.js';
 import { localClientConfig } from '../../local/aws.js';
@@ -243,7 +244,7 @@ describe('an upload’s life with no redelivery: the upload route, its webhook, 
 describe('the webhook is slow to publish while the relay looks at its record', () => {
   /** Both sides: the webhook's lease on its event, and the one the relay takes when it takes over. */
   const LEASE_MS = 1000;
-  /** How long the webhook's PutEvents is held, per item: some within the lease, some well past it (all under the SDK's 2 s request timeout). */
+  /** How long the webhook's PutEvents is held, per item: some within the lease, some well past it. */
   const DELAYS_MS = [100, 400, 700, 1000, 1300, 1600, 1800, 1800];
   let proxy: FaultProxy;
   let r: LocalReceiver;
@@ -251,7 +252,12 @@ describe('the webhook is slow to publish while the relay looks at its record', (
   before(async () => {
     emulator = await connectEmulator();
     proxy = await startFaultProxy(emulator.endpoint);
-    r = await startReceiver({ overrides: { ...QUIET, AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS }, relay: { env: { ...QUIET, PUBLISH_LEASE_MS: LEASE_MS } } });
+    // The SDK's attempt timeout (2 s) raised well above the longest hold: on a busy machine a held
+    // PutEvents could otherwise time out, be retried and answer 500, which is not what this is about.
+    r = await startReceiver({
+      overrides: { ...QUIET, AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS, [REQUEST_TIMEOUT_ENV]: 10_000 },
+      relay: { env: { ...QUIET, PUBLISH_LEASE_MS: LEASE_MS } },
+    });
   });
   after(async () => {
     await r?.stop();
@@ -407,8 +413,11 @@ describe('the relay dies mid-batch', () => {
 });
 
 describe('the relay cannot publish until its records are too old: the dead-letter queue, then `events redrive`', () => {
-  /** The test's age bound (AWS's minimum is 60 s; the stack's is 6 hours): short, so the batch is given up on soon. */
-  const MAX_RECORD_AGE_SECONDS = 3;
+  /**
+   * The test's age bound (AWS's minimum is 60 s; the stack's is 6 hours): short, so the batch is given
+   * up on soon, yet long enough that each record reaches the relay at least once on a busy machine.
+   */
+  const MAX_RECORD_AGE_SECONDS = 8;
   let r: LocalReceiver;
   let dir: string;
   before(async () => {
@@ -610,7 +619,10 @@ describe('the relay writes nothing when its writer already published (the usual 
       assert.deepEqual([answer.status, answer.body.outcome], [200, 'transitioned']);
       await waitUntil('the relay invoked for the transition’s write', async () => poller.stats.invocations > before, 60_000, 50);
       await poller.caughtUp(60_000);
-      assert.deepEqual(relayLines(capture.text()), [], 'the usual invocation writes nothing');
+      // On a busy machine the writer may still hold its lease when the relay reads: the relay then
+      // waits for it and says so at INFO ("relay done", nothing republished); anything else is a defect.
+      const waitedOnly = (line: string) => line.includes('"message":"relay done"') && line.includes('"republished":0');
+      assert.deepEqual(relayLines(capture.text()).filter((line) => !waitedOnly(line)), [], 'the usual invocation writes nothing');
 
       const dead = await seedPending(r.resources, 'image');
       const { eventId } = await dieAfterWrite(r.resources, 'toolkit', dead, 200);

@@ -30,7 +30,7 @@ describe('POST /uploads (IAM), end to end', () => {
   let dir: string;
   before(async () => {
     cloudflare = await startCloudflareStandIn();
-    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token }, cloudflareTimeoutMs: 1500 });
+    stack = await startUploadsStack({ cloudflareBaseUrl: cloudflare.baseURL, apiSecret: { accountId: cloudflare.accountId, apiToken: cloudflare.token }, cloudflareTimeoutMs: 4000 });
     dir = mkdtempSync(join(tmpdir(), 'uploads-test-'));
   });
   after(async () => {
@@ -135,7 +135,7 @@ describe('POST /uploads (IAM), end to end', () => {
       { fault: { status: 429, headers: { 'retry-after': '30' } }, status: 429, retryable: true },
       { fault: { status: 500 }, status: 502, retryable: true },
       { fault: { status: 503, drop: true }, status: 502, retryable: true },
-      { fault: { status: 200, delayMs: 2500 }, status: 504, retryable: true },
+      { fault: { status: 200, delayMs: 6500 }, status: 504, retryable: true },
     ];
     for (const { fault, status, retryable } of cases) {
       const id = `failed-${status}-${Math.random().toString(36).slice(2)}`;

@@ -16,7 +16,7 @@ import { startFaultProxy, tally, type FaultProxy } from '../support/fault-proxy.
 import { authentic, bodies, build, plans, SIGNATURE_HEADERS } from '../support/hostile.js';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
 import { checkEvents } from '../support/model.js';
-import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
+import { connectEmulator, startReceiver, type LocalReceiver, type Receiver } from '../support/receiver.js';
 import { drainEvents, scanItems } from '../support/watch.js';
 import type { Item } from '../../lambda/core/item.js';
 
@@ -45,7 +45,7 @@ async function postRaw(url: string, method: string, body: Buffer, headers: Recor
 describe('hostile HTTP requests through the real bundle', () => {
   let emulator: Awaited<ReturnType<typeof connectEmulator>>;
   let proxy: FaultProxy;
-  let r: Receiver;
+  let r: LocalReceiver;
   let logs: LogCapture;
   let seeded: string[] = [];
   const sensitive = new Set<string>();
@@ -91,21 +91,25 @@ describe('hostile HTTP requests through the real bundle', () => {
         contentType,
         fc.constantFrom('route', 'route', 'route', 'route', 'route', 'route', 'other-path', 'get'),
         async (plan, original, type, where) => {
-          const request = build(plan, secretsOf(r), original, Math.floor(Date.now() / 1000));
+          const builtAt = Math.floor(Date.now() / 1000);
+          const request = build(plan, secretsOf(r), original, builtAt);
           const headers = { ...request.headers, ...(type ? { 'content-type': type } : {}) };
           if (!type) delete headers['content-type'];
           remember(headers);
           const url = where === 'other-path' ? `${r.url}/webhooks/other` : request.route === 'stream' ? r.streamUrl : r.imagesUrl;
           const answer = await postRaw(url, where === 'get' ? 'GET' : 'POST', request.body, headers);
+          const answeredAt = Math.ceil(Date.now() / 1000);
           answers[answer.status] = (answers[answer.status] ?? 0) + 1;
           assert.ok(answer.status < 500, `answered ${answer.status}: ${JSON.stringify(answer.body)}`);
 
           const after = await scanItems(r);
           if (answer.status >= 200 && answer.status < 300) {
             accepted++;
-            // A second of slack: the function's clock ticked after the request was built.
+            // The function read its clock between building and answering: authentic at one end of that
+            // span or the other (a second of slack for the rounding), however long the span took.
             const scheme = answer.body.scheme as Parameters<typeof authentic>[1];
-            assert.ok(authentic(request, scheme, secretsOf(r), Math.floor(Date.now() / 1000), TOLERANCE + 2), `accepted an inauthentic ${scheme} request`);
+            const authenticAt = (seconds: number) => authentic(request, scheme, secretsOf(r), seconds, TOLERANCE + 1);
+            assert.ok(authenticAt(builtAt) || authenticAt(answeredAt), `accepted an inauthentic ${scheme} request`);
             if (JSON.stringify(after) !== JSON.stringify(baseline)) changed++;
             baseline = after;
           } else {
@@ -154,7 +158,7 @@ describe('hostile HTTP requests through the real bundle', () => {
     }
   });
 
-  it('a flood of 300 forged requests costs no DynamoDB or EventBridge call and at most one secret re-read', async () => {
+  it('a flood of 300 forged requests costs no DynamoDB or EventBridge call and at most one secret read per instance', async () => {
     const id = seeded[0]!;
     const body = JSON.stringify(payloads.imageUploaded(id, '2030-01-01T00:00:00.000Z'));
     const videoBody = JSON.stringify(payloads.videoReady(seeded.at(-1)!, '2030-01-01T00:00:00.000Z'));
@@ -173,8 +177,13 @@ describe('hostile HTTP requests through the real bundle', () => {
     const calls = tally(proxy.calls).requests;
     assert.equal((calls['dynamodb:GetItem'] ?? 0) + (calls['dynamodb:UpdateItem'] ?? 0) + (calls['dynamodb:PutItem'] ?? 0), 0);
     assert.equal(calls['events:PutEvents'] ?? 0, 0);
-    assert.ok((calls['secretsmanager:GetSecretValue'] ?? 0) <= 1, `GetSecretValue ${calls['secretsmanager:GetSecretValue']}`);
-    figures.push(`flood of 300 forged requests: all 401; AWS calls ${JSON.stringify(calls)}`);
+    // An unknown signature may re-read the secret (a rotation), at most once per instance in 30 s
+    // (lambda/adapters/secrets.ts); an instance the flood starts reads it once as it starts. Whether
+    // an instance's 30 s have run out depends on how long the runs before took, so the bound is per
+    // instance, not a count a busy machine could change.
+    const instances = r.instances().started;
+    assert.ok((calls['secretsmanager:GetSecretValue'] ?? 0) <= instances, `GetSecretValue ${calls['secretsmanager:GetSecretValue']} for ${instances} instances`);
+    figures.push(`flood of 300 forged requests: all 401; AWS calls ${JSON.stringify(calls)}; ${instances} instances in all`);
   });
 
   it(

@@ -33,6 +33,8 @@ export type Fault =
   | { readonly type: 'reset' }
   /** Answered normally, but only after `ms`. */
   | { readonly type: 'slow'; readonly ms: number }
+  /** Answered normally, but only once `until` settles: a hold that ends when the test says, not on a clock. */
+  | { readonly type: 'held'; readonly until: Promise<unknown> }
   /** Forwarded and applied by the emulator, then the connection drops: the caller cannot know it worked. */
   | { readonly type: 'lost-response' }
   /** PutEvents only: 200 with one entry failed (InternalFailure); that entry is not delivered. */
@@ -117,8 +119,10 @@ export function startFaultProxy(upstream: string, policy: FaultPolicy = () => un
 
     switch (fault?.type) {
       case undefined:
-      case 'slow': {
-        if (fault) await sleep(fault.ms);
+      case 'slow':
+      case 'held': {
+        if (fault?.type === 'slow') await sleep(fault.ms);
+        if (fault?.type === 'held') await fault.until.catch(() => undefined);
         const answer = await forward(req, body);
         record(answer.status);
         return reply(res, answer.status, answer.headers, answer.body);
