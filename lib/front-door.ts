@@ -6,7 +6,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { SIGNATURE_HEADERS } from '../lambda/core/contract.js';
-import { jsonAccessLogFormat } from './http-api.js';
+import { answerLogFields, jsonAccessLogFormat } from './http-api.js';
 import type { WebhookThrottle } from './webhook-receiver.js';
 import { requireNumber } from './validation.js';
 
@@ -261,12 +261,7 @@ function restAccessLogFormat(): apigateway.AccessLogFormat {
   return jsonAccessLogFormat({
     httpMethod: field.contextHttpMethod(),
     resourcePath: field.contextResourcePath(),
-    status: field.contextStatus(),
-    protocol: field.contextProtocol(),
-    responseLength: field.contextResponseLength(),
-    responseLatency: field.contextResponseLatency(),
-    integrationLatency: field.contextIntegrationLatency(),
-    integrationStatus: field.contextIntegrationStatus(),
+    ...answerLogFields(),
     wafStatus: field.contextWafStatus(),
     wafResponseCode: field.contextWafResponseCode(),
   });

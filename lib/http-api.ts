@@ -36,6 +36,19 @@ export function loggedHttpApi(scope: Construct, props: LoggedHttpApiProps): { ht
   return { httpApi, stage };
 }
 
+/** What the webhook APIs (HTTP and the front door's REST) log of every request's answer, between what names the route and what is their own. */
+export function answerLogFields(): Record<string, string> {
+  const field = apigateway.AccessLogField;
+  return {
+    status: field.contextStatus(),
+    protocol: field.contextProtocol(),
+    responseLength: field.contextResponseLength(),
+    responseLatency: field.contextResponseLatency(),
+    integrationLatency: field.contextIntegrationLatency(),
+    integrationStatus: field.contextIntegrationStatus(),
+  };
+}
+
 /**
  * One JSON object per request, so Logs Insights can query fields without parsing: the request's
  * id, address and time, then `fields`, then the caller's user agent.

@@ -92,12 +92,7 @@ function acknowledgeUploads({ apiSecret, uploadsFunction }: CloudflareUploads): 
       'POST /uploads invokes the function synchronously through API Gateway; a DeadLetterConfig applies to asynchronous ' +
       'invocations only. A failed call is answered 4xx/5xx to the caller and leaves no item behind.',
   });
-  Validations.of(uploadsFunction).acknowledge({
-    id: 'Serverless-LambdaTracing',
-    reason:
-      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, its secret and its log ' +
-      'group; each request logs one structured line with its outcome and duration.',
-  });
+  acknowledgeUntraced(uploadsFunction, 'its table, its secret and its log group', 'each request logs one structured line with its outcome and duration');
 }
 
 function acknowledgeSweep({ sweepFunction, deadLetterQueue }: ExpirySweep): void {
@@ -107,12 +102,7 @@ function acknowledgeSweep({ sweepFunction, deadLetterQueue }: ExpirySweep): void
       'Failed asynchronous invocations go to the sweep\'s dead-letter queue through an OnFailure destination (EventInvokeConfig), ' +
       'which carries more context than a DeadLetterConfig; the schedule target uses the same queue.',
   });
-  Validations.of(sweepFunction).acknowledge({
-    id: 'Serverless-LambdaTracing',
-    reason:
-      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its indexes, table, bus, read ' +
-      'token and log group; each run logs one line with what it expired, recovered and deferred.',
-  });
+  acknowledgeUntraced(sweepFunction, 'its indexes, table, bus, read token and log group', 'each run logs one line with what it expired, recovered and deferred');
   acknowledgeTerminalQueue(
     deadLetterQueue,
     'This queue is itself the dead-letter queue of the expiry sweep (schedule target DeadLetterConfig and the function\'s ' +
@@ -150,12 +140,7 @@ function acknowledgeRelay({ relayFunction, deadLetterQueue }: StreamRelay): void
       'asynchronous invocations only. Batches whose retries run out go to the mapping\'s own OnFailure destination, the relay\'s ' +
       'dead-letter queue (alarmed, and sent back through the relay by `npm run cli -- events redrive`).',
   });
-  Validations.of(relayFunction).acknowledge({
-    id: 'Serverless-LambdaTracing',
-    reason:
-      'Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to its table, stream, bus, ' +
-      'dead-letter queue and log group; each invocation logs one line with what it published and handed back.',
-  });
+  acknowledgeUntraced(relayFunction, 'its table, stream, bus, dead-letter queue and log group', 'each invocation logs one line with what it published and handed back');
   acknowledgeTerminalQueue(
     deadLetterQueue,
     'This queue is itself the dead-letter queue of the stream relay (the OnFailure destination of its event source mapping); a ' +
@@ -194,6 +179,14 @@ function acknowledgeFrontDoor(frontDoor: WebhookFrontDoor): void {
     reason:
       'The function is not traced (Serverless-LambdaTracing above), so a trace would end at API Gateway; X-Ray would bill every ' +
       'sampled request, flood included. The access log records response, integration and WAF latency per request.',
+  });
+}
+
+/** The functions after the webhook's are untraced for its reason; `scope` is what their role reaches, `logs` what they log instead. */
+function acknowledgeUntraced(fn: lambda.IFunction, scope: string, logs: string): void {
+  Validations.of(fn).acknowledge({
+    id: 'Serverless-LambdaTracing',
+    reason: `Same reason as the webhook function: X-Ray would add xray:Put* on "*" to a role scoped to ${scope}; ${logs}.`,
   });
 }
 

@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { emptyTokenSecret } from './secrets.js';
-import { loggedHttpApi } from './http-api.js';
+import { answerLogFields, loggedHttpApi } from './http-api.js';
 import { acknowledgeNagFindings } from './nag.js';
 import { ExpirySweep, type ExpirySweepOptions } from './expiry-sweep.js';
 import { WebhookFrontDoor, type WebhookFrontDoorOptions } from './front-door.js';
@@ -388,12 +388,7 @@ export class CloudflareWebhookReceiver extends Construct {
         httpMethod: field.contextHttpMethod(),
         routeKey: field.contextRouteKey(),
         path: field.contextPath(),
-        status: field.contextStatus(),
-        protocol: field.contextProtocol(),
-        responseLength: field.contextResponseLength(),
-        responseLatency: field.contextResponseLatency(),
-        integrationLatency: field.contextIntegrationLatency(),
-        integrationStatus: field.contextIntegrationStatus(),
+        ...answerLogFields(),
         integrationError: field.contextIntegrationErrorMessage(),
       },
     });
