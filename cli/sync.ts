@@ -23,7 +23,7 @@ import { Defaults, ItemKind, type DetailType, type ItemStatus } from '../lambda/
 import { decide } from '../lambda/core/decide.js';
 import { DependencyError } from '../lambda/core/errors.js';
 import type { Item, StatusReport } from '../lambda/core/item.js';
-import { settle, type OutboxPorts } from '../lambda/core/outbox.js';
+import { NOTHING, settle, type OutboxPorts } from '../lambda/core/outbox.js';
 import { reportFromApi } from '../lambda/core/reconcile.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
@@ -82,8 +82,6 @@ export interface SyncOptions {
   /** The longest a sync waits for another writer's lease on the item before it gives up on it. */
   readonly maxWaitMs: number;
 }
-
-const NOTHING = { type: 'nothing' } as const;
 
 /**
  * Syncs items one after the other. A refused token or a rate limit stops the asking (every further

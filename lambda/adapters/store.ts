@@ -44,7 +44,7 @@ const KEY = TableDesign.partitionKey;
 function withStoredOutbox(item: Item): Record<string, unknown> {
   const outbox = item[OUTBOX];
   // A String Set cannot be empty: an empty outbox is no attribute at all.
-  return Array.isArray(outbox) ? { ...item, [OUTBOX]: outbox.length > 0 ? storedValue(OUTBOX, outbox) : undefined } : item;
+  return Array.isArray(outbox) ? { ...item, [OUTBOX]: outbox.length > 0 ? new Set(outbox) : undefined } : item;
 }
 // Every write bumps `version`; a writer that read version N only succeeds if nobody else wrote since.
 const versionUnchanged = 'attribute_exists(#key) AND #version = :expectedVersion';
@@ -112,7 +112,6 @@ export class DynamoItemStore implements ItemStore {
     // version too: a writer that read the outbox before this must re-read, or it would write the
     // cleared ids back and the events would be published again. Ends the relay's count of takeovers
     // (TableDesign.outbox.relayAttempts, relayBackoff): whatever is left in the outbox reaches the relay afresh.
-    // No outbox left: nothing to do.
     await this.conditional('clear the outbox', () =>
       this.client.send(
         new UpdateItemCommand({

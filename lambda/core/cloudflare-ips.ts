@@ -34,7 +34,7 @@ export const CLOUDFLARE_IP_RANGES = {
 export type IpVersion = 'ipv4' | 'ipv6';
 
 /** AWS WAF's limit on the addresses of one IP set. */
-export const MAX_IP_SET_ADDRESSES = 10_000;
+const MAX_IP_SET_ADDRESSES = 10_000;
 
 /**
  * One CIDR block per line (the format of Cloudflare's lists), each checked: an IP set that held

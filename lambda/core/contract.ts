@@ -66,7 +66,7 @@ export const STATUSES: Readonly<Record<ItemKind, readonly ItemStatus[]>> = {
 };
 
 /** The event each transition publishes, by the status moved to; `pending` never is one. */
-export const DETAIL_TYPES: Readonly<Record<ItemKind, Readonly<Partial<Record<ItemStatus, DetailType>>>>> = {
+const DETAIL_TYPES: Readonly<Record<ItemKind, Readonly<Partial<Record<ItemStatus, DetailType>>>>> = {
   image: {
     draft: DetailType.ImageDraft,
     uploaded: DetailType.ImageUploaded,

@@ -136,7 +136,7 @@ export function recover(item: Item, options: RecoverOptions): Recovery {
   const heldUntil = leaseEndFor(item, options.by);
   if (heldUntil > nowMs) return { type: 'wait', untilMs: heldUntil, ...(heldUntil !== (item.leaseUntil ?? 0) && { relayAttempts: attempts }) };
   const publish = eventsFor(item, item.history ?? [], outbox);
-  const set: Record<string, unknown> = { unpublished: outbox, leaseUntil: nowMs + options.leaseMs, version: (item.version ?? 0) + 1 };
+  const set: Record<string, unknown> = { [OUTBOX]: outbox, [LEASE]: nowMs + options.leaseMs, version: (item.version ?? 0) + 1 };
   const write: ItemWrite =
     options.by === 'relay'
       ? { expectedVersion: item.version, set: { ...set, [RELAY_ATTEMPTS]: attempts + 1, [RELAY_BACKOFF]: nowMs + relayLeaseMs(options.leaseMs, attempts) } }
@@ -164,6 +164,8 @@ export function relayLeaseMs(leaseMs: number, attempts: number): number {
   return leaseMs * 2 ** Math.min(attempts, MAX_LEASE_DOUBLINGS);
 }
 
+const OUTBOX = TableDesign.outbox.attribute;
+const LEASE = TableDesign.outbox.lease;
 const RELAY_ATTEMPTS = TableDesign.outbox.relayAttempts;
 const RELAY_BACKOFF = TableDesign.outbox.relayBackoff;
 
@@ -204,10 +206,10 @@ function apply(item: Item, report: StatusReport, incoming: string, options: Deci
   }
   const nextOutbox = [...new Set([...outbox, ...toPublish])];
   const remove: string[] = [];
-  if (nextOutbox.length > 0) set.unpublished = nextOutbox;
+  if (nextOutbox.length > 0) set[OUTBOX] = nextOutbox;
   // A String Set cannot be empty: an outbox with nothing left in it is removed.
-  else if (item.unpublished !== undefined) remove.push('unpublished');
-  if (toPublish.length > 0) set.leaseUntil = nowMs + options.leaseMs;
+  else if (item.unpublished !== undefined) remove.push(OUTBOX);
+  if (toPublish.length > 0) set[LEASE] = nowMs + options.leaseMs;
   // A writer's write starts the relay's count over: its record must reach the relay (RELAY_FILTER),
   // which then begins again from the plain lease.
   remove.push(...[RELAY_ATTEMPTS, RELAY_BACKOFF].filter((name) => item[name] !== undefined));

@@ -40,6 +40,8 @@ export const ApiFailure = {
 } as const;
 export type ApiFailure = (typeof ApiFailure)[keyof typeof ApiFailure];
 
+const TRANSIENT_API_FAILURES: ReadonlySet<ApiFailure> = new Set([ApiFailure.Throttled, ApiFailure.Unavailable, ApiFailure.Timeout, ApiFailure.BadAnswer]);
+
 export class CloudflareApiError extends Error {
   override readonly name = 'CloudflareApiError';
   constructor(
@@ -53,8 +55,7 @@ export class CloudflareApiError extends Error {
 
   /** Worth trying again later without anyone changing anything. */
   get retryable(): boolean {
-    const transient: readonly ApiFailure[] = [ApiFailure.Throttled, ApiFailure.Unavailable, ApiFailure.Timeout, ApiFailure.BadAnswer];
-    return transient.includes(this.failure);
+    return TRANSIENT_API_FAILURES.has(this.failure);
   }
 }
 

@@ -18,6 +18,9 @@ export interface OutboxPorts {
   readonly publisher: Publisher;
 }
 
+/** What a writer's `decideOn` gives for an item that needs nothing (gone, or no longer due): `settle` hands it back. */
+export const NOTHING = { type: 'nothing' } as const;
+
 /** `false`: another writer changed the item first; re-read and decide again. */
 async function writeThenPublish(ports: OutboxPorts, id: string, decision: WriteDecision): Promise<boolean> {
   if (!(await ports.store.write(id, decision.write))) return false;

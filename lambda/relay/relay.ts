@@ -1,7 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { TableDesign } from '../core/contract.js';
 import { recover, type Recoverer, type WaitDecision } from '../core/decide.js';
-import { pool, settle, type OutboxPorts } from '../core/outbox.js';
+import { NOTHING, pool, settle, type OutboxPorts } from '../core/outbox.js';
 
 /**
  * The stream relay: what a redelivery of the webhook would do, for a write whose writer may never
@@ -91,8 +91,6 @@ export async function relay(records: readonly DynamoDBRecord[], ports: RelayPort
   });
   return { items: byItem.size, republished, waited, failures, ...(firstError !== undefined && { firstError }) };
 }
-
-const NOTHING = { type: 'none' } as const;
 
 /** Why the records go back: a writer still publishing, or the relay's own lease, backing off. */
 function leaseHeld(id: string, wait: WaitDecision): string {

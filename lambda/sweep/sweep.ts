@@ -2,7 +2,7 @@ import { ApiFailure, CloudflareApiError, type ImageTruth, type VideoTruth } from
 import { ImageStatus, ItemKind } from '../core/contract.js';
 import { decide } from '../core/decide.js';
 import { ReportSource, type Item, type StatusReport } from '../core/item.js';
-import { pool, settle, type OutboxPorts } from '../core/outbox.js';
+import { NOTHING, pool, settle, type OutboxPorts } from '../core/outbox.js';
 import { reportFromApi } from '../core/reconcile.js';
 import { isoOrUndefined } from '../core/values.js';
 import type { CloudflareReader } from '../adapters/cloudflare.js';
@@ -69,7 +69,7 @@ export interface SweepResult {
 }
 
 /** Statuses an upload can be stuck in. */
-export const EXPIRABLE: readonly string[] = [ImageStatus.Pending, ImageStatus.Draft];
+const EXPIRABLE: readonly string[] = [ImageStatus.Pending, ImageStatus.Draft];
 /** Stop taking items when less than this is left of the invocation. */
 const SAFETY_MS = 5000;
 
@@ -125,18 +125,22 @@ class Run {
 
   /** An open upload whose window ended: uploaded if Cloudflare has the file, expired otherwise. */
   private async image(id: string): Promise<{ outcome: ItemOutcome; published: number }> {
-    const item = await this.ports.store.get(id);
-    const expiry = item && expiryReport(item, this.until);
-    if (!expiry) return { outcome: 'skipped', published: 0 };
-    let report = expiry;
+    // What Cloudflare says, asked only about an item still due (read first); without a token the
+    // consistent read in `apply` is the only one, and the expiry is decided on it.
+    let uploaded: StatusReport | undefined;
     if (this.cloudflare) {
+      const item = await this.ports.store.get(id);
+      if (!item || !expiryReport(item, this.until)) return { outcome: 'skipped', published: 0 };
       const truth = await this.ask(() => this.cloudflare!.image(id));
       if (!truth) return { outcome: 'deferred', published: 0 };
-      if (truth.state === 'uploaded') report = reportFromApi({ kind: ItemKind.Image, id }, truth, this.ports.now())!;
+      if (truth.state === 'uploaded') uploaded = reportFromApi({ kind: ItemKind.Image, id }, truth, this.ports.now())!;
     }
-    const published = await this.apply(report, (current) => expiryReport(current, this.until) !== undefined);
+    const published = await this.apply(id, (current) => {
+      const expiry = expiryReport(current, this.until);
+      return expiry && (uploaded ?? expiry);
+    });
     if (published === undefined) return { outcome: 'skipped', published: 0 };
-    return { outcome: report.status === ImageStatus.Expired ? 'expired' : 'recovered', published };
+    return { outcome: uploaded ? 'recovered' : 'expired', published };
   }
 
   /** A video pending past the age: whatever Cloudflare says it became. */
@@ -145,7 +149,7 @@ class Run {
     if (!truth) return { outcome: 'deferred', published: 0 };
     const report = reportFromApi({ kind: ItemKind.Video, id }, truth, this.ports.now());
     if (!report) return { outcome: 'skipped', published: 0 };
-    const published = await this.apply(report, (current) => (current.status ?? ImageStatus.Pending) === ImageStatus.Pending);
+    const published = await this.apply(id, (current) => ((current.status ?? ImageStatus.Pending) === ImageStatus.Pending ? report : undefined));
     return published === undefined ? { outcome: 'skipped', published: 0 } : { outcome: 'recovered', published };
   }
 
@@ -164,21 +168,23 @@ class Run {
   }
 
   /**
-   * Applies a report through the shared path, if the item (re-read consistently) still needs it.
-   * Undefined: it made no transition. A live writer's lease is not waited for: the next run comes.
+   * Applies the report `reportFor` gives the item (read consistently) through the shared path; none:
+   * it no longer needs one. Undefined: it made no transition. A live writer's lease is not waited
+   * for: the next run comes.
    */
-  private async apply(report: StatusReport, stillNeeded: (item: Item) => boolean): Promise<number | undefined> {
+  private async apply(id: string, reportFor: (item: Item) => StatusReport | undefined): Promise<number | undefined> {
     const decision = await settle(
       this.ports,
-      report.id,
-      (item) => (item && stillNeeded(item) ? decide(item, report, { now: this.ports.now(), leaseMs: this.options.leaseMs }) : NOTHING),
+      id,
+      (item) => {
+        const report = item && reportFor(item);
+        return report ? decide(item, report, { now: this.ports.now(), leaseMs: this.options.leaseMs }) : NOTHING;
+      },
       async () => false,
     );
     return decision.type === 'write' && decision.outcome === 'transitioned' ? decision.publish.length : undefined;
   }
 }
-
-const NOTHING = { type: 'skip' } as const;
 
 /**
  * The expiry an item is due, decided on the item as just read (consistently): only an image still
