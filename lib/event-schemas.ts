@@ -7,8 +7,8 @@
  * (the function imports nothing from lib/).
  */
 import * as z from 'zod';
-import { DetailType, EVENT_SOURCE, ItemKind, type ItemStatus } from '../lambda/core/contract.js';
-import { PUBLISHED, STATUSES } from './events.js';
+import { DetailType, EVENT_SOURCE, ItemKind, STATUSES, type ItemStatus } from '../lambda/core/contract.js';
+import { PUBLISHED } from '../lambda/core/events.js';
 import { ReportSource, type TransitionDetail } from '../lambda/core/item.js';
 
 const ALL_STATUSES = [...new Set([...STATUSES.image, ...STATUSES.video])] as [ItemStatus, ...ItemStatus[]];

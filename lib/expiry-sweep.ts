@@ -7,9 +7,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Defaults, SweepEnv, TableDesign, UploadDefaults } from '../lambda/core/contract.js';
+import { Defaults, LogService, SweepEnv, TableDesign, UploadDefaults } from '../lambda/core/contract.js';
 import { METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
 import { deadLetterQueue, receiverFunction } from './bundling.js';
 import { grantSecretRead } from './secrets.js';
@@ -156,7 +156,7 @@ function sweepEnvironment(props: ExpirySweepProps, settings: SweepSettings): Rec
     [SweepEnv.VideoPendingSeconds]: String(settings.findsVideos ? settings.videoSeconds : 0),
     [SweepEnv.StatusIndex]: String(props.statusIndex),
     ...(readSecret && { [SweepEnv.ReadSecretId]: readSecret.secretArn }),
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-expiry-sweep',
+    POWERTOOLS_SERVICE_NAME: LogService.Sweep,
     [METRICS_NAMESPACE_ENV]: props.metricsNamespace,
   };
 }

@@ -6,6 +6,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CLOUDFLARE_IP_RANGES, isCidr, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { SIGNATURE_HEADERS } from '../lambda/core/contract.js';
+import { RejectReason, SignatureError } from '../lambda/core/errors.js';
 import { answerLogFields, jsonAccessLogFormat } from './http-api.js';
 import type { WebhookThrottle } from './webhook-receiver.js';
 import { requireNumber } from './validation.js';
@@ -181,9 +182,12 @@ export class WebhookFrontDoor extends Construct {
 type WafRule = Required<Pick<wafv2.CfnWebACL.RuleProperty, 'name' | 'action' | 'statement'>>;
 type WafRate = { limit: number; windowSeconds: number };
 
+/** The function's own answer to a request without a signature (the error table's), given by the web ACL instead. */
+const MISSING_SIGNATURE = new SignatureError(RejectReason.Missing).answer();
+
 /** The same answers the function gives, so a client cannot tell which of the two refused it. */
 const CUSTOM_RESPONSE_BODIES: Record<string, wafv2.CfnWebACL.CustomResponseBodyProperty> = {
-  'missing-signature': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'unauthorized', reason: 'missing signature' }) },
+  'missing-signature': { contentType: 'APPLICATION_JSON', content: JSON.stringify(MISSING_SIGNATURE.body) },
   forbidden: { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'forbidden' }) },
   'too-many-requests': { contentType: 'APPLICATION_JSON', content: JSON.stringify({ error: 'too many requests' }) },
 };
@@ -214,7 +218,7 @@ function cloudflareAddressesRule(ipSets: Readonly<Record<IpVersion, wafv2.CfnIPS
 function signatureHeaderRule(): WafRule {
   return {
     name: FrontDoorRule.SignatureHeader,
-    action: { block: { customResponse: { responseCode: 401, customResponseBodyKey: 'missing-signature' } } },
+    action: { block: { customResponse: { responseCode: MISSING_SIGNATURE.status, customResponseBodyKey: 'missing-signature' } } },
     statement: not({
       orStatement: {
         statements: SIGNATURE_HEADERS.map((name) => ({

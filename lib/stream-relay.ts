@@ -5,9 +5,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { Defaults, RelayEnv, RelayEventSource } from '../lambda/core/contract.js';
+import { Defaults, LogService, RelayEnv, RelayEventSource } from '../lambda/core/contract.js';
+import { METRICS_NAMESPACE_ENV } from '../lambda/core/metrics.js';
 import { deadLetterQueue, receiverFunction } from './bundling.js';
 
 export interface StreamRelayProps {
@@ -15,8 +16,8 @@ export interface StreamRelayProps {
   readonly table: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
   readonly logRetention: logs.RetentionDays;
-  /** Environment the function's metrics are published with (namespace). */
-  readonly environment?: Readonly<Record<string, string>>;
+  /** CloudWatch namespace of the relay's metrics (the receiver's). */
+  readonly metricsNamespace: string;
 }
 
 /**
@@ -34,7 +35,6 @@ export class StreamRelay extends Construct {
 
   constructor(scope: Construct, id: string, props: StreamRelayProps) {
     super(scope, id);
-    if (!props.table.tableStreamArn) throw new Error('the stream relay needs the table’s stream: give a table with a NEW_AND_OLD_IMAGES stream');
     this.relayFunction = this.createFunction(props);
     // Where batches go once their records are too old to retry (RelayEventSource.maxRecordAgeSeconds).
     this.deadLetterQueue = deadLetterQueue(this);
@@ -59,8 +59,8 @@ export class StreamRelay extends Construct {
         [RelayEnv.TableName]: table.tableName,
         [RelayEnv.EventBusName]: eventBus.eventBusName,
         [RelayEnv.PublishLeaseMs]: String(Defaults.publishLeaseMs),
-        POWERTOOLS_SERVICE_NAME: 'cloudflare-relay',
-        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: LogService.Relay,
+        [METRICS_NAMESPACE_ENV]: props.metricsNamespace,
       },
     });
   }

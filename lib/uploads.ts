@@ -6,10 +6,10 @@ import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
+import { LogService, UploadDefaults, UploadsEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { emptyTokenSecret, grantSecretRead } from './secrets.js';
 import { loggedHttpApi } from './http-api.js';
@@ -131,7 +131,7 @@ export class CloudflareUploads extends Construct {
         [UploadsEnv.TableName]: props.table.tableName,
         [UploadsEnv.ApiSecretId]: this.apiSecret.secretArn,
         [UploadsEnv.DefaultExpirySeconds]: String(settings.expirySeconds),
-        POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
+        POWERTOOLS_SERVICE_NAME: LogService.Uploads,
       },
     });
   }
@@ -149,7 +149,7 @@ export class CloudflareUploads extends Construct {
     });
   }
 
-  private createHttpApi(props: CloudflareUploadsProps, throttle: UploadsThrottle) {
+  private createHttpApi(props: CloudflareUploadsProps, throttle: WebhookThrottle) {
     const field = apigateway.AccessLogField;
     return loggedHttpApi(this, {
       apiName: `${Stack.of(this).stackName}-cloudflare-uploads`,
@@ -178,13 +178,12 @@ export class CloudflareUploads extends Construct {
   }
 }
 
-type UploadsThrottle = NonNullable<CloudflareUploadsOptions['throttle']>;
 
 interface UploadSettings {
   readonly path: string;
   readonly expirySeconds: number;
   readonly memorySize: number;
-  readonly throttle: UploadsThrottle;
+  readonly throttle: WebhookThrottle;
 }
 
 /** Applies defaults and throws on a value the route cannot work with. */

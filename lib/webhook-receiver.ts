@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ConfirmMode, Defaults, EVENT_SOURCE, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
+import { ConfirmMode, Defaults, EVENT_SOURCE, LogService, SecretKey, TableDesign, UnknownIdPolicy, WebhookEnv } from '../lambda/core/contract.js';
 import { receiverFunction } from './bundling.js';
 import { emptyTokenSecret } from './secrets.js';
 import { answerLogFields, loggedHttpApi } from './http-api.js';
@@ -239,7 +239,7 @@ export class CloudflareWebhookReceiver extends Construct {
     this.webhookFunction = this.createWebhookFunction(config);
     let api: WebhookObservabilityProps['httpApi'];
     if (props.frontDoor) {
-      this.frontDoor = new WebhookFrontDoor(this, 'FrontDoor', { ...props.frontDoor, handler: this.webhookFunction, imagesPath: config.imagesPath, streamPath: config.streamPath, throttle: config.throttle, logRetention: config.logRetention });
+      this.frontDoor = this.createFrontDoor(props.frontDoor, config);
       ({ restApi: api, imagesWebhookUrl: this.imagesWebhookUrl, streamWebhookUrl: this.streamWebhookUrl } = this.frontDoor);
     } else {
       ({ httpApi: this.httpApi, stage: this.stage } = this.createHttpApi(config));
@@ -249,7 +249,7 @@ export class CloudflareWebhookReceiver extends Construct {
     }
 
     // What keeps the table true and every event on its way: the relay, the sweep; uploads, if asked.
-    this.relay = config.relay ? new StreamRelay(this, 'Relay', { table: this.table, eventBus: this.eventBus, logRetention: config.logRetention, environment: { [METRICS_NAMESPACE_ENV]: config.metricsNamespace } }) : undefined;
+    this.relay = config.relay ? this.createRelay(config) : undefined;
     this.expirySweep = config.sweep ? this.createSweep(config, config.sweep) : undefined;
     this.uploads = props.uploads ? this.createUploads(props.uploads, config) : undefined;
 
@@ -370,7 +370,7 @@ export class CloudflareWebhookReceiver extends Construct {
         [WebhookEnv.UnknownIdPolicy]: config.unknownIdPolicy,
         [WebhookEnv.ConfirmWithCloudflare]: config.confirmWithCloudflare,
         ...(readSecret && { [WebhookEnv.ReadSecretId]: readSecret.secretArn }),
-        POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
+        POWERTOOLS_SERVICE_NAME: LogService.Webhook,
         POWERTOOLS_LOG_LEVEL: config.logLevel,
         [METRICS_NAMESPACE_ENV]: config.metricsNamespace,
       },
@@ -397,6 +397,21 @@ export class CloudflareWebhookReceiver extends Construct {
       httpApi.addRoutes({ path, methods: [apigwv2.HttpMethod.POST], integration });
     }
     return { httpApi, stage };
+  }
+
+  private createFrontDoor(options: WebhookFrontDoorOptions, config: ResolvedConfig): WebhookFrontDoor {
+    return new WebhookFrontDoor(this, 'FrontDoor', {
+      ...options,
+      handler: this.webhookFunction,
+      imagesPath: config.imagesPath,
+      streamPath: config.streamPath,
+      throttle: config.throttle,
+      logRetention: config.logRetention,
+    });
+  }
+
+  private createRelay(config: ResolvedConfig): StreamRelay {
+    return new StreamRelay(this, 'Relay', { table: this.table, eventBus: this.eventBus, logRetention: config.logRetention, metricsNamespace: config.metricsNamespace });
   }
 
   private createSweep(config: ResolvedConfig, options: ExpirySweepOptions): ExpirySweep {
@@ -485,9 +500,6 @@ function checkTableAndTruth(props: CloudflareWebhookReceiverProps, config: Resol
   if (props.cloudflareReadSecret === false && props.confirmWithCloudflare !== undefined && props.confirmWithCloudflare !== ConfirmMode.Never) {
     throw new Error(`confirmWithCloudflare '${props.confirmWithCloudflare}' needs the read token; cloudflareReadSecret: false leaves none`);
   }
-  if (!Object.values(ConfirmMode).includes(config.confirmWithCloudflare)) {
-    throw new Error(`confirmWithCloudflare must be one of ${Object.values(ConfirmMode).join(', ')}, got '${config.confirmWithCloudflare}'`);
-  }
   requireNumber('archiveRetentionDays', config.archiveRetentionDays, { min: 0, integer: true });
 }
 
@@ -518,6 +530,9 @@ function checkChoices(config: ResolvedConfig): void {
     throw new Error(
       `unknownIdPolicy must be one of ${Object.values(UnknownIdPolicy).join(', ')}, got '${config.unknownIdPolicy}'`,
     );
+  }
+  if (!Object.values(ConfirmMode).includes(config.confirmWithCloudflare)) {
+    throw new Error(`confirmWithCloudflare must be one of ${Object.values(ConfirmMode).join(', ')}, got '${config.confirmWithCloudflare}'`);
   }
   if (!WEBHOOK_LOG_LEVELS.includes(config.logLevel)) {
     throw new Error(`logLevel must be one of ${WEBHOOK_LOG_LEVELS.join(', ')}, got '${config.logLevel}'`);

@@ -178,6 +178,14 @@ export const SecretKey = {
   Toolkit: 'toolkit',
 } as const;
 
+/** Each function's `service` in its log lines (POWERTOOLS_SERVICE_NAME), as the construct and local mode set it. */
+export const LogService = {
+  Webhook: 'cloudflare-webhook',
+  Uploads: 'cloudflare-uploads',
+  Sweep: 'cloudflare-expiry-sweep',
+  Relay: 'cloudflare-relay',
+} as const;
+
 /** Environment of the webhook function; read once by `lambda/config.ts`. */
 export const WebhookEnv = {
   TableName: 'TABLE_NAME',
