@@ -82,7 +82,8 @@ export function receiverFunction(scope: Construct, id: string, name: FunctionNam
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: roleDescription,
   });
-  const fn = functionFromCode(scope, id, name, { ...functionOptions, role, logGroup });
+  // Every function runs on Graviton (cheaper per GB-second; the bundles are plain JavaScript), at 256 MB unless it says otherwise.
+  const fn = functionFromCode(scope, id, name, { architecture: lambda.Architecture.ARM_64, memorySize: 256, ...functionOptions, role, logGroup });
   permissions(role);
   role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
   return fn;

@@ -51,8 +51,6 @@ export class StreamRelay extends Construct {
         role.addToPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
         role.addToPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [eventBus.eventBusArn] }));
       },
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
       // Enough for a batch of reads, a wait for one live writer's lease and a publish.
       timeout: Duration.seconds(30),
       environment: {

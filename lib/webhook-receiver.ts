@@ -5,7 +5,7 @@ import * as integrations from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -354,7 +354,6 @@ export class CloudflareWebhookReceiver extends Construct {
         role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
         readSecret?.encryptionKey?.grantDecrypt(role);
       },
-      architecture: lambda.Architecture.ARM_64,
       memorySize: config.memorySize,
       // Cloudflare gives up long before this; a hung downstream call should not hold concurrency.
       timeout: Duration.seconds(10),
