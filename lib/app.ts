@@ -85,6 +85,7 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: Cl
     reservedConcurrentExecutions: setting.number('reservedConcurrentExecutions'),
     ...frontDoorSettings(setting),
     ...uploadSettings(setting),
+    ...sweepSettings(setting),
     statusIndex: setting.boolean('statusIndex'),
     ...truthSettings(setting),
     ...observabilitySettings(setting),
@@ -160,35 +161,37 @@ function frontDoorSettings(setting: ContextSettings): Pick<CloudflareWebhookRece
   };
 }
 
-/** The upload route and the expiry sweep (issue 4); off unless asked for. */
-function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'uploads' | 'expirySweep'> {
+/** The upload route (issue 4); off unless asked for. */
+function uploadSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'uploads'> {
   const issuer = setting.string('uploadsJwtIssuer');
   const origins = setting.list('uploadsAllowOrigins');
   const enabled = setting.boolean('uploads') === true || issuer !== undefined;
+  const throttle = throttleFrom(setting, 'uploadsThrottleRateLimit', 'uploadsThrottleBurstLimit', DEFAULT_UPLOADS_THROTTLE);
+  if (!enabled) return {};
+  return {
+    uploads: {
+      ...(issuer !== undefined && { jwt: { issuer, audience: setting.list('uploadsJwtAudience') ?? [] } }),
+      ...(origins && { allowOrigins: origins }),
+      ...(throttle && { throttle }),
+    },
+  };
+}
+
+/** The expiry sweep: on by default for a table the construct creates; `expirySweepMinutes=0` turns it off. */
+function sweepSettings(setting: ContextSettings): Pick<CloudflareWebhookReceiverProps, 'expirySweep'> {
   const minutes = setting.number('expirySweepMinutes');
   const videoHours = setting.number('videoPendingHours');
   // Duration's own error for a negative amount would not say which key it came from.
   for (const [key, value] of [['expirySweepMinutes', minutes], ['videoPendingHours', videoHours]] as const) {
     if (value !== undefined && value < 0) throw new Error(`Context ${key} must be 0 or more, got ${value}`);
   }
-  const throttle = throttleFrom(setting, 'uploadsThrottleRateLimit', 'uploadsThrottleBurstLimit', DEFAULT_UPLOADS_THROTTLE);
+  if (minutes === undefined && videoHours === undefined) return {};
+  if (minutes === 0) return { expirySweep: false };
   return {
-    ...(enabled && {
-      uploads: {
-        ...(issuer !== undefined && { jwt: { issuer, audience: setting.list('uploadsJwtAudience') ?? [] } }),
-        ...(origins && { allowOrigins: origins }),
-        ...(throttle && { throttle }),
-      },
-    }),
-    ...((minutes !== undefined || videoHours !== undefined) && {
-      expirySweep:
-        minutes === 0
-          ? false
-          : {
-              ...(minutes !== undefined && { schedule: Duration.minutes(minutes) }),
-              ...(videoHours !== undefined && { videoPendingAge: Duration.hours(videoHours) }),
-            },
-    }),
+    expirySweep: {
+      ...(minutes !== undefined && { schedule: Duration.minutes(minutes) }),
+      ...(videoHours !== undefined && { videoPendingAge: Duration.hours(videoHours) }),
+    },
   };
 }
 
