@@ -21,7 +21,6 @@
 import { connectApiSecret } from './connect-api-secret.js';
 import { cloudflareClient } from './connect-cloudflare.js';
 import { connectImages } from './connect-images.js';
-import { connectOptions } from './command-options.js';
 import { webhookSecretEditor } from './connect-secret.js';
 import { connectStream } from './connect-stream.js';
 import type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
@@ -69,14 +68,10 @@ export function formatConnectReport(report: ConnectReport): string {
 
 type RunArgs = Parameters<Command['run']>[0];
 
-/** The command as `cli/index.ts` registers it. */
-export const connectCommand: Command = {
-  options: connectOptions,
-  positionals: [],
-  run: async ({ flags, io }) => {
-    const report = await connect(await connectSettings(flags, io));
-    io.out(flags.json ? JSON.stringify(report, null, 2) : formatConnectReport(report));
-  },
+/** The command as `cli/index.ts` registers it (`lazy`). */
+export const runConnect: Command['run'] = async ({ flags, io }) => {
+  const report = await connect(await connectSettings(flags, io));
+  io.out(flags.json ? JSON.stringify(report, null, 2) : formatConnectReport(report));
 };
 
 /** The command's flags, then the stack's outputs, as connect's settings. */

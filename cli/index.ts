@@ -74,7 +74,7 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** A command as `runCli` registers it; `connect`, `images sync`, `events replay` and `events redrive` declare theirs in their own files. */
+/** A command as `runCli` registers it; `images upload` and `events replay` declare theirs in their own files. */
 export interface Command {
   readonly options: Options;
   /** Positional arguments after the command words; a name ending in `?` may be left out (only last ones). */
@@ -87,12 +87,13 @@ const common = { ...targetOptions, json: { type: 'boolean' }, help: { type: 'boo
 /**
  * A command whose code loads only when it runs: what it alone needs (the Cloudflare SDK for
  * `connect`, the WAF client, the stream client and the relay, the Cloudflare read client) is not
- * paid for by every other command and `--help`. Its options live in cli/command-options.ts.
+ * paid for by every other command and `--help`. Its options live in cli/command-options.ts; its
+ * module exports only the run function.
  */
-const lazy = (options: Options, positionals: readonly string[], load: () => Promise<Command>): Command => ({
+const lazy = (options: Options, positionals: readonly string[], load: () => Promise<Command['run']>): Command => ({
   options,
   positionals,
-  run: async (args) => (await load()).run(args),
+  run: async (args) => (await load())(args),
 });
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -117,10 +118,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
-  'images sync': lazy(syncOptions, ['id?'], async () => (await import('./sync.js')).imagesSyncCommand),
+  'images sync': lazy(syncOptions, ['id?'], async () => (await import('./sync.js')).runImagesSync),
   'images upload': imagesUploadCommand,
   'events replay': eventsReplayCommand,
-  'events redrive': lazy(redriveOptions, [], async () => (await import('./redrive.js')).eventsRedriveCommand),
+  'events redrive': lazy(redriveOptions, [], async () => (await import('./redrive.js')).runEventsRedrive),
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -131,8 +132,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [],
     run: eventsTail,
   },
-  connect: lazy(connectOptions, [], async () => (await import('./connect.js')).connectCommand),
-  'front-door refresh-ips': lazy(frontDoorOptions, [], async () => (await import('./front-door.js')).refreshIpsCommand),
+  connect: lazy(connectOptions, [], async () => (await import('./connect.js')).runConnect),
+  'front-door refresh-ips': lazy(frontDoorOptions, [], async () => (await import('./front-door.js')).runRefreshIps),
 };
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {

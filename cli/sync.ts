@@ -27,7 +27,6 @@ import { NOTHING, settle, type OutboxPorts } from '../lambda/core/outbox.js';
 import { reportFromApi } from '../lambda/core/reconcile.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
-import { syncOptions } from './command-options.js';
 import { CliError, UsageError } from './errors.js';
 import { parseSince, positiveInteger, table, transition } from './format.js';
 import { documentClient, listItems, statusesOf } from './images.js';
@@ -254,42 +253,39 @@ async function readSecret(secretId: string, config: ClientConfig): Promise<ApiCr
 type Flags = Parameters<Command['run']>[0]['flags'];
 
 
-export const imagesSyncCommand: Command = {
-  options: syncOptions,
-  positionals: ['id?'],
-  run: async ({ flags, positionals: [id], io }) => {
-    const selection = selectionOf(flags, id, io.now());
-    const found = await resolveTarget(flags as TargetFlags, { env: io.env });
-    const tableName = required(found, 'tableName');
-    const { credentials, from } = await readCredentials(found, flags as ReadTokenFlags, io.env);
-    const baseUrl = (flags['base-url'] as string | undefined) ?? io.env.CLOUDFLARE_BASE_URL ?? found.cloudflareBaseUrl ?? CLOUDFLARE_API;
+/** The command as `cli/index.ts` registers it (`lazy`). */
+export const runImagesSync: Command['run'] = async ({ flags, positionals: [id], io }) => {
+  const selection = selectionOf(flags, id, io.now());
+  const found = await resolveTarget(flags as TargetFlags, { env: io.env });
+  const tableName = required(found, 'tableName');
+  const { credentials, from } = await readCredentials(found, flags as ReadTokenFlags, io.env);
+  const baseUrl = (flags['base-url'] as string | undefined) ?? io.env.CLOUDFLARE_BASE_URL ?? found.cloudflareBaseUrl ?? CLOUDFLARE_API;
 
-    let ids: string[];
-    let truncated = false;
-    if (selection.id !== undefined) ids = [selection.id];
-    else {
-      const listed = await listItems(documentClient(found.clientConfig), tableName, selection.query);
-      ids = listed.items.map((item) => item.id);
-      truncated = listed.truncated;
-    }
-    if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${ids.length} item${ids.length === 1 ? '' : 's'}`);
+  let ids: string[];
+  let truncated = false;
+  if (selection.id !== undefined) ids = [selection.id];
+  else {
+    const listed = await listItems(documentClient(found.clientConfig), tableName, selection.query);
+    ids = listed.items.map((item) => item.id);
+    truncated = listed.truncated;
+  }
+  if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${ids.length} item${ids.length === 1 ? '' : 's'}`);
 
-    const writer = itemWriter(found, io.now);
-    const ports: SyncPorts = {
-      ...writer,
-      cloudflare: new FetchCloudflare({ baseUrl, credentials: { reading: async () => ({ ok: true, credentials }), invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
-    };
-    let results: SyncResult[];
-    try {
-      results = await syncItems(ports, { leaseMs: Defaults.publishLeaseMs, maxWaitMs: DEFAULT_RELAY_MAX_WAIT_MS }, ids);
-    } catch (error) {
-      throw writeFailure(error);
-    } finally {
-      writer.close();
-    }
-    io.out(flags.json ? JSON.stringify(results, null, 2) : formatSyncResults(results) + (truncated ? '\n(stopped at --limit; more items may match)' : ''));
-    failIfIncomplete(results, selection.id !== undefined ? tableName : undefined);
-  },
+  const writer = itemWriter(found, io.now);
+  const ports: SyncPorts = {
+    ...writer,
+    cloudflare: new FetchCloudflare({ baseUrl, credentials: { reading: async () => ({ ok: true, credentials }), invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
+  };
+  let results: SyncResult[];
+  try {
+    results = await syncItems(ports, { leaseMs: Defaults.publishLeaseMs, maxWaitMs: DEFAULT_RELAY_MAX_WAIT_MS }, ids);
+  } catch (error) {
+    throw writeFailure(error);
+  } finally {
+    writer.close();
+  }
+  io.out(flags.json ? JSON.stringify(results, null, 2) : formatSyncResults(results) + (truncated ? '\n(stopped at --limit; more items may match)' : ''));
+  failIfIncomplete(results, selection.id !== undefined ? tableName : undefined);
 };
 
 interface Selection {
