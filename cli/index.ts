@@ -5,13 +5,13 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract.js';
+import { ItemKind, type DetailType, type Route } from '../lambda/core/contract.js';
 import type { SecretSet } from '../lambda/core/secret-format.js';
 import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events.js';
 import { CliError, UsageError } from './errors.js';
 import { formatEvent, tailEvents } from './events.js';
 import { parseSince, positiveInteger } from './format.js';
-import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images.js';
+import { checkedStatuses, createPending, documentClient, formatHistory, formatItems, getItem, kindFlag, listItems, orderedItem } from './images.js';
 import { eventsReplayCommand, REPLAY_USAGE } from './replay.js';
 import {
   Deliveries,
@@ -240,12 +240,9 @@ async function imagesGet({ flags, positionals: [id], io }: Parameters<Command['r
 async function imagesList({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
   const kind = kindFlag(str(flags, 'kind'));
   const statuses = list(flags, 'status');
-  const known = statusesOf(kind);
-  const unknown = statuses?.filter((status) => !known.includes(status as ItemStatus)) ?? [];
-  if (unknown.length > 0) throw new UsageError(`no ${kind ?? 'item'} status '${unknown.join("', '")}'; one of ${known.join(', ')}`);
   const since = str(flags, 'since');
   const query = {
-    ...(statuses && { statuses: statuses as ItemStatus[] }),
+    ...(statuses && { statuses: checkedStatuses(kind, statuses) }),
     ...(kind && { kind }),
     ...(since !== undefined && { since: parseSince(since, io.now()) }),
     limit: positiveInteger('--limit', str(flags, 'limit'), 50),
@@ -293,12 +290,6 @@ async function eventsTail({ flags, io }: Parameters<Command['run']>[0]): Promise
     onEvent: (event) => io.out(flags.json ? JSON.stringify(event) : formatEvent(event)),
     log: io.err,
   });
-}
-
-function kindFlag(kind: string | undefined): ItemKind | undefined {
-  if (kind === undefined) return undefined;
-  if (!Object.values(ItemKind).includes(kind as ItemKind)) throw new UsageError(`--kind is image or video, got '${kind}'`);
-  return kind as ItemKind;
 }
 
 function parsedOrText(body: string): unknown {

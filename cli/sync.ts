@@ -29,7 +29,7 @@ import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
 import { CliError, UsageError } from './errors.js';
 import { parseSince, positiveInteger, table, transition } from './format.js';
-import { documentClient, listItems, statusesOf } from './images.js';
+import { checkedStatuses, documentClient, kindFlag, listItems } from './images.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type ClientConfig, type Target, type TargetFlags } from './target.js';
 import { TOKEN_ENV } from './tokens.js';
@@ -305,14 +305,11 @@ function selectionOf(flags: Flags, id: string | undefined, now: Date): Selection
     return { id, query: { limit: 1 } };
   }
   if (!statuses) throw new UsageError('images sync needs an <id> or --status (e.g. --status pending --older-than 1h)');
-  if (kind !== undefined && !Object.values(ItemKind).includes(kind as ItemKind)) throw new UsageError(`--kind is image or video, got '${kind}'`);
-  const known = statusesOf(kind as ItemKind | undefined);
-  const unknown = statuses.filter((status) => !known.includes(status as ItemStatus));
-  if (unknown.length > 0) throw new UsageError(`no ${kind ?? 'item'} status '${unknown.join("', '")}'; one of ${known.join(', ')}`);
+  const itemKind = kindFlag(kind);
   return {
     query: {
-      statuses: statuses as ItemStatus[],
-      ...(kind !== undefined && { kind: kind as ItemKind }),
+      statuses: checkedStatuses(itemKind, statuses),
+      ...(itemKind && { kind: itemKind }),
       ...(olderThan !== undefined && { before: parseSince(olderThan, now, '--older-than') }),
       limit: positiveInteger('--limit', limit, 50),
     },
