@@ -25,7 +25,7 @@ import { webhookSecretEditor } from './connect-secret.js';
 import { connectStream } from './connect-stream.js';
 import type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
 import { UsageError } from './errors.js';
-import { UNIT_MS } from './format.js';
+import { durationMs } from './format.js';
 import type { Command } from './index.js';
 import { secretsManagerStore } from './secret-store.js';
 import { howToPass, readTokens, TOKEN_ENV, TokenKind } from './tokens.js';
@@ -55,9 +55,9 @@ export async function connect(settings: ConnectSettings): Promise<ConnectReport>
 
 /** `90s`, `30m`, `1h`, `2d`, or `0`. */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
-  if (!match || (match[2] === undefined && match[1] !== '0')) throw new UsageError(`${flag} takes a duration such as 30m, 1h or 2d (or 0), got '${text}'`);
-  return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
+  const ms = text.trim() === '0' ? 0 : durationMs(text);
+  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 30m, 1h or 2d (or 0), got '${text}'`);
+  return ms;
 }
 
 export function formatConnectReport(report: ConnectReport): string {
