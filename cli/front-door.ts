@@ -15,7 +15,7 @@ import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2C
 import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips.js';
 import { CliError, failure, step, UsageError } from './errors.js';
 import type { Command } from './index.js';
-import { describeStack, StackOutput, type ClientConfig } from './target.js';
+import { describeStack, flagsClientConfig, StackOutput, type ClientConfig, type TargetFlags } from './target.js';
 
 
 const CLOUDFLARE_IPS_URL = 'https://www.cloudflare.com';
@@ -125,7 +125,7 @@ export function cloudflareLists(baseUrl: string): (version: IpVersion) => Promis
 /** The command as `cli/index.ts` registers it (`lazy`). */
 export const runRefreshIps: Command['run'] = async ({ flags, io }) => {
   const str = (name: string) => flags[name] as string | undefined;
-  const clientConfig: ClientConfig = { ...(str('region') && { region: str('region') }), ...(str('endpoint') && { endpoint: str('endpoint') }) };
+  const clientConfig = flagsClientConfig(flags as TargetFlags);
   let arns = { ipv4: str('ipv4-set'), ipv6: str('ipv6-set') };
   const stack = str('stack');
   if (stack) {
