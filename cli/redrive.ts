@@ -189,8 +189,8 @@ export const runEventsRedrive: Command['run'] = async ({ flags, io }) => {
   const config = found.clientConfig;
   const sqs = new SQSClient(config);
   const streams = new DynamoDBStreamsClient(config);
-  const relay = itemWriter(found, () => new Date());
-  const context: RedriveContext = { tableName, streams, relay };
+  const writer = itemWriter(found, () => new Date());
+  const context: RedriveContext = { tableName, streams, relay: writer };
   try {
     const outcomes = await drain(sqs, queueUrl, max, (message) => redriveMessage(context, message), (outcome) => {
       if (!flags.json) io.out(formatOutcome(outcome));
@@ -200,7 +200,7 @@ export const runEventsRedrive: Command['run'] = async ({ flags, io }) => {
     if (summary.kept > 0) throw new CliError(`${plural(summary.kept, 'message')} kept in ${queueUrl}: see above`);
   } finally {
     for (const client of [sqs, streams]) client.destroy();
-    relay.close();
+    writer.close();
   }
 };
 
