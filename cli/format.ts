@@ -45,6 +45,9 @@ export function positiveInteger(name: string, text: string | undefined, fallback
 
 export const transition = (from: string, to: string) => `${from} → ${to}`;
 
+/** `1 item`, `2 items`. */
+export const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 /** `code: message` of a recorded error (either part may be missing); '' for anything else. */
 export function errorText(error: unknown): string {
   if (typeof error !== 'object' || error === null) return '';

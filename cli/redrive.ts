@@ -36,7 +36,7 @@ import { compileFilters, type FilterPattern } from '../local/filter-pattern.js';
 import type { StreamFailureRecord } from '../local/stream-poller.js';
 import { toLambdaRecord } from '../local/stream-records.js';
 import { CliError, step } from './errors.js';
-import { positiveInteger } from './format.js';
+import { plural, positiveInteger } from './format.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type TargetFlags } from './target.js';
 import { itemWriter } from './writer.js';
@@ -171,8 +171,6 @@ function formatOutcome(outcome: MessageOutcome): string {
       return `${where}: ${outcome.detail}: kept in the queue`;
   }
 }
-
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 // ---- The command --------------------------------------------------------------------------------
 

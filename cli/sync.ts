@@ -28,7 +28,7 @@ import { reportFromApi } from '../lambda/core/reconcile.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
 import { CliError, UsageError } from './errors.js';
-import { parseSince, positiveInteger, table, transition } from './format.js';
+import { parseSince, plural, positiveInteger, table, transition } from './format.js';
 import { checkedStatuses, documentClient, kindFlag, listItems } from './images.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type ClientConfig, type Target, type TargetFlags } from './target.js';
@@ -269,7 +269,7 @@ export const runImagesSync: Command['run'] = async ({ flags, positionals: [id], 
     ids = listed.items.map((item) => item.id);
     truncated = listed.truncated;
   }
-  if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${ids.length} item${ids.length === 1 ? '' : 's'}`);
+  if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${plural(ids.length, 'item')}`);
 
   const writer = itemWriter(found, io.now);
   const ports: SyncPorts = {
@@ -322,13 +322,11 @@ function failIfIncomplete(results: readonly SyncResult[], tableName: string | un
   const unreachable = results.filter((r) => r.outcome === SyncOutcome.Unreachable);
   const busy = results.filter((r) => r.outcome === SyncOutcome.Busy);
   const problems = [
-    ...(unreachable.length > 0 ? [`Cloudflare could not be asked about ${count(unreachable.length)} (nothing was written for them): ${unreachable[0]!.cloudflare}`] : []),
-    ...(busy.length > 0 ? [`${count(busy.length)} held by another writer beyond the wait (${busy.map((r) => r.id).join(', ')}): run it again`] : []),
+    ...(unreachable.length > 0 ? [`Cloudflare could not be asked about ${plural(unreachable.length, 'item')} (nothing was written for them): ${unreachable[0]!.cloudflare}`] : []),
+    ...(busy.length > 0 ? [`${plural(busy.length, 'item')} held by another writer beyond the wait (${busy.map((r) => r.id).join(', ')}): run it again`] : []),
   ];
   if (problems.length > 0) throw new CliError(problems.join('; '));
 }
-
-const count = (n: number) => `${n} item${n === 1 ? '' : 's'}`;
 
 function writeFailure(error: unknown): CliError {
   if (!(error instanceof DependencyError)) throw error;
