@@ -13,6 +13,7 @@
  */
 import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips.js';
+import { str } from './command-options.js';
 import { CliError, failure, step, UsageError } from './errors.js';
 import type { Command } from './index.js';
 import { describeStack, flagsClientConfig, StackOutput, type ClientConfig, type TargetFlags } from './target.js';
@@ -124,10 +125,9 @@ export function cloudflareLists(baseUrl: string): (version: IpVersion) => Promis
 
 /** The command as `cli/index.ts` registers it (`lazy`). */
 export const runRefreshIps: Command['run'] = async ({ flags, io }) => {
-  const str = (name: string) => flags[name] as string | undefined;
   const clientConfig = flagsClientConfig(flags as TargetFlags);
-  let arns = { ipv4: str('ipv4-set'), ipv6: str('ipv6-set') };
-  const stack = str('stack');
+  let arns = { ipv4: str(flags, 'ipv4-set'), ipv6: str(flags, 'ipv6-set') };
+  const stack = str(flags, 'stack');
   if (stack) {
     if (arns.ipv4 || arns.ipv6) throw new UsageError('--stack and --ipv4-set/--ipv6-set exclude each other');
     const outputs = await describeStack(stack, clientConfig);
@@ -140,7 +140,7 @@ export const runRefreshIps: Command['run'] = async ({ flags, io }) => {
   const dryRun = flags['dry-run'] === true;
   const results = await refreshIpSets({
     sets: { ipv4: parseIpSetArn(arns.ipv4), ipv6: parseIpSetArn(arns.ipv6) },
-    fetchList: cloudflareLists(str('ips-url') ?? io.env.CLOUDFLARE_IPS_URL ?? CLOUDFLARE_IPS_URL),
+    fetchList: cloudflareLists(str(flags, 'ips-url') ?? io.env.CLOUDFLARE_IPS_URL ?? CLOUDFLARE_IPS_URL),
     clientConfig,
     dryRun,
   });

@@ -28,7 +28,7 @@ import {
 } from './send.js';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target.js';
 import { imagesUploadCommand, UPLOAD_USAGE } from './upload.js';
-import { CONNECT_USAGE, connectOptions, FRONT_DOOR_USAGE, frontDoorOptions, REDRIVE_USAGE, redriveOptions, SYNC_USAGE, syncOptions } from './command-options.js';
+import { CONNECT_USAGE, connectOptions, FRONT_DOOR_USAGE, frontDoorOptions, REDRIVE_USAGE, redriveOptions, str, SYNC_USAGE, syncOptions } from './command-options.js';
 import { standardInput, type ReadInput } from './tokens.js';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
@@ -186,7 +186,6 @@ function parse(name: string, command: Command, args: string[]): { values: Flags;
   return { values: values as Flags, positionals };
 }
 
-const str = (flags: Flags, name: string) => flags[name] as string | undefined;
 const list = (flags: Flags, name: string) => flags[name] as string[] | undefined;
 const target = (flags: Flags, io: Required<CliIO>): Promise<Target> => resolveTarget(flags as TargetFlags, { env: io.env });
 
