@@ -23,7 +23,7 @@ import { Defaults, ItemKind, type DetailType, type ItemStatus } from '../lambda/
 import { decide } from '../lambda/core/decide.js';
 import { DependencyError } from '../lambda/core/errors.js';
 import type { Item, StatusReport } from '../lambda/core/item.js';
-import { NOTHING, settle, type OutboxPorts } from '../lambda/core/outbox.js';
+import { NOTHING, settle } from '../lambda/core/outbox.js';
 import { reportFromApi } from '../lambda/core/reconcile.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
@@ -33,11 +33,7 @@ import { checkedStatuses, documentClient, kindFlag, listItems } from './images.j
 import type { Command } from './index.js';
 import { required, resolveTarget, type ClientConfig, type Target, type TargetFlags } from './target.js';
 import { TOKEN_ENV } from './tokens.js';
-import { itemWriter } from './writer.js';
-
-/** The environment variable that may hold a read token instead of a secret; never a flag (shell history, `ps`). */
-const READ_TOKEN_ENV = TOKEN_ENV.read;
-
+import { itemWriter, type ItemWriter } from './writer.js';
 
 /** What became of one item. */
 export const SyncOutcome = {
@@ -70,10 +66,9 @@ export interface SyncResult {
   readonly published: readonly { readonly eventId: string; readonly detailType: DetailType }[];
 }
 
-export interface SyncPorts extends OutboxPorts {
+/** The item writer's store, publisher, clock and sleep, and Cloudflare's answers. */
+export interface SyncPorts extends Omit<ItemWriter, 'close'> {
   readonly cloudflare: CloudflareReader;
-  readonly now: () => Date;
-  readonly sleep: (ms: number) => Promise<void>;
 }
 
 export interface SyncOptions {
@@ -216,17 +211,17 @@ async function readCredentials(
   flags: ReadTokenFlags,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ readonly credentials: ApiCredentials; readonly from: string }> {
-  const envToken = env[READ_TOKEN_ENV]?.trim();
+  const envToken = env[TOKEN_ENV.read]?.trim();
   const accountId = flags['account-id'] ?? env.CLOUDFLARE_ACCOUNT_ID;
   if (flags['read-secret'] === undefined && envToken) {
-    if (!accountId) throw new UsageError(`$${READ_TOKEN_ENV} needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)`);
-    return { credentials: { accountId, apiToken: envToken }, from: `$${READ_TOKEN_ENV}` };
+    if (!accountId) throw new UsageError(`$${TOKEN_ENV.read} needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)`);
+    return { credentials: { accountId, apiToken: envToken }, from: `$${TOKEN_ENV.read}` };
   }
-  if (flags['account-id'] !== undefined) throw new UsageError(`--account-id goes with $${READ_TOKEN_ENV}; a read secret names its own account`);
+  if (flags['account-id'] !== undefined) throw new UsageError(`--account-id goes with $${TOKEN_ENV.read}; a read secret names its own account`);
   const secretId = flags['read-secret'] ?? found.readSecretId;
   if (!secretId) {
     throw new CliError(
-      `no Cloudflare read token from ${found.source}: pass --read-secret ID, or set $${READ_TOKEN_ENV} and --account-id ` +
+      `no Cloudflare read token from ${found.source}: pass --read-secret ID, or set $${TOKEN_ENV.read} and --account-id ` +
         '(a deployed stack names its secret in the CloudflareReadSecretArn output; `npm run connect` fills it)',
     );
   }
