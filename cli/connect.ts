@@ -32,8 +32,7 @@ import { secretsManagerStore } from './secret-store.js';
 import { howToPass, readTokens, TOKEN_ENV, TokenKind } from './tokens.js';
 import { describeStack, required, resolveTarget, StackOutput, type TargetFlags } from './target.js';
 
-export { secretsManagerStore, type SecretStore } from './secret-store.js';
-export type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
+export type { ConnectSettings } from './connect-types.js';
 
 const DEFAULT_GRACE_MS = 60 * 60_000;
 

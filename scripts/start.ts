@@ -16,8 +16,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { connect, formatConnectReport, secretsManagerStore } from '../cli/connect.js';
+import { connect, formatConnectReport } from '../cli/connect.js';
 import { devLoopLines, uploadByHandLines } from '../cli/dev-loop.js';
+import { secretsManagerStore } from '../cli/secret-store.js';
 import { localClientConfig } from '../local/aws.js';
 import { ALL_PERMISSIONS, Permission, startCloudflareStandIn, type CloudflareStandIn } from '../local/cloudflare.js';
 import { LOCAL_CONCURRENCY_ENV, localConcurrency } from '../local/instances.js';
