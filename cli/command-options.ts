@@ -2,9 +2,12 @@
  * What `runCli` needs to parse and describe the commands it loads only when they run (cli/index.ts,
  * `lazy`): `connect` pulls in the Cloudflare SDK, `front-door` the WAF client, `events redrive` the
  * stream client and the relay, `images sync` the Cloudflare read client; every other command, and
- * `--help`, would pay for them at start.
+ * `--help`, would pay for them at start. And `str`, how a command reads a string flag.
  */
 import { TOKEN_ENV, tokenOptions } from './tokens.js';
+
+/** A string flag's value as parseArgs left it; undefined when not given. */
+export const str = (flags: Readonly<Record<string, unknown>>, name: string) => flags[name] as string | undefined;
 
 export const CONNECT_USAGE = `  connect --account-id ID       register this stack's webhooks with Cloudflare and store their secrets
       Tokens never go on the command line: each comes from its environment variable, or from

@@ -21,19 +21,18 @@
 import { connectApiSecret } from './connect-api-secret.js';
 import { cloudflareClient } from './connect-cloudflare.js';
 import { connectImages } from './connect-images.js';
-import { connectOptions } from './command-options.js';
 import { webhookSecretEditor } from './connect-secret.js';
 import { connectStream } from './connect-stream.js';
 import type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
+import { str } from './command-options.js';
 import { UsageError } from './errors.js';
-import { UNIT_MS } from './format.js';
+import { durationMs } from './format.js';
 import type { Command } from './index.js';
 import { secretsManagerStore } from './secret-store.js';
 import { howToPass, readTokens, TOKEN_ENV, TokenKind } from './tokens.js';
 import { describeStack, required, resolveTarget, StackOutput, type TargetFlags } from './target.js';
 
-export { secretsManagerStore, type SecretStore } from './secret-store.js';
-export type { ApiSecretTarget, ConnectAction, ConnectArea, ConnectReport, ConnectSettings } from './connect-types.js';
+export type { ConnectSettings } from './connect-types.js';
 
 const DEFAULT_GRACE_MS = 60 * 60_000;
 
@@ -56,9 +55,9 @@ export async function connect(settings: ConnectSettings): Promise<ConnectReport>
 
 /** `90s`, `30m`, `1h`, `2d`, or `0`. */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
-  if (!match || (match[2] === undefined && match[1] !== '0')) throw new UsageError(`${flag} takes a duration such as 30m, 1h or 2d (or 0), got '${text}'`);
-  return Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS];
+  const ms = text.trim() === '0' ? 0 : durationMs(text);
+  if (ms === undefined) throw new UsageError(`${flag} takes a duration such as 30m, 1h or 2d (or 0), got '${text}'`);
+  return ms;
 }
 
 export function formatConnectReport(report: ConnectReport): string {
@@ -69,19 +68,14 @@ export function formatConnectReport(report: ConnectReport): string {
 
 type RunArgs = Parameters<Command['run']>[0];
 
-/** The command as `cli/index.ts` registers it. */
-export const connectCommand: Command = {
-  options: connectOptions,
-  positionals: [],
-  run: async ({ flags, io }) => {
-    const report = await connect(await connectSettings(flags, io));
-    io.out(flags.json ? JSON.stringify(report, null, 2) : formatConnectReport(report));
-  },
+/** The command as `cli/index.ts` registers it (`lazy`). */
+export const runConnect: Command['run'] = async ({ flags, io }) => {
+  const report = await connect(await connectSettings(flags, io));
+  io.out(flags.json ? JSON.stringify(report, null, 2) : formatConnectReport(report));
 };
 
 /** The command's flags, then the stack's outputs, as connect's settings. */
 async function connectSettings(flags: RunArgs['flags'], io: RunArgs['io']): Promise<ConnectSettings> {
-  const str = (name: string) => flags[name] as string | undefined;
   const { accountId, apiToken, tokens, only, graceMs } = await checkedFlags(flags, io);
   // The stack's outputs, read once: resolveTarget gets the receiver's, the upload secret is ours.
   let outputs: Record<string, string> = {};
@@ -89,9 +83,9 @@ async function connectSettings(flags: RunArgs['flags'], io: RunArgs['io']): Prom
     env: io.env,
     describeStackOutputs: async (stackName, config) => (outputs = await describeStack(stackName, config)),
   });
-  const uploads = apiSecretTarget('uploads', str('uploads-secret') ?? outputs[StackOutput.CloudflareApiSecretArn], tokens.uploads, StackOutput.CloudflareApiSecretArn);
-  const read = apiSecretTarget('read', str('read-secret') ?? outputs[StackOutput.CloudflareReadSecretArn], tokens.read, StackOutput.CloudflareReadSecretArn);
-  const baseURL = str('base-url') ?? io.env.CLOUDFLARE_BASE_URL;
+  const uploads = apiSecretTarget('uploads', str(flags, 'uploads-secret') ?? outputs[StackOutput.CloudflareApiSecretArn], tokens.uploads, StackOutput.CloudflareApiSecretArn);
+  const read = apiSecretTarget('read', str(flags, 'read-secret') ?? outputs[StackOutput.CloudflareReadSecretArn], tokens.read, StackOutput.CloudflareReadSecretArn);
+  const baseURL = str(flags, 'base-url') ?? io.env.CLOUDFLARE_BASE_URL;
   return {
     accountId,
     apiToken,
@@ -104,7 +98,7 @@ async function connectSettings(flags: RunArgs['flags'], io: RunArgs['io']): Prom
     rotate: flags.rotate === true,
     dryRun: flags['dry-run'] === true,
     ...(only && { only }),
-    name: str('name') ?? `cloudflare-webhook ${(flags.stack as string | undefined) ?? hostOf(target.imagesUrl ?? target.streamUrl)}`,
+    name: str(flags, 'name') ?? `cloudflare-webhook ${str(flags, 'stack') ?? hostOf(target.imagesUrl ?? target.streamUrl)}`,
     ...(uploads && { uploads }),
     ...(read && { read }),
     now: io.now,
@@ -113,15 +107,15 @@ async function connectSettings(flags: RunArgs['flags'], io: RunArgs['io']): Prom
 
 /** What the flags and the environment say, checked before anything is asked of AWS or Cloudflare. */
 async function checkedFlags(flags: RunArgs['flags'], io: RunArgs['io']) {
-  const str = (name: string) => flags[name] as string | undefined;
-  const accountId = str('account-id') ?? io.env.CLOUDFLARE_ACCOUNT_ID;
+  const accountId = str(flags, 'account-id') ?? io.env.CLOUDFLARE_ACCOUNT_ID;
   if (!accountId) throw new UsageError('connect needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)');
   const tokens = await readTokens(flags, io.env, io.readInput);
   const apiToken = tokens.api;
   if (!apiToken) throw new UsageError(`connect needs a Cloudflare API token with Stream Write and Notifications Write: ${howToPass(TokenKind.Api)}`);
-  const only = str('only');
+  const only = str(flags, 'only');
   if (only !== undefined && only !== 'images' && only !== 'stream') throw new UsageError(`--only is images or stream, got '${only}'`);
-  const graceMs = str('grace') === undefined ? DEFAULT_GRACE_MS : parseDuration(str('grace')!, '--grace');
+  const grace = str(flags, 'grace');
+  const graceMs = grace === undefined ? DEFAULT_GRACE_MS : parseDuration(grace, '--grace');
   return { accountId, apiToken, tokens, only: only as ConnectSettings['only'], graceMs };
 }
 

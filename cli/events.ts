@@ -24,7 +24,7 @@ import {
 import { DetailTypes, type EventBridgePattern, type WebhookEvent } from '../lambda/core/events.js';
 import { queuePolicy } from '../local/aws.js';
 import { failure, step } from './errors.js';
-import { errorText, transition } from './format.js';
+import { errorText, plural, transition } from './format.js';
 import type { ClientConfig } from './target.js';
 
 /** Prefix of the temporary rule and queue, so leftovers of a killed tail are easy to find. */
@@ -60,7 +60,7 @@ export async function tailEvents(config: ClientConfig, options: TailOptions): Pr
     } finally {
       await unsubscribe(events, sqs, options.eventBusName, subscription, options.log);
     }
-    options.log(`${seen} event${seen === 1 ? '' : 's'}; removed rule and queue ${subscription.name}`);
+    options.log(`${plural(seen, 'event')}; removed rule and queue ${subscription.name}`);
     return seen;
   } finally {
     events.destroy();

@@ -15,13 +15,19 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
 /** Milliseconds per unit of the durations the flags take (`--since`, `--at`, `--grace`). */
 export const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
+/** `90s`, `15m`, `1h`, `2d` in milliseconds; undefined for anything else. */
+export function durationMs(text: string): number | undefined {
+  const match = /^(\d+)([smhd])$/.exec(text.trim());
+  return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : undefined;
+}
+
 /**
  * `--since` and `--at`: a duration back from now (`90s`, `15m`, `1h`, `7d`) or an ISO 8601 instant,
  * returned as the ISO string the table stores, so it compares as text with `updatedAt`.
  */
 export function parseSince(text: string, now: Date, flag = '--since'): string {
-  const relative = /^(\d+)([smhd])$/.exec(text.trim());
-  if (relative) return new Date(now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]).toISOString();
+  const relative = durationMs(text);
+  if (relative !== undefined) return new Date(now.getTime() - relative).toISOString();
   const absolute = new Date(text);
   // A bare date such as 2024-06-01 parses too; anything Date cannot read does not.
   if (!/^\d{4}-\d\d-\d\d/.test(text) || Number.isNaN(absolute.getTime())) {
@@ -38,6 +44,9 @@ export function positiveInteger(name: string, text: string | undefined, fallback
 }
 
 export const transition = (from: string, to: string) => `${from} → ${to}`;
+
+/** `1 item`, `2 items`. */
+export const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** `code: message` of a recorded error (either part may be missing); '' for anything else. */
 export function errorText(error: unknown): string {

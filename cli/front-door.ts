@@ -13,10 +13,10 @@
  */
 import { GetIPSetCommand, UpdateIPSetCommand, WAFOptimisticLockException, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { parseCidrList, type IpVersion } from '../lambda/core/cloudflare-ips.js';
-import { frontDoorOptions } from './command-options.js';
+import { str } from './command-options.js';
 import { CliError, failure, step, UsageError } from './errors.js';
 import type { Command } from './index.js';
-import { describeStack, StackOutput, type ClientConfig } from './target.js';
+import { describeStack, flagsClientConfig, StackOutput, type ClientConfig, type TargetFlags } from './target.js';
 
 
 const CLOUDFLARE_IPS_URL = 'https://www.cloudflare.com';
@@ -123,30 +123,26 @@ export function cloudflareLists(baseUrl: string): (version: IpVersion) => Promis
   };
 }
 
-export const refreshIpsCommand: Command = {
-  options: frontDoorOptions,
-  positionals: [],
-  run: async ({ flags, io }) => {
-    const str = (name: string) => flags[name] as string | undefined;
-    const clientConfig: ClientConfig = { ...(str('region') && { region: str('region') }), ...(str('endpoint') && { endpoint: str('endpoint') }) };
-    let arns = { ipv4: str('ipv4-set'), ipv6: str('ipv6-set') };
-    const stack = str('stack');
-    if (stack) {
-      if (arns.ipv4 || arns.ipv6) throw new UsageError('--stack and --ipv4-set/--ipv6-set exclude each other');
-      const outputs = await describeStack(stack, clientConfig);
-      arns = { ipv4: outputs[StackOutput.CloudflareIpv4SetArn], ipv6: outputs[StackOutput.CloudflareIpv6SetArn] };
-      if (!arns.ipv4 || !arns.ipv6) {
-        throw new CliError(`stack ${stack} has no front door IP sets (outputs ${StackOutput.CloudflareIpv4SetArn}, ${StackOutput.CloudflareIpv6SetArn}); deploy it with -c frontDoor=true -c frontDoorCloudflareIpsOnly=true`);
-      }
+/** The command as `cli/index.ts` registers it (`lazy`). */
+export const runRefreshIps: Command['run'] = async ({ flags, io }) => {
+  const clientConfig = flagsClientConfig(flags as TargetFlags);
+  let arns = { ipv4: str(flags, 'ipv4-set'), ipv6: str(flags, 'ipv6-set') };
+  const stack = str(flags, 'stack');
+  if (stack) {
+    if (arns.ipv4 || arns.ipv6) throw new UsageError('--stack and --ipv4-set/--ipv6-set exclude each other');
+    const outputs = await describeStack(stack, clientConfig);
+    arns = { ipv4: outputs[StackOutput.CloudflareIpv4SetArn], ipv6: outputs[StackOutput.CloudflareIpv6SetArn] };
+    if (!arns.ipv4 || !arns.ipv6) {
+      throw new CliError(`stack ${stack} has no front door IP sets (outputs ${StackOutput.CloudflareIpv4SetArn}, ${StackOutput.CloudflareIpv6SetArn}); deploy it with -c frontDoor=true -c frontDoorCloudflareIpsOnly=true`);
     }
-    if (!arns.ipv4 || !arns.ipv6) throw new UsageError('front-door refresh-ips needs --stack NAME, or both --ipv4-set ARN and --ipv6-set ARN');
-    const dryRun = flags['dry-run'] === true;
-    const results = await refreshIpSets({
-      sets: { ipv4: parseIpSetArn(arns.ipv4), ipv6: parseIpSetArn(arns.ipv6) },
-      fetchList: cloudflareLists(str('ips-url') ?? io.env.CLOUDFLARE_IPS_URL ?? CLOUDFLARE_IPS_URL),
-      clientConfig,
-      dryRun,
-    });
-    io.out(flags.json ? JSON.stringify(results, null, 2) : formatRefresh(results, dryRun));
-  },
+  }
+  if (!arns.ipv4 || !arns.ipv6) throw new UsageError('front-door refresh-ips needs --stack NAME, or both --ipv4-set ARN and --ipv6-set ARN');
+  const dryRun = flags['dry-run'] === true;
+  const results = await refreshIpSets({
+    sets: { ipv4: parseIpSetArn(arns.ipv4), ipv6: parseIpSetArn(arns.ipv6) },
+    fetchList: cloudflareLists(str(flags, 'ips-url') ?? io.env.CLOUDFLARE_IPS_URL ?? CLOUDFLARE_IPS_URL),
+    clientConfig,
+    dryRun,
+  });
+  io.out(flags.json ? JSON.stringify(results, null, 2) : formatRefresh(results, dryRun));
 };

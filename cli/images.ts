@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, type Quer
 import { ItemKind, STATUSES, TableDesign, type ItemStatus } from '../lambda/core/contract.js';
 import { recordedItem } from '../lambda/core/decide.js';
 import { withOutboxAsList } from '../lambda/adapters/store.js';
-import { CliError, failure, step } from './errors.js';
+import { CliError, failure, step, UsageError } from './errors.js';
 import { errorText, table, transition } from './format.js';
 import type { ClientConfig } from './target.js';
 import type { HistoryEntry, Item } from '../lambda/core/item.js';
@@ -45,6 +45,21 @@ export interface ListResult {
 /** Statuses to query when none is given: every status of the kind, or of both kinds. */
 export function statusesOf(kind: ItemKind | undefined): ItemStatus[] {
   return kind ? [...STATUSES[kind]] : [...new Set<ItemStatus>([...STATUSES.image, ...STATUSES.video])];
+}
+
+/** `--kind`, checked (`images list`, `images sync`, `images create-pending`, `events tail`). */
+export function kindFlag(kind: string | undefined): ItemKind | undefined {
+  if (kind === undefined) return undefined;
+  if (!Object.values(ItemKind).includes(kind as ItemKind)) throw new UsageError(`--kind is image or video, got '${kind}'`);
+  return kind as ItemKind;
+}
+
+/** `--status` values, each one a status of the kind (of either kind when none is given). */
+export function checkedStatuses(kind: ItemKind | undefined, statuses: readonly string[]): ItemStatus[] {
+  const known = statusesOf(kind);
+  const unknown = statuses.filter((status) => !known.includes(status as ItemStatus));
+  if (unknown.length > 0) throw new UsageError(`no ${kind ?? 'item'} status '${unknown.join("', '")}'; one of ${known.join(', ')}`);
+  return statuses as ItemStatus[];
 }
 
 /**

@@ -5,13 +5,13 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ItemKind, type DetailType, type ItemStatus, type Route } from '../lambda/core/contract.js';
+import { ItemKind, type DetailType, type Route } from '../lambda/core/contract.js';
 import type { SecretSet } from '../lambda/core/secret-format.js';
 import { eventBridgePattern, type EventBridgePattern } from '../lambda/core/events.js';
 import { CliError, UsageError } from './errors.js';
 import { formatEvent, tailEvents } from './events.js';
 import { parseSince, positiveInteger } from './format.js';
-import { createPending, documentClient, formatHistory, formatItems, getItem, listItems, orderedItem, statusesOf } from './images.js';
+import { checkedStatuses, createPending, documentClient, formatHistory, formatItems, getItem, kindFlag, listItems, orderedItem } from './images.js';
 import { eventsReplayCommand, REPLAY_USAGE } from './replay.js';
 import {
   Deliveries,
@@ -28,7 +28,7 @@ import {
 } from './send.js';
 import { required, resolveTarget, targetOptions, type Target, type TargetFlags } from './target.js';
 import { imagesUploadCommand, UPLOAD_USAGE } from './upload.js';
-import { CONNECT_USAGE, connectOptions, FRONT_DOOR_USAGE, frontDoorOptions, REDRIVE_USAGE, redriveOptions, SYNC_USAGE, syncOptions } from './command-options.js';
+import { CONNECT_USAGE, connectOptions, FRONT_DOOR_USAGE, frontDoorOptions, REDRIVE_USAGE, redriveOptions, str, SYNC_USAGE, syncOptions } from './command-options.js';
 import { standardInput, type ReadInput } from './tokens.js';
 
 export const USAGE = `Usage: npm run cli -- <command> [options]
@@ -74,7 +74,7 @@ export interface CliIO {
 type Options = ParseArgsConfig['options'];
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-/** A command as `runCli` registers it; `connect`, `images sync`, `events replay` and `events redrive` declare theirs in their own files. */
+/** A command as `runCli` registers it; `images upload` and `events replay` declare theirs in their own files. */
 export interface Command {
   readonly options: Options;
   /** Positional arguments after the command words; a name ending in `?` may be left out (only last ones). */
@@ -87,12 +87,13 @@ const common = { ...targetOptions, json: { type: 'boolean' }, help: { type: 'boo
 /**
  * A command whose code loads only when it runs: what it alone needs (the Cloudflare SDK for
  * `connect`, the WAF client, the stream client and the relay, the Cloudflare read client) is not
- * paid for by every other command and `--help`. Its options live in cli/command-options.ts.
+ * paid for by every other command and `--help`. Its options live in cli/command-options.ts; its
+ * module exports only the run function.
  */
-const lazy = (options: Options, positionals: readonly string[], load: () => Promise<Command>): Command => ({
+const lazy = (options: Options, positionals: readonly string[], load: () => Promise<Command['run']>): Command => ({
   options,
   positionals,
-  run: async (args) => (await load()).run(args),
+  run: async (args) => (await load())(args),
 });
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -117,10 +118,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'images history': { options: {}, positionals: ['id'], run: imagesHistory },
   'images create-pending': { options: { kind: { type: 'string' } }, positionals: ['id'], run: imagesCreatePending },
-  'images sync': lazy(syncOptions, ['id?'], async () => (await import('./sync.js')).imagesSyncCommand),
+  'images sync': lazy(syncOptions, ['id?'], async () => (await import('./sync.js')).runImagesSync),
   'images upload': imagesUploadCommand,
   'events replay': eventsReplayCommand,
-  'events redrive': lazy(redriveOptions, [], async () => (await import('./redrive.js')).eventsRedriveCommand),
+  'events redrive': lazy(redriveOptions, [], async () => (await import('./redrive.js')).runEventsRedrive),
   'events tail': {
     options: {
       seconds: { type: 'string' },
@@ -131,8 +132,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: [],
     run: eventsTail,
   },
-  connect: lazy(connectOptions, [], async () => (await import('./connect.js')).connectCommand),
-  'front-door refresh-ips': lazy(frontDoorOptions, [], async () => (await import('./front-door.js')).refreshIpsCommand),
+  connect: lazy(connectOptions, [], async () => (await import('./connect.js')).runConnect),
+  'front-door refresh-ips': lazy(frontDoorOptions, [], async () => (await import('./front-door.js')).runRefreshIps),
 };
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
@@ -185,7 +186,6 @@ function parse(name: string, command: Command, args: string[]): { values: Flags;
   return { values: values as Flags, positionals };
 }
 
-const str = (flags: Flags, name: string) => flags[name] as string | undefined;
 const list = (flags: Flags, name: string) => flags[name] as string[] | undefined;
 const target = (flags: Flags, io: Required<CliIO>): Promise<Target> => resolveTarget(flags as TargetFlags, { env: io.env });
 
@@ -239,12 +239,9 @@ async function imagesGet({ flags, positionals: [id], io }: Parameters<Command['r
 async function imagesList({ flags, io }: Parameters<Command['run']>[0]): Promise<void> {
   const kind = kindFlag(str(flags, 'kind'));
   const statuses = list(flags, 'status');
-  const known = statusesOf(kind);
-  const unknown = statuses?.filter((status) => !known.includes(status as ItemStatus)) ?? [];
-  if (unknown.length > 0) throw new UsageError(`no ${kind ?? 'item'} status '${unknown.join("', '")}'; one of ${known.join(', ')}`);
   const since = str(flags, 'since');
   const query = {
-    ...(statuses && { statuses: statuses as ItemStatus[] }),
+    ...(statuses && { statuses: checkedStatuses(kind, statuses) }),
     ...(kind && { kind }),
     ...(since !== undefined && { since: parseSince(since, io.now()) }),
     limit: positiveInteger('--limit', str(flags, 'limit'), 50),
@@ -292,12 +289,6 @@ async function eventsTail({ flags, io }: Parameters<Command['run']>[0]): Promise
     onEvent: (event) => io.out(flags.json ? JSON.stringify(event) : formatEvent(event)),
     log: io.err,
   });
-}
-
-function kindFlag(kind: string | undefined): ItemKind | undefined {
-  if (kind === undefined) return undefined;
-  if (!Object.values(ItemKind).includes(kind as ItemKind)) throw new UsageError(`--kind is image or video, got '${kind}'`);
-  return kind as ItemKind;
 }
 
 function parsedOrText(body: string): unknown {

@@ -35,9 +35,8 @@ import { relay, type RelayPorts } from '../lambda/relay/relay.js';
 import { compileFilters, type FilterPattern } from '../local/filter-pattern.js';
 import type { StreamFailureRecord } from '../local/stream-poller.js';
 import { toLambdaRecord } from '../local/stream-records.js';
-import { redriveOptions } from './command-options.js';
 import { CliError, step } from './errors.js';
-import { positiveInteger } from './format.js';
+import { plural, positiveInteger } from './format.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type TargetFlags } from './target.js';
 import { itemWriter } from './writer.js';
@@ -173,39 +172,34 @@ function formatOutcome(outcome: MessageOutcome): string {
   }
 }
 
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-
 // ---- The command --------------------------------------------------------------------------------
 
 /** Long enough for one message's records to be relayed before another redrive could see it. */
 const VISIBILITY_SECONDS = 300;
 
 
-export const eventsRedriveCommand: Command = {
-  options: redriveOptions,
-  positionals: [],
-  run: async ({ flags, io }) => {
-    const max = positiveInteger('--max', flags.max as string | undefined, Number.MAX_SAFE_INTEGER);
-    const found = await resolveTarget(flags as TargetFlags, { env: io.env });
-    const queueUrl = (flags.queue as string | undefined) ?? required(found, 'relayDeadLetterQueueUrl');
-    const tableName = required(found, 'tableName');
-    const config = found.clientConfig;
-    const sqs = new SQSClient(config);
-    const streams = new DynamoDBStreamsClient(config);
-    const relay = itemWriter(found, () => new Date());
-    const context: RedriveContext = { tableName, streams, relay };
-    try {
-      const outcomes = await drain(sqs, queueUrl, max, (message) => redriveMessage(context, message), (outcome) => {
-        if (!flags.json) io.out(formatOutcome(outcome));
-      });
-      const summary = summarize(outcomes);
-      io.out(flags.json ? JSON.stringify({ ...summary, messages: outcomes }, null, 2) : formatSummary(summary, queueUrl));
-      if (summary.kept > 0) throw new CliError(`${plural(summary.kept, 'message')} kept in ${queueUrl}: see above`);
-    } finally {
-      for (const client of [sqs, streams]) client.destroy();
-      relay.close();
-    }
-  },
+/** The command as `cli/index.ts` registers it (`lazy`). */
+export const runEventsRedrive: Command['run'] = async ({ flags, io }) => {
+  const max = positiveInteger('--max', flags.max as string | undefined, Number.MAX_SAFE_INTEGER);
+  const found = await resolveTarget(flags as TargetFlags, { env: io.env });
+  const queueUrl = (flags.queue as string | undefined) ?? required(found, 'relayDeadLetterQueueUrl');
+  const tableName = required(found, 'tableName');
+  const config = found.clientConfig;
+  const sqs = new SQSClient(config);
+  const streams = new DynamoDBStreamsClient(config);
+  const writer = itemWriter(found, () => new Date());
+  const context: RedriveContext = { tableName, streams, relay: writer };
+  try {
+    const outcomes = await drain(sqs, queueUrl, max, (message) => redriveMessage(context, message), (outcome) => {
+      if (!flags.json) io.out(formatOutcome(outcome));
+    });
+    const summary = summarize(outcomes);
+    io.out(flags.json ? JSON.stringify({ ...summary, messages: outcomes }, null, 2) : formatSummary(summary, queueUrl));
+    if (summary.kept > 0) throw new CliError(`${plural(summary.kept, 'message')} kept in ${queueUrl}: see above`);
+  } finally {
+    for (const client of [sqs, streams]) client.destroy();
+    writer.close();
+  }
 };
 
 /**

@@ -23,22 +23,17 @@ import { Defaults, ItemKind, type DetailType, type ItemStatus } from '../lambda/
 import { decide } from '../lambda/core/decide.js';
 import { DependencyError } from '../lambda/core/errors.js';
 import type { Item, StatusReport } from '../lambda/core/item.js';
-import { NOTHING, settle, type OutboxPorts } from '../lambda/core/outbox.js';
+import { NOTHING, settle } from '../lambda/core/outbox.js';
 import { reportFromApi } from '../lambda/core/reconcile.js';
 import { DEFAULT_RELAY_MAX_WAIT_MS } from '../lambda/relay/config.js';
 import { expiryReport } from '../lambda/sweep/sweep.js';
-import { syncOptions } from './command-options.js';
 import { CliError, UsageError } from './errors.js';
-import { parseSince, positiveInteger, table, transition } from './format.js';
-import { documentClient, listItems, statusesOf } from './images.js';
+import { parseSince, plural, positiveInteger, table, transition } from './format.js';
+import { checkedStatuses, documentClient, kindFlag, listItems } from './images.js';
 import type { Command } from './index.js';
 import { required, resolveTarget, type ClientConfig, type Target, type TargetFlags } from './target.js';
 import { TOKEN_ENV } from './tokens.js';
-import { itemWriter } from './writer.js';
-
-/** The environment variable that may hold a read token instead of a secret; never a flag (shell history, `ps`). */
-const READ_TOKEN_ENV = TOKEN_ENV.read;
-
+import { itemWriter, type ItemWriter } from './writer.js';
 
 /** What became of one item. */
 export const SyncOutcome = {
@@ -71,10 +66,9 @@ export interface SyncResult {
   readonly published: readonly { readonly eventId: string; readonly detailType: DetailType }[];
 }
 
-export interface SyncPorts extends OutboxPorts {
+/** The item writer's store, publisher, clock and sleep, and Cloudflare's answers. */
+export interface SyncPorts extends Omit<ItemWriter, 'close'> {
   readonly cloudflare: CloudflareReader;
-  readonly now: () => Date;
-  readonly sleep: (ms: number) => Promise<void>;
 }
 
 export interface SyncOptions {
@@ -217,17 +211,17 @@ async function readCredentials(
   flags: ReadTokenFlags,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<{ readonly credentials: ApiCredentials; readonly from: string }> {
-  const envToken = env[READ_TOKEN_ENV]?.trim();
+  const envToken = env[TOKEN_ENV.read]?.trim();
   const accountId = flags['account-id'] ?? env.CLOUDFLARE_ACCOUNT_ID;
   if (flags['read-secret'] === undefined && envToken) {
-    if (!accountId) throw new UsageError(`$${READ_TOKEN_ENV} needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)`);
-    return { credentials: { accountId, apiToken: envToken }, from: `$${READ_TOKEN_ENV}` };
+    if (!accountId) throw new UsageError(`$${TOKEN_ENV.read} needs --account-id (or $CLOUDFLARE_ACCOUNT_ID)`);
+    return { credentials: { accountId, apiToken: envToken }, from: `$${TOKEN_ENV.read}` };
   }
-  if (flags['account-id'] !== undefined) throw new UsageError(`--account-id goes with $${READ_TOKEN_ENV}; a read secret names its own account`);
+  if (flags['account-id'] !== undefined) throw new UsageError(`--account-id goes with $${TOKEN_ENV.read}; a read secret names its own account`);
   const secretId = flags['read-secret'] ?? found.readSecretId;
   if (!secretId) {
     throw new CliError(
-      `no Cloudflare read token from ${found.source}: pass --read-secret ID, or set $${READ_TOKEN_ENV} and --account-id ` +
+      `no Cloudflare read token from ${found.source}: pass --read-secret ID, or set $${TOKEN_ENV.read} and --account-id ` +
         '(a deployed stack names its secret in the CloudflareReadSecretArn output; `npm run connect` fills it)',
     );
   }
@@ -254,42 +248,39 @@ async function readSecret(secretId: string, config: ClientConfig): Promise<ApiCr
 type Flags = Parameters<Command['run']>[0]['flags'];
 
 
-export const imagesSyncCommand: Command = {
-  options: syncOptions,
-  positionals: ['id?'],
-  run: async ({ flags, positionals: [id], io }) => {
-    const selection = selectionOf(flags, id, io.now());
-    const found = await resolveTarget(flags as TargetFlags, { env: io.env });
-    const tableName = required(found, 'tableName');
-    const { credentials, from } = await readCredentials(found, flags as ReadTokenFlags, io.env);
-    const baseUrl = (flags['base-url'] as string | undefined) ?? io.env.CLOUDFLARE_BASE_URL ?? found.cloudflareBaseUrl ?? CLOUDFLARE_API;
+/** The command as `cli/index.ts` registers it (`lazy`). */
+export const runImagesSync: Command['run'] = async ({ flags, positionals: [id], io }) => {
+  const selection = selectionOf(flags, id, io.now());
+  const found = await resolveTarget(flags as TargetFlags, { env: io.env });
+  const tableName = required(found, 'tableName');
+  const { credentials, from } = await readCredentials(found, flags as ReadTokenFlags, io.env);
+  const baseUrl = (flags['base-url'] as string | undefined) ?? io.env.CLOUDFLARE_BASE_URL ?? found.cloudflareBaseUrl ?? CLOUDFLARE_API;
 
-    let ids: string[];
-    let truncated = false;
-    if (selection.id !== undefined) ids = [selection.id];
-    else {
-      const listed = await listItems(documentClient(found.clientConfig), tableName, selection.query);
-      ids = listed.items.map((item) => item.id);
-      truncated = listed.truncated;
-    }
-    if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${ids.length} item${ids.length === 1 ? '' : 's'}`);
+  let ids: string[];
+  let truncated = false;
+  if (selection.id !== undefined) ids = [selection.id];
+  else {
+    const listed = await listItems(documentClient(found.clientConfig), tableName, selection.query);
+    ids = listed.items.map((item) => item.id);
+    truncated = listed.truncated;
+  }
+  if (!flags.json) io.out(`asking Cloudflare (account ${credentials.accountId}, token from ${from}, ${baseUrl}) about ${plural(ids.length, 'item')}`);
 
-    const writer = itemWriter(found, io.now);
-    const ports: SyncPorts = {
-      ...writer,
-      cloudflare: new FetchCloudflare({ baseUrl, credentials: { reading: async () => ({ ok: true, credentials }), invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
-    };
-    let results: SyncResult[];
-    try {
-      results = await syncItems(ports, { leaseMs: Defaults.publishLeaseMs, maxWaitMs: DEFAULT_RELAY_MAX_WAIT_MS }, ids);
-    } catch (error) {
-      throw writeFailure(error);
-    } finally {
-      writer.close();
-    }
-    io.out(flags.json ? JSON.stringify(results, null, 2) : formatSyncResults(results) + (truncated ? '\n(stopped at --limit; more items may match)' : ''));
-    failIfIncomplete(results, selection.id !== undefined ? tableName : undefined);
-  },
+  const writer = itemWriter(found, io.now);
+  const ports: SyncPorts = {
+    ...writer,
+    cloudflare: new FetchCloudflare({ baseUrl, credentials: { reading: async () => ({ ok: true, credentials }), invalidate: () => {} }, timeoutMs: 10_000, maxRetryAfterMs: 5_000 }),
+  };
+  let results: SyncResult[];
+  try {
+    results = await syncItems(ports, { leaseMs: Defaults.publishLeaseMs, maxWaitMs: DEFAULT_RELAY_MAX_WAIT_MS }, ids);
+  } catch (error) {
+    throw writeFailure(error);
+  } finally {
+    writer.close();
+  }
+  io.out(flags.json ? JSON.stringify(results, null, 2) : formatSyncResults(results) + (truncated ? '\n(stopped at --limit; more items may match)' : ''));
+  failIfIncomplete(results, selection.id !== undefined ? tableName : undefined);
 };
 
 interface Selection {
@@ -309,14 +300,11 @@ function selectionOf(flags: Flags, id: string | undefined, now: Date): Selection
     return { id, query: { limit: 1 } };
   }
   if (!statuses) throw new UsageError('images sync needs an <id> or --status (e.g. --status pending --older-than 1h)');
-  if (kind !== undefined && !Object.values(ItemKind).includes(kind as ItemKind)) throw new UsageError(`--kind is image or video, got '${kind}'`);
-  const known = statusesOf(kind as ItemKind | undefined);
-  const unknown = statuses.filter((status) => !known.includes(status as ItemStatus));
-  if (unknown.length > 0) throw new UsageError(`no ${kind ?? 'item'} status '${unknown.join("', '")}'; one of ${known.join(', ')}`);
+  const itemKind = kindFlag(kind);
   return {
     query: {
-      statuses: statuses as ItemStatus[],
-      ...(kind !== undefined && { kind: kind as ItemKind }),
+      statuses: checkedStatuses(itemKind, statuses),
+      ...(itemKind && { kind: itemKind }),
       ...(olderThan !== undefined && { before: parseSince(olderThan, now, '--older-than') }),
       limit: positiveInteger('--limit', limit, 50),
     },
@@ -329,13 +317,11 @@ function failIfIncomplete(results: readonly SyncResult[], tableName: string | un
   const unreachable = results.filter((r) => r.outcome === SyncOutcome.Unreachable);
   const busy = results.filter((r) => r.outcome === SyncOutcome.Busy);
   const problems = [
-    ...(unreachable.length > 0 ? [`Cloudflare could not be asked about ${count(unreachable.length)} (nothing was written for them): ${unreachable[0]!.cloudflare}`] : []),
-    ...(busy.length > 0 ? [`${count(busy.length)} held by another writer beyond the wait (${busy.map((r) => r.id).join(', ')}): run it again`] : []),
+    ...(unreachable.length > 0 ? [`Cloudflare could not be asked about ${plural(unreachable.length, 'item')} (nothing was written for them): ${unreachable[0]!.cloudflare}`] : []),
+    ...(busy.length > 0 ? [`${plural(busy.length, 'item')} held by another writer beyond the wait (${busy.map((r) => r.id).join(', ')}): run it again`] : []),
   ];
   if (problems.length > 0) throw new CliError(problems.join('; '));
 }
-
-const count = (n: number) => `${n} item${n === 1 ? '' : 's'}`;
 
 function writeFailure(error: unknown): CliError {
   if (!(error instanceof DependencyError)) throw error;

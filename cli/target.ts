@@ -90,6 +90,11 @@ export interface ResolveOptions {
   readonly describeStackOutputs?: DescribeStackOutputs;
 }
 
+/** `--region` and `--endpoint` as the SDK clients' settings (unset: the default chain's). */
+export function flagsClientConfig({ region, endpoint }: Pick<TargetFlags, 'region' | 'endpoint'>): ClientConfig {
+  return { ...(region && { region }), ...(endpoint && { endpoint }) };
+}
+
 const EXPLICIT: readonly (keyof TargetFlags)[] = ['table', 'bus', 'secret', 'url', 'images-url', 'stream-url'];
 
 export async function resolveTarget(flags: TargetFlags, options: ResolveOptions = {}): Promise<Target> {
@@ -99,7 +104,7 @@ export async function resolveTarget(flags: TargetFlags, options: ResolveOptions 
 }
 
 async function baseTarget(flags: TargetFlags, { env = process.env, describeStackOutputs = describeStack }: ResolveOptions): Promise<Target> {
-  const awsConfig: ClientConfig = { ...(flags.region && { region: flags.region }), ...(flags.endpoint && { endpoint: flags.endpoint }) };
+  const awsConfig = flagsClientConfig(flags);
   if (flags.stack) {
     const outputs = await describeStackOutputs(flags.stack, awsConfig);
     return { ...targetFromOutputs(outputs), source: `stack ${flags.stack}`, clientConfig: awsConfig };

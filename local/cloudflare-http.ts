@@ -4,6 +4,7 @@
  * `{success, errors, messages, result}` envelope and its errors, the shape of a route, what of
  * the stand-in a route family uses, and reading a request's body and fields.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { NotificationPolicy, Permission, PlannedDelivery, StandInImage, StandInVideo, StreamWebhook, WebhookDelivery, WebhookDestination } from './cloudflare-types.js';
 import { isRecord } from '../lambda/core/values.js';
@@ -19,6 +20,16 @@ export class ApiError extends Error {
 }
 export const fault = (status: number, code: number, message: string) => new ApiError(status, [{ code, message }]);
 export const bad = (code: number, message: string) => fault(400, code, message);
+
+/** The map's entry for `id`, or Cloudflare's 404 with the resource's own error code and message. */
+export function found<T>(map: ReadonlyMap<string, T>, id: string, code: number, message: string): T {
+  const value = map.get(id);
+  if (value === undefined) throw fault(404, code, message);
+  return value;
+}
+
+/** A fresh id as Cloudflare spells many of its own: 32 hex digits. */
+export const hexId = () => randomUUID().replaceAll('-', '');
 
 export const envelope = (result: unknown) => ({ success: true, errors: [], messages: [], result });
 export const errorEnvelope = (errors: readonly { code: number; message: string }[]) => ({ success: false, errors, messages: [], result: null });

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { sniffMedia } from './cloudflare-files.js';
-import { bad, booleanField, envelope, errorEnvelope, fault, fileField, jsonObjectField, readForm, textFields, type Call, type Handled, type Route, type StandInCore, type UploadAnswer } from './cloudflare-http.js';
+import { bad, booleanField, envelope, errorEnvelope, fault, fileField, found, hexId, jsonObjectField, readForm, textFields, type Call, type Handled, type Route, type StandInCore, type UploadAnswer } from './cloudflare-http.js';
 import { Permission, type NotificationPolicy, type StandInImage, type WebhookDelivery } from './cloudflare-types.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -61,9 +61,7 @@ export class ImagesApi {
   }
 
   private imageOr404(id: string): StandInImage {
-    const image = this.core.images.get(id);
-    if (!image) throw fault(404, 5404, 'Image not found');
-    return image;
+    return found(this.core.images, id, 5404, 'Image not found');
   }
 
   /**
@@ -144,7 +142,7 @@ export class ImagesApi {
       policy_id: policy.id,
       policy_name: policy.name,
       alert_type: 'image_notification',
-      alert_correlation_id: randomUUID().replaceAll('-', ''),
+      alert_correlation_id: hexId(),
       alert_event: 'ALERT_STATE_EVENT_START',
     };
   }

@@ -3,8 +3,7 @@
  * policies. Shapes as the SDK's alerting resources (`cloudflare` on npm) and
  * src/content/docs/notifications/get-started/configure-webhooks.mdx (name, url, secret) give them.
  */
-import { randomUUID } from 'node:crypto';
-import { bad, fault, jsonBody, type Call, type Handled, type Route, type StandInCore } from './cloudflare-http.js';
+import { bad, found, hexId, jsonBody, type Call, type Handled, type Route, type StandInCore } from './cloudflare-http.js';
 import { Permission, type NotificationPolicy, type WebhookDestination } from './cloudflare-types.js';
 
 const DESTINATIONS = /^\/alerting\/v3\/destinations\/webhooks$/;
@@ -35,7 +34,7 @@ export class NotificationsApi {
     const body = jsonBody(raw);
     const given = checkDestination(body);
     if ([...this.core.destinations.values()].some((d) => d.name === given.name)) throw bad(17001, 'a destination with this name already exists');
-    const created: WebhookDestination = { id: randomUUID().replaceAll('-', ''), ...given, created_at: this.core.now().toISOString() };
+    const created: WebhookDestination = { id: hexId(), ...given, created_at: this.core.now().toISOString() };
     this.core.destinations.set(created.id, created);
     return { result: { id: created.id }, recorded: redactSecret(body) };
   }
@@ -56,16 +55,14 @@ export class NotificationsApi {
   }
 
   private destinationOr404(id: string): WebhookDestination {
-    const destination = this.core.destinations.get(id);
-    if (!destination) throw fault(404, 17003, 'webhook destination not found');
-    return destination;
+    return found(this.core.destinations, id, 17003, 'webhook destination not found');
   }
 
   private createPolicy({ raw }: Call): Handled {
     const body = jsonBody(raw);
     const given = this.checkPolicy(body, false);
     const at = this.core.now().toISOString();
-    const created = { ...given, id: randomUUID().replaceAll('-', ''), created: at, modified: at } as NotificationPolicy;
+    const created = { ...given, id: hexId(), created: at, modified: at } as NotificationPolicy;
     this.core.policies.set(created.id, created);
     return { result: { id: created.id }, recorded: body };
   }
@@ -83,9 +80,7 @@ export class NotificationsApi {
   }
 
   private policyOr404(id: string): NotificationPolicy {
-    const policy = this.core.policies.get(id);
-    if (!policy) throw fault(404, 17103, 'policy not found');
-    return policy;
+    return found(this.core.policies, id, 17103, 'policy not found');
   }
 
   private checkPolicy(body: Record<string, unknown>, partial: boolean): Partial<NotificationPolicy> {

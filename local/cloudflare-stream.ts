@@ -10,6 +10,7 @@ import {
   booleanValue,
   fault,
   fileField,
+  found,
   headerValue,
   jsonBody,
   objectField,
@@ -91,9 +92,7 @@ export class StreamApi {
   }
 
   private videoOr404(uid: string): StandInVideo {
-    const video = this.core.videos.get(uid);
-    if (!video) throw fault(404, 10003, 'Video not found');
-    return video;
+    return found(this.core.videos, uid, 10003, 'Video not found');
   }
 
   /**

@@ -16,8 +16,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { ApiCredentials } from '../lambda/core/cloudflare.js';
-import { ApiSecretKey, EVENT_SOURCE, SecretKey, TableDesign } from '../lambda/core/contract.js';
+import { ApiSecretKey, SecretKey, TableDesign } from '../lambda/core/contract.js';
+import { eventBridgePattern } from '../lambda/core/events.js';
 import { localClientConfig, queuePolicy } from './aws.js';
+
+/** The pattern of every event the receiver publishes: the archive's and the watch rule's. */
+const EVERY_EVENT = JSON.stringify(eventBridgePattern());
 
 type SecretName = (typeof SecretKey)[keyof typeof SecretKey];
 export type LocalSecrets = Record<SecretName, string[]>;
@@ -169,7 +173,7 @@ async function createQueue(sqs: SQSClient, queueName: string): Promise<string> {
 /** An archive of every event the receiver publishes, for `events replay`. */
 async function createArchive(events: EventBridgeClient, archiveName: string, eventBusArn: string): Promise<string> {
   const { ArchiveArn } = await events.send(
-    new CreateArchiveCommand({ ArchiveName: archiveName, EventSourceArn: eventBusArn, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }), RetentionDays: 30 }),
+    new CreateArchiveCommand({ ArchiveName: archiveName, EventSourceArn: eventBusArn, EventPattern: EVERY_EVENT, RetentionDays: 30 }),
   );
   return ArchiveArn!;
 }
@@ -180,7 +184,7 @@ async function watchBus({ events, sqs }: LocalClients, busName: string, queueUrl
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
   const queueArn = Attributes!.QueueArn!;
   const { RuleArn } = await events.send(
-    new PutRuleCommand({ Name: ruleName, EventBusName: busName, EventPattern: JSON.stringify({ source: [EVENT_SOURCE] }) }),
+    new PutRuleCommand({ Name: ruleName, EventBusName: busName, EventPattern: EVERY_EVENT }),
   );
   // moto delivers without it, but AWS drops events unless the queue lets this rule send.
   await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { Policy: JSON.stringify(queuePolicy(queueArn, RuleArn!)) } }));

@@ -11,7 +11,6 @@ import { lambdaContext, LOCAL_ACCOUNT_ID } from './context.js';
 
 /** HTTP API's payload limit; larger requests never reach the function. */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-/** moto's default account, so ARNs in events and in the emulator agree. */
 const FUNCTION_NAME = 'local-webhook';
 const FUNCTION_TIMEOUT_MS = 30_000;
 
@@ -188,10 +187,6 @@ function gateway(routeKeys: ReadonlySet<string>, handler: LocalHandler, onError:
   };
 }
 
-/**
- * The body, or undefined when it exceeds HTTP API's limit. Reading the whole body even when it
- * is too large lets the client finish sending and read our 413, instead of seeing its upload cut off.
- */
 /**
  * A request's body, read to the end even past `limit` (so the client is still there to be told
  * 413); undefined when it was larger.

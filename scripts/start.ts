@@ -16,10 +16,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { connect, formatConnectReport, secretsManagerStore } from '../cli/connect.js';
+import { connect, formatConnectReport } from '../cli/connect.js';
 import { devLoopLines, uploadByHandLines } from '../cli/dev-loop.js';
+import { secretsManagerStore } from '../cli/secret-store.js';
 import { localClientConfig } from '../local/aws.js';
-import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../local/cloudflare.js';
+import { ALL_PERMISSIONS, Permission, startCloudflareStandIn, type CloudflareStandIn } from '../local/cloudflare.js';
 import { LOCAL_CONCURRENCY_ENV, localConcurrency } from '../local/instances.js';
 import { startLocalStack, type LocalStack } from '../local/stack.js';
 import { localStatePath, removeLocalState, writeLocalState, type LocalState } from '../local/state.js';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   // The SDK's reminder that releases after early 2027 need Node 22 is noise for local runs.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const dropWebhooks = process.argv.includes('--drop-webhooks');
+  const port = Number(process.env.PORT ?? DEFAULT_PORT);
 
   await ensureEmulator();
   const [emulator, assets] = await Promise.all([startEmulator(), process.argv.includes('--no-build') ? lastBuild() : buildAssets()]);
@@ -55,12 +57,12 @@ async function main(): Promise<void> {
 
   try {
     cloudflare = await startCloudflare(dropWebhooks);
-    stack = await startStack(emulator.endpoint, assets, cloudflare);
+    stack = await startStack(emulator.endpoint, port, assets, cloudflare);
     const registered = await register(stack, cloudflare);
     sweeping = setInterval(() => void sweepOnce(stack!), LOCAL_SWEEP_MS);
     await writeLocalState(statePath, localState(stack, emulator.endpoint, cloudflare.baseURL));
     const { url, accountId } = cloudflare;
-    console.log(banner({ stack, assets: assets.webhook, emulator: emulator.endpoint, cloudflare: { url, accountId }, registered, dropWebhooks, statePath }));
+    console.log(banner({ stack, wantedPort: port, assets: assets.webhook, emulator: emulator.endpoint, cloudflare: { url, accountId }, registered, dropWebhooks, statePath }));
   } catch (error) {
     await shutdown();
     throw error;
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
 /** The stand-in of Cloudflare's API, with the admin token (`connect`, the upload route) and the read-only one. */
 function startCloudflare(dropWebhooks: boolean): Promise<CloudflareStandIn> {
   return startCloudflareStandIn({
-    tokens: { [ADMIN_TOKEN]: Object.values(Permission), [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead] },
+    tokens: { [ADMIN_TOKEN]: ALL_PERMISSIONS, [READ_TOKEN]: [Permission.ImagesRead, Permission.StreamRead] },
     dropWebhooks,
   });
 }
@@ -98,19 +100,19 @@ function localState(stack: LocalStack, endpoint: string, cloudflareBaseUrl: stri
   };
 }
 
-async function startStack(endpoint: string, assets: BuiltAssets, cloudflare: CloudflareStandIn): Promise<LocalStack> {
+async function startStack(endpoint: string, port: number, assets: BuiltAssets, cloudflare: CloudflareStandIn): Promise<LocalStack> {
   const { accountId, baseURL } = cloudflare;
-  const options = {
+  return startLocalStack({
     endpoint,
     prefix: 'local',
     bundles: { webhook: assets.webhook.entry, uploads: assets.uploads!.entry, sweep: assets.sweep!.entry, relay: assets.relay!.entry },
     cloudflare: { baseUrl: baseURL, readToken: { accountId, apiToken: READ_TOKEN }, uploadsToken: { accountId, apiToken: ADMIN_TOKEN } },
-    uploads: { type: 'open' } as const,
+    uploads: { type: 'open' },
     relay: true,
     // A window that ended is expired at once locally (the stack waits 5 minutes for a late webhook).
     sweep: { graceSeconds: 0 },
-  };
-  return startLocalStack({ ...options, port: Number(process.env.PORT ?? DEFAULT_PORT) });
+    port,
+  });
 }
 
 /** What `npm run connect` does for a deployed stack: the stand-in's Stream webhook and Notifications policy point here, their secrets stored. */
@@ -142,6 +144,8 @@ async function sweepOnce(stack: LocalStack): Promise<void> {
 
 interface BannerFacts {
   readonly stack: LocalStack;
+  /** The port asked for ($PORT, else 8787); the stack may have had to take another. */
+  readonly wantedPort: number;
   readonly assets: FunctionBundle;
   readonly emulator: string;
   readonly cloudflare: { readonly url: string; readonly accountId: string };
@@ -150,10 +154,9 @@ interface BannerFacts {
   readonly statePath: string;
 }
 
-function banner({ stack, assets, emulator, cloudflare, registered, dropWebhooks, statePath }: BannerFacts): string {
+function banner({ stack, wantedPort, assets, emulator, cloudflare, registered, dropWebhooks, statePath }: BannerFacts): string {
   const { resources } = stack;
-  const wanted = Number(process.env.PORT ?? DEFAULT_PORT);
-  const note = stack.port === wanted || wanted === 0 ? '' : `  (port ${wanted} was busy)`;
+  const note = stack.port === wantedPort || wantedPort === 0 ? '' : `  (port ${wantedPort} was busy)`;
   return [
     '',
     `Cloudflare webhook receiver running locally${note}`,
