@@ -3,7 +3,7 @@
  * resources: what `npm start` and the integration tests load the built bundles with.
  */
 import { CLOUDFLARE_API } from '../lambda/core/cloudflare.js';
-import { Defaults, RelayEnv, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../lambda/core/contract.js';
+import { Defaults, LogService, RelayEnv, SweepEnv, UploadDefaults, UploadsEnv, WebhookEnv } from '../lambda/core/contract.js';
 import { localClientConfig } from './aws.js';
 import type { LocalResources } from './provision.js';
 
@@ -52,7 +52,7 @@ export function webhookEnvironment(resources: LocalResources, overrides: Webhook
     ...(cloudflare && { [WebhookEnv.ReadSecretId]: resources.readSecretArn, [WebhookEnv.CloudflareBaseUrl]: cloudflare.baseUrl }),
     ...(cloudflare?.timeoutMs !== undefined && { [WebhookEnv.CloudflareTimeoutMs]: cloudflare.timeoutMs }),
     ...aws(resources),
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-webhook',
+    POWERTOOLS_SERVICE_NAME: LogService.Webhook,
     ...overrides,
   };
   return defined(env);
@@ -66,7 +66,7 @@ export function uploadsEnvironment(resources: LocalResources, cloudflare?: Local
     [UploadsEnv.DefaultExpirySeconds]: UploadDefaults.expirySeconds,
     [UploadsEnv.CloudflareTimeoutMs]: cloudflare?.timeoutMs,
     ...aws(resources),
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-uploads',
+    POWERTOOLS_SERVICE_NAME: LogService.Uploads,
   });
 }
 
@@ -88,7 +88,7 @@ export function sweepEnvironment(resources: LocalResources, settings: LocalSweep
     ...(cloudflare && { [SweepEnv.ReadSecretId]: resources.readSecretArn, [SweepEnv.CloudflareBaseUrl]: cloudflare.baseUrl }),
     ...(cloudflare?.timeoutMs !== undefined && { [SweepEnv.CloudflareTimeoutMs]: cloudflare.timeoutMs }),
     ...aws(resources),
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-expiry-sweep',
+    POWERTOOLS_SERVICE_NAME: LogService.Sweep,
   });
 }
 
@@ -98,7 +98,7 @@ export function relayEnvironment(resources: LocalResources, overrides: Readonly<
     [RelayEnv.EventBusName]: resources.eventBusName,
     [RelayEnv.PublishLeaseMs]: Defaults.publishLeaseMs,
     ...aws(resources),
-    POWERTOOLS_SERVICE_NAME: 'cloudflare-relay',
+    POWERTOOLS_SERVICE_NAME: LogService.Relay,
     ...overrides,
   });
 }
