@@ -19,7 +19,8 @@ import { provisionLocal, type LocalResources } from '../../local/provision.js';
 import type { LocalState } from '../../local/state.js';
 import { cli, stateFor } from '../support/cli.js';
 import { eventsIn, readItem } from '../support/deliver.js';
-import { eventIdOf, queueDepth as supportQueueDepth } from '../support/relay.js';
+import { queueDepth as supportQueueDepth } from '../support/relay.js';
+import { eventIdOf } from '../support/watch.js';
 import { connectEmulator } from '../support/receiver.js';
 import type { Emulator } from '../../scripts/emulator.js';
 

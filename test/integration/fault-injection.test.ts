@@ -12,15 +12,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig, REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
-import type { WatchedEvent } from '../../local/provision.js';
 import { payloads } from '../../local/payloads.js';
 import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy.js';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
-import { drainEvents } from '../support/watch.js';
+import { drainEvents, eventIdOf, waitUntil } from '../support/watch.js';
 import type { Item } from '../../lambda/core/item.js';
-import { waitUntil } from '../support/relay.js';
 
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
@@ -189,7 +187,7 @@ describe('faults between the function and AWS', () => {
         assert.equal(item.history?.length, 1, 'one transition, however many attempts');
         assert.equal(item.unpublished, undefined);
         const seen = await drainEvents(r);
-        const ids = seen.map((e: WatchedEvent) => (e.detail as { eventId: string }).eventId);
+        const ids = seen.map(eventIdOf);
         assert.deepEqual([...new Set(ids)], [item.history![0]!.eventId], 'every event carries the transition’s stable id');
         assert.equal(seen.length, c.events, 'events on the bus');
 
@@ -245,7 +243,7 @@ describe('faults between the function and AWS', () => {
         const item = await readItem(patient.resources, id);
         assert.equal(item?.unpublished, undefined);
         const seen = await drainEvents(patient);
-        assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
+        assert.deepEqual(seen.map(eventIdOf), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
         rows.push(`| EventBridge PutEvents | held ${heldMs} ms (> lease ${LEASE_MS} ms), until a redelivery answered | blip | — | — | — | 200, 200 | 2 |`);
       } finally {
         release();
@@ -257,13 +255,8 @@ describe('faults between the function and AWS', () => {
   });
 
   /** Until the proxy has let go of every answer it held: they must not land in the next test's tally. */
-  const heldReleased = async (count: number) => {
-    const deadline = Date.now() + HOLD_MS * 4;
-    while (proxy.calls.filter((c) => c.fault === 'slow').length < count) {
-      assert.ok(Date.now() < deadline, 'the proxy never released the answers it held');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+  const heldReleased = (count: number) =>
+    waitUntil('the proxy to release the answers it held', () => proxy.calls.filter((c) => c.fault === 'slow').length >= count, HOLD_MS * 4, 50);
 
   for (const target of [GET_ITEM, WRITE_ITEM]) {
     it(`${target.label} held past the SDK's ${REQUEST_TIMEOUT_MS} ms request timeout: the attempt is abandoned and retried, 200 long before the held answer`, async () => {
@@ -333,7 +326,7 @@ describe('faults between the function and AWS', () => {
       assert.equal(retried.status, 200, JSON.stringify(retried.body));
       const item = (await readItem(r.resources, id)) as Item;
       assert.deepEqual([item.status, item.history?.length, item.unpublished], ['uploaded', 1, undefined]);
-      assert.deepEqual([...new Set((await drainEvents(r)).map((e) => (e.detail as { eventId: string }).eventId))], [item.history![0]!.eventId]);
+      assert.deepEqual([...new Set((await drainEvents(r)).map(eventIdOf))], [item.history![0]!.eventId]);
     } finally {
       await r.stop();
     }

@@ -6,6 +6,7 @@ import { payloads, signedHeaders } from '../../local/payloads.js';
 import { at, events, post, readItem, seedPending, send } from '../support/deliver.js';
 import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver.js';
 import { FUNCTION_DIED, receiveInProcess } from '../support/relay.js';
+import { eventIdOf } from '../support/watch.js';
 
 // Real faults where the emulator can produce them (a bus or table that is not there, a rotated
 // secret); a stand-in publisher only for the one moment nothing real can hit: dying between the
@@ -37,7 +38,7 @@ describe('the bus is unavailable after the table write', () => {
     assert.equal(retried.body.published, 1);
 
     const seen = await events(healthy, 1);
-    assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [eventId]);
+    assert.deepEqual(seen.map(eventIdOf), [eventId]);
     assert.equal((await readItem(broken.resources, id))?.unpublished, undefined);
   });
 });

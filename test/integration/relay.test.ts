@@ -38,7 +38,6 @@ import {
   countByEventId,
   drainQueue,
   duplicatesIn,
-  eventIdOf,
   FUNCTION_DIED,
   peekMessages,
   percentile,
@@ -48,9 +47,9 @@ import {
   streamRecordsOf,
   type ItemRecord,
   sweepInProcess,
-  waitUntil,
 } from '../support/relay.js';
 import { createUpload, startUploadsStack, windowEnded, type UploadsStack } from '../support/uploads.js';
+import { eventIdOf, waitUntil } from '../support/watch.js';
 
 /** The dead writers' lease: short, so the relay's takeover comes soon after the write. */
 const DEAD_WRITER_LEASE_MS = 1000;

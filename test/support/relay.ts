@@ -1,6 +1,6 @@
 /**
  * Helpers for the relay's suites: a writer that dies at the one moment nothing real can hit
- * (after its table write, before PutEvents), waits on conditions with generous deadlines, and the
+ * (after its table write, before PutEvents), the data path and the sweep in this process, and the
  * events a rule's queue received, counted by `eventId`.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -24,7 +24,7 @@ import { relayMapping } from '../../local/stack.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
 import { builtBundles, loadBundle } from './receiver.js';
-import { drainQueue } from './watch.js';
+import { drainQueue, eventIdOf } from './watch.js';
 
 /** What the crashed invocation's publisher does: the function is gone before PutEvents answers. */
 export const FUNCTION_DIED = new Error('the function died between its table write and PutEvents');
@@ -89,19 +89,6 @@ export function sweepInProcess(resources: LocalResources, { publisher = dyingPub
     { graceSeconds: 0, maxItems: 100, leaseMs, videoPendingSeconds: 0 },
   );
 }
-
-/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
-export const eventIdOf = (event: WatchedEvent) => (event.detail as { eventId: string }).eventId;
 
 /** Events received, by eventId. */
 export function countByEventId(events: readonly WatchedEvent[]): Map<string, number> {

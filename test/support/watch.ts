@@ -40,6 +40,9 @@ export async function drainQueue(endpoint: string, queueUrl: string, quietPolls 
   return all;
 }
 
+/** The `eventId` of an event the bus delivered. */
+export const eventIdOf = (event: WatchedEvent) => (event.detail as { eventId: string }).eventId;
+
 /** Every item of the receiver's table, read straight from the emulator (not through any proxy). */
 export async function scanItems(r: Receiver): Promise<Item[]> {
   const items: Item[] = [];
@@ -48,4 +51,15 @@ export async function scanItems(r: Receiver): Promise<Item[]> {
     items.push(...(page.Items ?? []).map(withOutboxAsList));
   }
   return items.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
+export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }
