@@ -313,7 +313,7 @@ describe('faults between the function and AWS', () => {
   it('calls each under its own limit but together past the delivery’s deadline: a clean, retryable 500, and nothing corrupt', async () => {
     // Each call slowed below the SDK's request timeout, so no attempt is abandoned: only the
     // delivery's own deadline stops it. Without one it would answer 200, long after.
-    const r = await startReceiver({ overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS, DELIVERY_DEADLINE_MS: 1500 } });
+    const r = await receiver({ DELIVERY_DEADLINE_MS: 1500 });
     try {
       const id = await seedPending(r.resources, 'image');
       assert.equal((await send.toolkit(r, payloads.testPing())).status, 200, 'the secret cache is warm');
