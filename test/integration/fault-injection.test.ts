@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig, REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
 import { payloads } from '../../local/payloads.js';
@@ -231,7 +232,7 @@ describe('faults between the function and AWS', () => {
         const first = send.toolkit(patient, payload);
         await waitUntil('the first delivery’s PutEvents is held', async () => heldAt !== undefined, 30_000, 10);
         // Its lease was taken before PutEvents: past it, the redelivery takes the event over.
-        await new Promise((resolve) => setTimeout(resolve, heldAt! + LEASE_MS + 50 - Date.now()));
+        await sleep(heldAt! + LEASE_MS + 50 - Date.now());
         const redelivered = await send.toolkit(patient, payload);
         const heldMs = Date.now() - heldAt!;
         release();

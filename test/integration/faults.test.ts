@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { localClientConfig } from '../../local/aws.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
@@ -31,7 +32,7 @@ describe('the bus is unavailable after the table write', () => {
     const eventId = written!.history![0]!.eventId;
     assert.deepEqual([...(written?.unpublished ?? [])], [eventId]);
 
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
     const retried = await send.toolkit(healthy, payloads.imageUploaded(id, at(1)));
     assert.equal(retried.status, 200);
     assert.equal(retried.body.outcome, 'duplicate');

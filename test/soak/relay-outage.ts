@@ -15,6 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Defaults, RelayEventSource } from '../../lambda/core/contract.js';
 import { relayLeaseMs } from '../../lambda/core/decide.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
@@ -54,7 +55,7 @@ describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
     await assert.rejects(receiveInProcess(r.resources, { route: 'images', body, headers: signedHeaders.toolkit(r.resources.secrets.toolkit[0]!, body) }), FUNCTION_DIED);
     const written = (await streamRecordsOf(r.resources, id)).length;
     const start = r.relay!.stats;
-    await new Promise((resolve) => setTimeout(resolve, WINDOW_SECONDS * 1000));
+    await sleep(WINDOW_SECONDS * 1000);
 
     const stats = r.relay!.stats;
     // SDK calls (each attempt of one call carries the same invocation id), not HTTP attempts.

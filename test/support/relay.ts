@@ -3,6 +3,7 @@
  * (after its table write, before PutEvents), the data path and the sweep in this process, and the
  * events a rule's queue received, counted by `eventId`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -69,7 +70,7 @@ export function receiveInProcess(resources: LocalResources, delivery: InProcessW
       store: new DynamoItemStore(resources.tableName, dynamodb),
       publisher: delivery.publisher ?? dyingPublisher,
       now: () => new Date(),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      sleep,
     },
     {
       toleranceSeconds: Defaults.toleranceSeconds,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { localClientConfig } from '../../local/aws.js';
@@ -30,7 +31,7 @@ export async function drainQueue(endpoint: string, queueUrl: string, quietPolls 
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     if (Messages.length === 0) {
       quiet++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       continue;
     }
     quiet = 0;
@@ -60,6 +61,6 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
     const value = await check();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
+    await sleep(everyMs);
   }
 }
