@@ -31,7 +31,7 @@ import { cli, stateFor } from '../support/cli.js';
 import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy.js';
-import { builtBundles, connectEmulator, loadBundle, startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { builtBundles, connectEmulator, loadBundle, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import {
   busPublisher,
   collectEvents,
@@ -53,8 +53,6 @@ import { eventIdOf, waitUntil } from '../support/watch.js';
 
 /** The dead writers' lease: short, so the relay's takeover comes soon after the write. */
 const DEAD_WRITER_LEASE_MS = 1000;
-/** The functions' log lines only when asked for (POWERTOOLS_LOG_LEVEL): several tests here make them fail on purpose. */
-const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 const figures: string[] = [];
 after(() => {
   if (figures.length > 0) process.stderr.write(`\nrelay figures:\n${figures.map((line) => `  ${line}`).join('\n')}\n`);

@@ -21,7 +21,7 @@ import { relayLeaseMs } from '../../lambda/core/decide.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { at, readItem, seedPending } from '../support/deliver.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { connectEmulator, startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { connectEmulator, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import { FUNCTION_DIED, queueDepth, receiveInProcess, streamRecordsOf } from '../support/relay.js';
 
 const WINDOW_SECONDS = Number(process.env.RELAY_OUTAGE_SECONDS ?? 120);
@@ -32,7 +32,6 @@ function takeoversWithin(windowMs: number): number {
   for (let elapsed = relayLeaseMs(Defaults.publishLeaseMs, 0); elapsed <= windowMs; elapsed += relayLeaseMs(Defaults.publishLeaseMs, count - 1)) count++;
   return count;
 }
-const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 
 describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
   let emulator: Awaited<ReturnType<typeof connectEmulator>>;

@@ -15,6 +15,9 @@ import { startEmulator, type Emulator } from '../../scripts/emulator.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
+/** The functions' log lines only when asked for (POWERTOOLS_LOG_LEVEL), for suites that make them fail on purpose. */
+export const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
+
 export interface ReceiverOptions {
   overrides?: WebhookEnvOverrides;
   secrets?: Partial<LocalSecrets>;

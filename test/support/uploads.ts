@@ -10,7 +10,7 @@ import type { WebhookEnvOverrides } from '../../local/environments.js';
 import type { LocalSecrets } from '../../local/provision.js';
 import type { LocalStackOptions, SweepSummary } from '../../local/stack.js';
 import { documentClient } from './deliver.js';
-import { startReceiver, type LocalReceiver } from './receiver.js';
+import { QUIET, startReceiver, type LocalReceiver } from './receiver.js';
 
 export { localJwt, sigV4Header, type LocalAuth } from '../../local/authorizers.js';
 export type { SweepSummary } from '../../local/stack.js';
@@ -43,7 +43,7 @@ export interface UploadsStack extends LocalReceiver {
 export async function startUploadsStack(options: UploadsStackOptions): Promise<UploadsStack> {
   const receiver = await startReceiver({
     ...(options.secrets && { secrets: options.secrets }),
-    overrides: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT', ...options.webhookOverrides },
+    overrides: { ...QUIET, ...options.webhookOverrides },
     uploads: options.auth ?? { type: 'iam' },
     cloudflare: {
       baseUrl: options.cloudflareBaseUrl,
