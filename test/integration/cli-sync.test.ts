@@ -12,7 +12,7 @@ import type { Item } from '../../lambda/core/item.js';
 import { localClientConfig } from '../../local/aws.js';
 import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { provisionLocal, type LocalResources } from '../../local/provision.js';
-import { cli, stateFor } from '../support/cli.js';
+import { cli, newId, stateFor } from '../support/cli.js';
 import { eventsIn, readItem } from '../support/deliver.js';
 import { connectEmulator } from '../support/receiver.js';
 import { eventIdOf } from '../support/watch.js';
@@ -26,7 +26,6 @@ const READ_TOKEN = 'read-only-token';
 const WRITE_TOKEN = 'write-token';
 const MINUTE = 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'cli-sync-'));
-const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 describe('images sync', () => {
   let emulator: Emulator;
