@@ -30,6 +30,7 @@ import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type St
 import { cli, stateFor } from '../support/cli.js';
 import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { captureLogs } from '../support/log-capture.js';
+import type { Scheme } from '../support/model.js';
 import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy.js';
 import { builtBundles, connectEmulator, loadBundle, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import {
@@ -57,8 +58,6 @@ const figures: string[] = [];
 after(() => {
   if (figures.length > 0) process.stderr.write(`\nrelay figures:\n${figures.map((line) => `  ${line}`).join('\n')}\n`);
 });
-
-type Scheme = 'toolkit' | 'notification' | 'stream';
 
 /** One webhook for `id`, signed as its sender signs it, for the in-process data path. */
 function webhook(resources: LocalResources, scheme: Scheme, id: string) {
