@@ -23,6 +23,7 @@ import { Defaults, DetailType, RelayEventSource } from '../../lambda/core/contra
 import type { Item } from '../../lambda/core/item.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { relayEnvironment } from '../../local/environments.js';
+import { importBundle } from '../../local/instances.js';
 import { relayMapping } from '../../local/stack.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
@@ -32,12 +33,11 @@ import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { captureLogs } from '../support/log-capture.js';
 import type { Scheme } from '../support/model.js';
 import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy.js';
-import { builtBundles, connectEmulator, loadBundle, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { builtBundles, connectEmulator, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import {
   busPublisher,
   collectEvents,
   countByEventId,
-  drainQueue,
   duplicatesIn,
   FUNCTION_DIED,
   peekMessages,
@@ -50,7 +50,7 @@ import {
   sweepInProcess,
 } from '../support/relay.js';
 import { createUpload, startUploadsStack, windowEnded, type UploadsStack } from '../support/uploads.js';
-import { eventIdOf, waitUntil } from '../support/watch.js';
+import { drainQueue, eventIdOf, waitUntil } from '../support/watch.js';
 
 /** The dead writers' lease: short, so the relay's takeover comes soon after the write. */
 const DEAD_WRITER_LEASE_MS = 1000;
@@ -365,7 +365,7 @@ describe('the relay dies mid-batch', () => {
     // after the bundle handled the first half of a batch, with the stack's mapping settings.
     r = await startReceiver({ overrides: QUIET });
     const resources = r.resources;
-    const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, QUIET));
+    const bundle = await importBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, QUIET));
     poller = await startStreamPoller({
       ...relayMapping(resources),
       onError: () => {},

@@ -21,15 +21,16 @@ import { receive, type Receipt } from '../../lambda/webhook/receive.js';
 import type { Route } from '../../lambda/webhook/verify.js';
 import { localClientConfig } from '../../local/aws.js';
 import { relayEnvironment } from '../../local/environments.js';
+import { importBundle } from '../../local/instances.js';
 import { relayMapping } from '../../local/stack.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
-import { builtBundles, loadBundle } from './receiver.js';
+import { builtBundles } from './receiver.js';
 import { drainQueue, eventIdOf } from './watch.js';
 
 /** What the crashed invocation's publisher does: the function is gone before PutEvents answers. */
 export const FUNCTION_DIED = new Error('the function died between its table write and PutEvents');
-export const dyingPublisher: Publisher = { publish: () => Promise.reject(FUNCTION_DIED) };
+const dyingPublisher: Publisher = { publish: () => Promise.reject(FUNCTION_DIED) };
 
 const clients = new Map<string, { dynamodb: DynamoDBClient; events: EventBridgeClient; secrets: SecretsManagerClient; sqs: SQSClient; streams: DynamoDBStreamsClient }>();
 function clientsFor(endpoint: string) {
@@ -137,8 +138,6 @@ export async function collectEvents(options: CollectOptions): Promise<WatchedEve
   return received;
 }
 
-export { drainQueue };
-
 /** Messages in a queue, visible or in flight. */
 export async function queueDepth(endpoint: string, queueUrl: string): Promise<number> {
   const { Attributes = {} } = await clientsFor(endpoint).sqs.send(
@@ -209,7 +208,7 @@ export interface RelayPollerOptions {
  * local/stack.ts runs it), for a test that must see which records reach the relay.
  */
 export async function startRelayPoller(resources: LocalResources, options: RelayPollerOptions = {}): Promise<StreamPoller> {
-  const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, options.env));
+  const bundle = await importBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, options.env));
   return startStreamPoller({
     ...relayMapping(resources),
     onError: () => {},
