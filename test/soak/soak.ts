@@ -23,10 +23,10 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { sign } from '../../lambda/webhook/verify.js';
 import { payloads } from '../../local/payloads.js';
+import { repoRoot } from '../support/cli.js';
 import { seedPending } from '../support/deliver.js';
 import { randomFaults, seededRandom, startFaultProxy, tally, type FaultPolicy, type FaultProxy, type FaultTally } from '../support/fault-proxy.js';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
@@ -37,7 +37,6 @@ import { startReceiver, type Receiver } from '../support/receiver.js';
 import { createSender, inPool, type Sent } from '../support/sender.js';
 import { drainEvents, scanItems, waitUntil } from '../support/watch.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = Number(process.env.SOAK_SEED ?? 20240101);
 /** Items of the faulty run (≈4 deliveries each); the control run has half as many. */
 const ITEMS = Number(process.env.SOAK_ITEMS ?? 270);

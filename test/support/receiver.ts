@@ -5,15 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { WebhookEnvOverrides } from '../../local/environments.js';
 import type { InstanceStats } from '../../local/instances.js';
 import type { LocalResources, LocalSecrets } from '../../local/provision.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import type { BuiltAssets } from '../../scripts/build.js';
 import { startEmulator, type Emulator } from '../../scripts/emulator.js';
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+import { repoRoot } from './cli.js';
 
 /** The functions' log lines only when asked for (POWERTOOLS_LOG_LEVEL), for suites that make them fail on purpose. */
 export const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
