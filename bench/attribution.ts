@@ -15,7 +15,7 @@ export const VARIANTS: readonly (VariantSpec & { readonly label: string })[] = [
 ];
 
 /** Bodies both parsers must read alike: exact and inexact numbers, in and out of strings, broken JSON. */
-export function jsonCorpus(): string[] {
+function jsonCorpus(): string[] {
   const numbers = ['9007199254740993', '-9007199254740993', '9007199254740992.0', '12345678901234567890', '0.1e17', '1e400', '1e-400', '0.30000000000000004',
     '0.3000000000000000444', '1.2300e5', '-0', '123.4560000000000001', '1234567890123456', '0.000001234567890123456789', '42', '3.14'];
   const bodies = numbers.flatMap((n) => [`{"order": ${n}}`, `[${n}, "${n}", {"k\\"${n}": ${n}}]`, `{"a": "x\\\\", "b": ${n}}`]);

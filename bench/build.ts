@@ -7,6 +7,7 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { webhookBundling } from '../lib/bundling.js';
 import type { LocalBundles } from '../local/stack.js';
@@ -99,7 +100,7 @@ async function synthesizeWithRetries(): Promise<BuiltAssets> {
     } catch (error) {
       if (attempt >= 3) throw error;
       process.stderr.write(`bench: synth interrupted (${(error as Error).message.split('\n')[0]}); retrying\n`);
-      await new Promise((done) => setTimeout(done, 2000 * attempt));
+      await sleep(2000 * attempt);
     }
   }
 }

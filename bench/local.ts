@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchWriteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Defaults, TableDesign } from '../lambda/core/contract.js';
@@ -238,7 +239,7 @@ async function recoveryPhase({ stack, webhookProxy, relayProxy }: Proxied, optio
   for (const delivery of deliveries) {
     const response = await fetch(stack.url + delivery.request.path, { method: 'POST', headers: delivery.request.headers, body: delivery.request.body });
     if (response.status !== 500) throw new Error(`recovery: a delivery whose publish fails answered ${response.status}: ${await response.text()}`);
-    await new Promise((done) => setTimeout(done, options.spacingMs));
+    await sleep(options.spacingMs);
   }
   const arrivals = await watch.until(Defaults.publishLeaseMs + 30_000);
   await stack.relay!.caughtUp(60_000);
@@ -280,8 +281,8 @@ function watchQueue(stack: LocalStack, awaited: ReadonlySet<string>) {
     /** Resolves when every awaited item has an event and two more seconds passed (for duplicates), or at the deadline. */
     until: async (timeoutMs: number) => {
       const deadline = performance.now() + timeoutMs;
-      while (arrivals.size < awaited.size && performance.now() < deadline) await new Promise((done) => setTimeout(done, 100));
-      await new Promise((done) => setTimeout(done, 2000));
+      while (arrivals.size < awaited.size && performance.now() < deadline) await sleep(100);
+      await sleep(2000);
       stopping = true;
       await loop;
       sqs.destroy();

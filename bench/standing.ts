@@ -10,11 +10,10 @@
  *
  * test/infra/deploy.test.ts fails when the documents differ from what this computes.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '../lib/app.js';
+import { synthContext } from '../test/support/template.js';
 import { PRICES, standingCost, STANDING_ASSUMPTIONS, type CfnTemplate, type StandingCost } from './cost.js';
 import { table } from './format.js';
 
@@ -40,13 +39,7 @@ export const STANDING_VARIANTS: readonly { readonly context: Readonly<Record<str
 
 /** Template of the app as `cdk synth -c …` would make it, without bundling (the cost ignores code). */
 export function synthesizedTemplate(context: Readonly<Record<string, string>> = {}): CfnTemplate {
-  const outdir = mkdtempSync(join(tmpdir(), 'standing-'));
-  try {
-    const { app, stack } = createApp({ outdir, context: { 'aws:cdk:bundling-stacks': [], ...context } });
-    return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
-  } finally {
-    rmSync(outdir, { recursive: true, force: true });
-  }
+  return synthContext(context).toJSON() as CfnTemplate;
 }
 
 export interface StandingReport {

@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import { standingCost } from '../../bench/cost.js';
@@ -19,10 +18,10 @@ import { between, MARKERS, MEASURED_ROW, standingMarkdown, standingReport, stand
 import { runCli, USAGE } from '../../cli/index.js';
 import { createApp } from '../../lib/app.js';
 import { ensureEmulator } from '../../scripts/emulator.js';
+import { repoRoot } from '../support/cli.js';
 import { fencedBlocks, markdownSection, shellCommands } from '../support/doc-commands.js';
 import { NO_BUNDLING, type TemplateResources } from '../support/template.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const deployDoc = read('docs/DEPLOY.md');
 const readme = read('README.md');

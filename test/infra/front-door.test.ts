@@ -14,13 +14,11 @@ import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.
 import { RejectReason, sign, verifyRequest, type Route } from '../../lambda/webhook/verify.js';
 import { functionOf, NO_BUNDLING, onlyResource, refOf, resourcesOf, synthReceiver } from '../support/template.js';
 
-const synth = (receiver: CloudflareWebhookReceiverProps = {}) => synthReceiver(receiver);
-
 const rulesOf = (template: Template) => onlyResource(template, 'AWS::WAFv2::WebACL')[1].Properties.Rules as any[];
 
 describe('without the front door (the default)', () => {
   it('has no REST API, no web ACL and no IP set: nothing of it costs anything', () => {
-    const template = synth({ uploads: {} });
+    const template = synthReceiver({ uploads: {} });
     for (const type of ['AWS::ApiGateway::RestApi', 'AWS::WAFv2::WebACL', 'AWS::WAFv2::WebACLAssociation', 'AWS::WAFv2::IPSet']) {
       assert.equal(resourcesOf(template, type).length, 0, type);
     }
@@ -28,7 +26,7 @@ describe('without the front door (the default)', () => {
 });
 
 describe('with the front door', () => {
-  const template = synth({ frontDoor: {} });
+  const template = synthReceiver({ frontDoor: {} });
   const [apiId, api] = onlyResource(template, 'AWS::ApiGateway::RestApi');
   const [functionId] = functionOf(template, 'webhook');
 
@@ -102,7 +100,7 @@ describe('with the front door', () => {
   });
 
   it('keeps the upload route on its own HTTP API, outside the web ACL', () => {
-    const withUploads = synth({ frontDoor: {}, uploads: {} });
+    const withUploads = synthReceiver({ frontDoor: {}, uploads: {} });
     const [, uploadsApi] = onlyResource(withUploads, 'AWS::ApiGatewayV2::Api');
     assert.match(uploadsApi.Properties.Name, /-cloudflare-uploads$/);
     withUploads.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /uploads', AuthorizationType: 'AWS_IAM' });
@@ -132,7 +130,7 @@ describe('the header rule and the function agree', () => {
 });
 
 describe('with the front door and Cloudflare addresses only', () => {
-  const template = synth({ frontDoor: { cloudflareAddressesOnly: true, rateLimitPerIp: 300, rateWindow: Duration.minutes(5) } });
+  const template = synthReceiver({ frontDoor: { cloudflareAddressesOnly: true, rateLimitPerIp: 300, rateWindow: Duration.minutes(5) } });
 
   it('holds Cloudflare\'s published ranges in two IP sets, valid as AWS WAF takes them', () => {
     const sets = resourcesOf(template, 'AWS::WAFv2::IPSet').map(([, s]) => s.Properties);
@@ -188,7 +186,7 @@ describe('front door settings', () => {
       [{ frontDoor: { rateWindow: Duration.minutes(3) } }, /1, 2, 5 or 10 minutes/],
       [{ frontDoor: { cloudflareAddressesOnly: true }, imagesPath: '/hooks/stream/images', streamPath: '/hooks/stream' }, /contains streamPath/],
     ];
-    for (const [receiver, message] of cases) assert.throws(() => synth(receiver), message, JSON.stringify(receiver));
+    for (const [receiver, message] of cases) assert.throws(() => synthReceiver(receiver), message, JSON.stringify(receiver));
     assert.throws(() => createApp({ context: { ...NO_BUNDLING, frontDoorRateLimit: '100' } }), /frontDoorRateLimit configure the front door: add -c frontDoor=true/);
   });
 

@@ -9,24 +9,20 @@
  * function alone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import { TableDesign } from '../../lambda/core/contract.js';
-import { createApp } from '../../lib/app.js';
 import {
   asArray,
   type FunctionKind,
   functionsOf,
-  NO_BUNDLING,
   onlyResource,
   refOf,
   resourceName,
   resourcesOf,
   roleGrants,
   roleOf,
+  synthContext,
 } from '../support/template.js';
 
 /** DynamoDB actions that change data. */
@@ -38,16 +34,6 @@ const TABLE_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|Tr
  * AwsSolutions-IAM5[Resource::*] on the relay's policy alone (lib/nag.ts).
  */
 const LIST_STREAMS = 'dynamodb:ListStreams';
-
-const outdirs: string[] = [];
-after(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function synth(context: Record<string, string>): Template {
-  const outdir = mkdtempSync(join(tmpdir(), 'webhook-iam-'));
-  outdirs.push(outdir);
-  const { app, stack } = createApp({ outdir, context: { ...NO_BUNDLING, ...context } });
-  return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
-}
 
 interface Variant {
   readonly context: Record<string, string>;
@@ -159,7 +145,7 @@ function statements(template: Template): { roles: string[]; statement: any }[] {
 
 for (const [name, variant] of Object.entries(VARIANTS)) {
   describe(`least privilege in ${name}`, () => {
-    const template = synth(variant.context);
+    const template = synthContext(variant.context);
     const functions = functionsOf(template);
     const roleIds = Object.fromEntries(Object.entries(functions).map(([kind, [, fn]]) => [kind, roleOf(fn)])) as Partial<Record<FunctionKind, string>>;
 

@@ -25,14 +25,12 @@ import {
   SWEEP_METRICS_SERVICE,
 } from '../../lambda/core/metrics.js';
 import { type DeliverySummary, metricBatches } from '../../lambda/webhook/metrics.js';
-import { createApp } from '../../lib/app.js';
 import { WebhookAlarm } from '../../lib/observability/index.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
-import { functionOf, functionsOf, NO_BUNDLING, refOf, resourcesOf, type TemplateResource as Resource, synthReceiver } from '../support/template.js';
+import { functionOf, functionsOf, NO_BUNDLING, refOf, resourcesOf, type TemplateResource as Resource, synthContext, synthReceiver } from '../support/template.js';
 
 /** Skips esbuild: enough for template checks. */
-const synth = synthReceiver;
 
 /** Alarms by their construct id (`…Observability<Name><hash>`). */
 function alarmsByName(template: Template): Record<string, any> {
@@ -142,7 +140,7 @@ const HEALTH_ALARMS = [WebhookAlarm.Api5xxRate, WebhookAlarm.FunctionErrors, Web
 const DEFAULT_ALARMS = [...HEALTH_ALARMS, WebhookAlarm.CloudflareTokenRefused, WebhookAlarm.RelayDeadLetters, WebhookAlarm.RelayIteratorAge];
 
 describe('alarms, by default', () => {
-  const template = synth();
+  const template = synthReceiver();
   const alarms = alarmsByName(template);
   const fn = functionOf(template, 'webhook')[0];
   const api = logicalIdOf(template, 'AWS::ApiGatewayV2::Api');
@@ -252,7 +250,7 @@ describe('alarms, by default', () => {
 
 describe('alarm options', () => {
   test('a new topic receives every alarm and its return to OK, and admits only TLS', () => {
-    const template = synth({ alarms: { topic: true } });
+    const template = synthReceiver({ alarms: { topic: true } });
     const topic = logicalIdOf(template, 'AWS::SNS::Topic');
     for (const alarm of Object.values(alarmsByName(template))) {
       assert.deepEqual(alarm.AlarmActions, [{ Ref: topic }]);
@@ -275,19 +273,19 @@ describe('alarm options', () => {
   });
 
   test('thresholds are configurable', () => {
-    const alarms = alarmsByName(synth({ alarms: { api5xxRatePercent: 1, signatureRejectionsPerFiveMinutes: 100 } }));
+    const alarms = alarmsByName(synthReceiver({ alarms: { api5xxRatePercent: 1, signatureRejectionsPerFiveMinutes: 100 } }));
     assert.equal(alarms.Api5xxRate.Threshold, 1);
     assert.equal(alarms.SignatureRejections.Threshold, 100);
   });
 
   test('the token alarm exists only with a read token, the relay alarms only with the relay', () => {
-    assert.deepEqual(Object.keys(alarmsByName(synth({ cloudflareReadSecret: false, relay: false }))).sort(), [...HEALTH_ALARMS].sort());
-    assert.deepEqual(Object.keys(alarmsByName(synth({ relay: false }))).sort(), [...HEALTH_ALARMS, WebhookAlarm.CloudflareTokenRefused].sort());
-    assert.deepEqual(Object.keys(alarmsByName(synth({ cloudflareReadSecret: false }))).sort(), [...HEALTH_ALARMS, WebhookAlarm.RelayDeadLetters, WebhookAlarm.RelayIteratorAge].sort());
+    assert.deepEqual(Object.keys(alarmsByName(synthReceiver({ cloudflareReadSecret: false, relay: false }))).sort(), [...HEALTH_ALARMS].sort());
+    assert.deepEqual(Object.keys(alarmsByName(synthReceiver({ relay: false }))).sort(), [...HEALTH_ALARMS, WebhookAlarm.CloudflareTokenRefused].sort());
+    assert.deepEqual(Object.keys(alarmsByName(synthReceiver({ cloudflareReadSecret: false }))).sort(), [...HEALTH_ALARMS, WebhookAlarm.RelayDeadLetters, WebhookAlarm.RelayIteratorAge].sort());
   });
 
   test('NoSuccessfulDelivery: no accepted delivery in N hours, where an hour with no data counts as none', () => {
-    const alarm = alarmsByName(synth({ alarms: { noDeliveryHours: 6 } })).NoSuccessfulDelivery;
+    const alarm = alarmsByName(synthReceiver({ alarms: { noDeliveryHours: 6 } })).NoSuccessfulDelivery;
     assert.deepEqual(
       [alarm.Namespace, alarm.MetricName, alarm.Dimensions, alarm.Statistic, alarm.Period],
       [DEFAULT_METRICS_NAMESPACE, MetricName.Deliveries, [{ Name: 'Result', Value: 'accepted' }, SERVICE], 'Sum', 3600],
@@ -299,7 +297,7 @@ describe('alarm options', () => {
   });
 
   test('a metrics namespace reaches every function that emits metrics and every alarm on them', () => {
-    const template = synth({ metricsNamespace: 'Staging/CloudflareWebhook', alarms: { noDeliveryHours: 1 } });
+    const template = synthReceiver({ metricsNamespace: 'Staging/CloudflareWebhook', alarms: { noDeliveryHours: 1 } });
     for (const kind of ['webhook', 'relay', 'sweep'] as const) {
       assert.equal(functionOf(template, kind)[1].Properties.Environment.Variables[METRICS_NAMESPACE_ENV], 'Staging/CloudflareWebhook', kind);
     }
@@ -322,12 +320,12 @@ describe('alarm options', () => {
       [{ metricsNamespace: '' }, /metricsNamespace/],
       [{ metricsNamespace: 'ünïcode' }, /metricsNamespace/],
     ];
-    for (const [props, message] of bad) assert.throws(() => synth(props), message, JSON.stringify(props));
+    for (const [props, message] of bad) assert.throws(() => synthReceiver(props), message, JSON.stringify(props));
   });
 });
 
 describe('the dashboard', () => {
-  const template = synth();
+  const template = synthReceiver();
   const { widgets } = dashboardBody(template);
   const titled = (title: string) => {
     const widget = widgets.find((w) => w.properties.title === title);
@@ -415,7 +413,7 @@ describe('the dashboard', () => {
 
   test('every custom metric it or an alarm names is one a function emits, under the service and dimensions it emits', () => {
     for (const receiver of [{ alarms: { noDeliveryHours: 2 } }, { relay: false, cloudflareReadSecret: false as const, metricsNamespace: 'Other' }]) {
-      const named = customMetricsNamed(synth(receiver), receiver.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
+      const named = customMetricsNamed(synthReceiver(receiver), receiver.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE);
       assert.ok(named.length > 30, 'the alarms and the dashboard name the custom metrics');
       for (const { metricName, dimensions } of named) {
         const { service, ...rest } = dimensions;
@@ -438,7 +436,7 @@ describe('the dashboard', () => {
 
 describe('log settings', () => {
   test("every function's and the API's log groups keep a month by default, and the log level is INFO", () => {
-    const template = synth();
+    const template = synthReceiver();
     const groups = resourcesOf(template, 'AWS::Logs::LogGroup');
     assert.equal(groups.length, 1 + Object.keys(functionsOf(template)).length);
     for (const [, group] of groups) assert.equal(group.Properties.RetentionInDays, 30);
@@ -449,7 +447,7 @@ describe('log settings', () => {
   });
 
   test('retention and level follow the props', () => {
-    const template = synth({ logRetention: logs.RetentionDays.ONE_WEEK, logLevel: 'WARN' });
+    const template = synthReceiver({ logRetention: logs.RetentionDays.ONE_WEEK, logLevel: 'WARN' });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_LOG_LEVEL: 'WARN' }) } });
   });
@@ -457,7 +455,7 @@ describe('log settings', () => {
 
 describe('event schemas', () => {
   test('one JSONSchemaDraft4 schema per detail-type in a registry of their own', () => {
-    const template = synth({ eventSchemas: true });
+    const template = synthReceiver({ eventSchemas: true });
     const registry = logicalIdOf(template, 'AWS::EventSchemas::Registry');
     const schemas = resourcesOf(template, 'AWS::EventSchemas::Schema').map(([, s]) => s.Properties);
     assert.equal(schemas.length, Object.values(DetailType).length);
@@ -474,20 +472,20 @@ describe('event schemas', () => {
   });
 
   test('the registry can be named', () => {
-    synth({ eventSchemas: { registryName: 'cloudflare-webhook-events' } }).hasResourceProperties('AWS::EventSchemas::Registry', { RegistryName: 'cloudflare-webhook-events' });
+    synthReceiver({ eventSchemas: { registryName: 'cloudflare-webhook-events' } }).hasResourceProperties('AWS::EventSchemas::Registry', { RegistryName: 'cloudflare-webhook-events' });
   });
 });
 
 describe('everything off', () => {
   test('no alarms, dashboard, topic or registry', () => {
-    const template = synth({ alarms: false, dashboard: false, eventSchemas: false });
+    const template = synthReceiver({ alarms: false, dashboard: false, eventSchemas: false });
     for (const type of ['AWS::CloudWatch::Alarm', 'AWS::CloudWatch::Dashboard', 'AWS::SNS::Topic', 'AWS::EventSchemas::Registry', 'AWS::EventSchemas::Schema']) {
       assert.equal(resourcesOf(template, type).length, 0, type);
     }
   });
 
   test('a dashboard without alarms says so instead of an empty alarm widget', () => {
-    const { widgets } = dashboardBody(synth({ alarms: false }));
+    const { widgets } = dashboardBody(synthReceiver({ alarms: false }));
     assert.equal(widgets.filter((w) => w.type === 'alarm').length, 0);
     assert.ok(widgets.some((w) => w.type === 'text' && /alarms: false/.test(w.properties.markdown)));
   });
@@ -519,11 +517,6 @@ describe('cdk-nag', () => {
 });
 
 describe('alarm, dashboard and schema settings from CDK context', () => {
-  const synthContext = (context: Record<string, string>) => {
-    const { app, stack } = createApp({ context: { ...NO_BUNDLING, ...context } });
-    return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
-  };
-
   test('reach the construct as strings, the way `cdk synth -c key=value` passes them', () => {
     const topicArn = 'arn:aws:sns:us-east-1:123456789012:ops-alarms';
     const template = synthContext({

@@ -50,8 +50,6 @@ function expectedPermissions(template: Template, { putItem }: { putItem: boolean
   };
 }
 
-const synthWithoutBundling = synthReceiver;
-
 describe('the default stack, as synthesized for deployment', () => {
   let outdir: string;
   let template: Template;
@@ -326,7 +324,7 @@ describe('settings from CDK context', () => {
 
 describe('the receiver with the default "reject" policy', () => {
   test('does not grant PutItem', () => {
-    const template = synthWithoutBundling({ unknownIdPolicy: 'reject' });
+    const template = synthReceiver({ unknownIdPolicy: 'reject' });
     assert.deepEqual(webhookGrants(template), expectedPermissions(template, { putItem: false }));
   });
 });
@@ -352,12 +350,12 @@ describe('invalid receiver props', () => {
   ];
   for (const [name, props, message] of cases) {
     test(`rejects ${name}`, () => {
-      assert.throws(() => synthWithoutBundling(props), message);
+      assert.throws(() => synthReceiver(props), message);
     });
   }
 
   test('accepts the largest body Lambda can receive', () => {
-    assert.doesNotThrow(() => synthWithoutBundling({ maxBodyBytes: 6 * 1024 * 1024 }));
+    assert.doesNotThrow(() => synthReceiver({ maxBodyBytes: 6 * 1024 * 1024 }));
   });
 });
 

@@ -11,20 +11,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfirmMode, EVENT_SOURCE, RelayEnv, SweepEnv, TableDesign, WebhookEnv } from '../../lambda/core/contract.js';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics.js';
-import { createApp } from '../../lib/app.js';
 import { RelayEventSource } from '../../lambda/core/contract.js';
 import { matchesFilter } from '../../local/filter-pattern.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
-import { functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourceName, resourcesOf, roleGrants, roleOf, type TemplateResource, synthReceiver } from '../support/template.js';
-
-const synth = synthReceiver;
-
-/** The app as `cdk synth -c key=value` builds it: every value a string. */
-function synthContext(context: Record<string, string>): Template {
-  const { app, stack } = createApp({ context: { ...NO_BUNDLING, ...context } });
-  return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
-}
+import { functionOf, functionsOf, NO_BUNDLING, onlyResource, refOf, resourceName, resourcesOf, roleGrants, roleOf, type TemplateResource, synthContext, synthReceiver } from '../support/template.js';
 
 const envOf = (fn: TemplateResource): Record<string, unknown> => fn.Properties.Environment.Variables;
 const tableOf = (template: Template) => onlyResource(template, 'AWS::DynamoDB::Table')[0];
@@ -32,7 +23,7 @@ const readSecretOf = (template: Template) => resourcesOf(template, 'AWS::Secrets
 const outputNames = (template: Template) => Object.keys(template.toJSON().Outputs ?? {});
 
 describe('the stream relay', () => {
-  const template = synth();
+  const template = synthReceiver();
   const [relayId, relay] = functionOf(template, 'relay');
   const [, mapping] = onlyResource(template, 'AWS::Lambda::EventSourceMapping');
   const dlq = refOf(mapping.Properties.DestinationConfig.OnFailure.Destination)!;
@@ -110,7 +101,7 @@ describe('the stream relay', () => {
   });
 
   test('relay: false leaves out the function, its mapping, queue, alarms and output; the table keeps its stream', () => {
-    const without = synth({ relay: false });
+    const without = synthReceiver({ relay: false });
     assert.equal(functionsOf(without).relay, undefined);
     assert.equal(resourcesOf(without, 'AWS::Lambda::EventSourceMapping').length, 0);
     assert.ok(!resourcesOf(without, 'AWS::SQS::Queue').some(([id]) => id.startsWith('ReceiverRelay')), 'no relay queue');
@@ -122,7 +113,7 @@ describe('the stream relay', () => {
 
 describe('the event archive', () => {
   test('keeps every event of this receiver on its bus for 30 days by default', () => {
-    const template = synth();
+    const template = synthReceiver();
     const [archiveId, archive] = onlyResource(template, 'AWS::Events::Archive');
     assert.deepEqual(archive.Properties.SourceArn, { 'Fn::GetAtt': [onlyResource(template, 'AWS::Events::EventBus')[0], 'Arn'] });
     assert.deepEqual(archive.Properties.EventPattern, { source: [EVENT_SOURCE] });
@@ -132,8 +123,8 @@ describe('the event archive', () => {
   });
 
   test('keeps them archiveRetentionDays, and 0 means no archive and no output', () => {
-    assert.equal(onlyResource(synth({ archiveRetentionDays: 7 }), 'AWS::Events::Archive')[1].Properties.RetentionDays, 7);
-    const none = synth({ archiveRetentionDays: 0 });
+    assert.equal(onlyResource(synthReceiver({ archiveRetentionDays: 7 }), 'AWS::Events::Archive')[1].Properties.RetentionDays, 7);
+    const none = synthReceiver({ archiveRetentionDays: 0 });
     assert.equal(resourcesOf(none, 'AWS::Events::Archive').length, 0);
     assert.ok(!outputNames(none).includes('EventArchiveArn'));
   });
@@ -141,7 +132,7 @@ describe('the event archive', () => {
 
 describe('the read-only Cloudflare token', () => {
   test('is a secret of two empty values until connect fills it in, named to the webhook and the sweep and nobody else', () => {
-    const template = synth({ uploads: {} });
+    const template = synthReceiver({ uploads: {} });
     const secret = readSecretOf(template)!;
     const resource = template.toJSON().Resources[secret];
     assert.deepEqual(JSON.parse(resource.Properties.SecretString), { accountId: '', apiToken: '' });
@@ -156,7 +147,7 @@ describe('the read-only Cloudflare token', () => {
   });
 
   test('cloudflareReadSecret: false leaves no secret, no variable, no access, no alarm and no output, and the sweep checks no video', () => {
-    const template = synth({ cloudflareReadSecret: false });
+    const template = synthReceiver({ cloudflareReadSecret: false });
     assert.equal(readSecretOf(template), undefined);
     for (const [kind, [, fn]] of Object.entries(functionsOf(template))) {
       assert.ok(!(WebhookEnv.ReadSecretId in envOf(fn)), `${kind} has no read secret variable`);
@@ -184,9 +175,9 @@ describe('the read-only Cloudflare token', () => {
 
   test('tells the webhook when to ask: unconfirmed by default, always, or never (and then it gets no token)', () => {
     const modeOf = (template: Template) => envOf(functionOf(template, 'webhook')[1])[WebhookEnv.ConfirmWithCloudflare];
-    assert.equal(modeOf(synth()), ConfirmMode.Unconfirmed);
-    assert.equal(modeOf(synth({ confirmWithCloudflare: 'always' })), ConfirmMode.Always);
-    const never = synth({ confirmWithCloudflare: 'never' });
+    assert.equal(modeOf(synthReceiver()), ConfirmMode.Unconfirmed);
+    assert.equal(modeOf(synthReceiver({ confirmWithCloudflare: 'always' })), ConfirmMode.Always);
+    const never = synthReceiver({ confirmWithCloudflare: 'never' });
     assert.equal(modeOf(never), ConfirmMode.Never);
     assert.ok(!(WebhookEnv.ReadSecretId in envOf(functionOf(never, 'webhook')[1])), 'the webhook never asks, so it is not given the token');
     assert.deepEqual(envOf(functionOf(never, 'sweep')[1])[SweepEnv.ReadSecretId], { Ref: readSecretOf(never) }, 'the sweep still recovers');
@@ -195,7 +186,7 @@ describe('the read-only Cloudflare token', () => {
 
 describe('the sweep, on by default for a table created here', () => {
   test('runs every 5 minutes against byExpiry, asking Cloudflare with the read token, reconciling videos pending a day', () => {
-    const template = synth();
+    const template = synthReceiver();
     const [sweepId, sweep] = functionOf(template, 'sweep');
     assert.equal(refOf(onlyResource(template, 'AWS::Events::Rule')[1].Properties.Targets[0].Arn), sweepId);
     assert.equal(onlyResource(template, 'AWS::Events::Rule')[1].Properties.ScheduleExpression, 'rate(5 minutes)');
@@ -224,7 +215,7 @@ describe('the sweep, on by default for a table created here', () => {
       ['no byStatus index', { statusIndex: false }, '0', ['byExpiry']],
     ];
     for (const [name, props, seconds, queried] of cases) {
-      const template = synth(props);
+      const template = synthReceiver(props);
       const [, sweep] = functionOf(template, 'sweep');
       assert.equal(envOf(sweep)[SweepEnv.VideoPendingSeconds], seconds, name);
       const table = tableOf(template);
@@ -233,7 +224,7 @@ describe('the sweep, on by default for a table created here', () => {
   });
 
   test('publishes its metrics in the receiver’s namespace', () => {
-    assert.equal(envOf(functionOf(synth({ metricsNamespace: 'Shop/Webhooks' }), 'sweep')[1])[METRICS_NAMESPACE_ENV], 'Shop/Webhooks');
+    assert.equal(envOf(functionOf(synthReceiver({ metricsNamespace: 'Shop/Webhooks' }), 'sweep')[1])[METRICS_NAMESPACE_ENV], 'Shop/Webhooks');
   });
 });
 

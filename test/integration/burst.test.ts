@@ -16,7 +16,7 @@ import { startEmulator, type Emulator } from '../../scripts/emulator.js';
 import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { captureLogs, type LogCapture } from '../support/log-capture.js';
 import { startReceiver, type LocalReceiver } from '../support/receiver.js';
-import { drainEvents } from '../support/watch.js';
+import { drainEvents, eventIdOf } from '../support/watch.js';
 
 const ITEMS = 50;
 const COPIES = 4;
@@ -64,7 +64,7 @@ describe(`a burst of ${ITEMS * COPIES} deliveries to npm start's receiver`, () =
     }
     // A delivery may take over a slow writer's event and publish it again, with the same id.
     const events = await drainEvents(r);
-    const eventIds = new Set(events.map((e) => (e.detail as { eventId: string }).eventId));
+    const eventIds = new Set(events.map(eventIdOf));
     assert.equal(eventIds.size, ITEMS);
     assert.deepEqual(eventIds, new Set(items.map((item) => item!.history![0]!.eventId)));
 

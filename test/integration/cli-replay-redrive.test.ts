@@ -17,9 +17,10 @@ import { settle } from '../../lambda/core/outbox.js';
 import { localClientConfig } from '../../local/aws.js';
 import { provisionLocal, type LocalResources } from '../../local/provision.js';
 import type { LocalState } from '../../local/state.js';
-import { cli, stateFor } from '../support/cli.js';
+import { cli, newId, stateFor } from '../support/cli.js';
 import { eventsIn, readItem } from '../support/deliver.js';
-import { eventIdOf, queueDepth as supportQueueDepth } from '../support/relay.js';
+import { queueDepth as supportQueueDepth } from '../support/relay.js';
+import { eventIdOf } from '../support/watch.js';
 import { connectEmulator } from '../support/receiver.js';
 import type { Emulator } from '../../scripts/emulator.js';
 
@@ -34,7 +35,6 @@ import type { Emulator } from '../../scripts/emulator.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-replay-'));
 const short = () => randomBytes(3).toString('hex');
-const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 let emulator: Emulator;
 before(async () => {

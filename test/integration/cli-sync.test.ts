@@ -12,9 +12,10 @@ import type { Item } from '../../lambda/core/item.js';
 import { localClientConfig } from '../../local/aws.js';
 import { Permission, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { provisionLocal, type LocalResources } from '../../local/provision.js';
-import { cli, stateFor } from '../support/cli.js';
+import { cli, newId, stateFor } from '../support/cli.js';
 import { eventsIn, readItem } from '../support/deliver.js';
 import { connectEmulator } from '../support/receiver.js';
+import { eventIdOf } from '../support/watch.js';
 import type { Emulator } from '../../scripts/emulator.js';
 
 // `images sync` against the emulator and the stand-in of Cloudflare's API: the table is set right
@@ -25,7 +26,6 @@ const READ_TOKEN = 'read-only-token';
 const WRITE_TOKEN = 'write-token';
 const MINUTE = 60_000;
 const dir = mkdtempSync(join(tmpdir(), 'cli-sync-'));
-const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 describe('images sync', () => {
   let emulator: Emulator;
@@ -112,7 +112,7 @@ describe('images sync', () => {
     assert.equal(after.history?.at(-1)?.source, 'cloudflare-api');
     assert.equal(after.unpublished, undefined, 'the outbox is empty once published');
     const seen = await events(1);
-    assert.deepEqual(seen.map((event) => [event['detail-type'], (event.detail as { eventId: string }).eventId]), [['Image Uploaded', after.history!.at(-1)!.eventId]]);
+    assert.deepEqual(seen.map((event) => [event['detail-type'], eventIdOf(event)]), [['Image Uploaded', after.history!.at(-1)!.eventId]]);
 
     // Asked again, Cloudflare says the same: nothing changes, nothing is published.
     const again = await run('images', 'sync', id, '--json');

@@ -10,7 +10,7 @@ import { TAIL_PREFIX } from '../../cli/events.js';
 import type { WebhookEvent } from '../../lib/events.js';
 import { localClientConfig } from '../../local/aws.js';
 import { LOCAL_STATE_ENV } from '../../local/state.js';
-import { backgroundTail, cli, emulatorEnv, fakeCloudFormation, spawnCli, stateFor } from '../support/cli.js';
+import { backgroundTail, cli, emulatorEnv, fakeCloudFormation, newId, spawnCli, stateFor } from '../support/cli.js';
 import { events, readItem, seedPending } from '../support/deliver.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import type { HistoryEntry, Item } from '../../lambda/core/item.js';
@@ -19,7 +19,6 @@ import type { HistoryEntry, Item } from '../../lambda/core/item.js';
 // while `npm start` runs, and what they do against a deployed stack.
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-it-'));
-const newId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 describe('the CLI against the local receiver', () => {
   let r: Receiver;

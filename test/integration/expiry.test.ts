@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ItemKind } from '../../lambda/core/contract.js';
 import { recordedItem } from '../../lambda/core/decide.js';
 import { DynamoSweepIndex } from '../../lambda/sweep/index-query.js';
@@ -9,7 +9,7 @@ import { localClientConfig } from '../../local/aws.js';
 import { Permission, sampleFiles, startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { payloads } from '../../local/payloads.js';
 import { documentClient, events, readItem, send } from '../support/deliver.js';
-import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
+import { createUpload, startUploadsStack, windowEnded, type UploadsStack } from '../support/uploads.js';
 
 // The sweep as built, against the emulator and the local stand-in of Cloudflare's API: uploads
 // created through the route, their window moved into the past (time passing), then the
@@ -20,17 +20,9 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const READ_TOKEN = 'read-only-token';
 
 async function upload(stack: UploadsStack): Promise<{ id: string; uploadURL: string }> {
-  const response = await fetch(stack.uploadsUrl, { method: 'POST', headers: { authorization: sigV4Header, 'content-type': 'application/json' }, body: '{"expiresInSeconds":600}' });
-  assert.equal(response.status, 201);
-  return (await response.json()) as { id: string; uploadURL: string };
-}
-
-/** Time passes: the upload window ended `agoMs` ago. */
-async function windowEnded(stack: UploadsStack, id: string, agoMs: number): Promise<string> {
-  const expiresAt = iso(Date.now() - agoMs);
-  const client = DynamoDBDocumentClient.from(new DynamoDBClient(localClientConfig(stack.endpoint)));
-  await client.send(new UpdateCommand({ TableName: stack.resources.tableName, Key: { id }, UpdateExpression: 'SET expiresAt = :e', ExpressionAttributeValues: { ':e': expiresAt } }));
-  return expiresAt;
+  const created = await createUpload(stack, { expiresInSeconds: 600 });
+  assert.equal(created.status, 201);
+  return created.body as { id: string; uploadURL: string };
 }
 
 /** The sweep's own adapter on the `byExpiry` index: ids in `status` whose window ends before `until`. */

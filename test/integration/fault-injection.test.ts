@@ -10,17 +10,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig, REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
-import type { WatchedEvent } from '../../local/provision.js';
 import { payloads } from '../../local/payloads.js';
 import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { startFaultProxy, tally, type AwsCall, type Fault, type FaultPolicy, type FaultProxy, type Service } from '../support/fault-proxy.js';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
 import { connectEmulator, startReceiver, type Receiver } from '../support/receiver.js';
-import { drainEvents } from '../support/watch.js';
+import { drainEvents, eventIdOf, waitUntil } from '../support/watch.js';
 import type { Item } from '../../lambda/core/item.js';
-import { waitUntil } from '../support/relay.js';
 
 // Short, so a redelivery takes over an unpublished event quickly; longer than any injected delay.
 const LEASE_MS = 600;
@@ -189,7 +188,7 @@ describe('faults between the function and AWS', () => {
         assert.equal(item.history?.length, 1, 'one transition, however many attempts');
         assert.equal(item.unpublished, undefined);
         const seen = await drainEvents(r);
-        const ids = seen.map((e: WatchedEvent) => (e.detail as { eventId: string }).eventId);
+        const ids = seen.map(eventIdOf);
         assert.deepEqual([...new Set(ids)], [item.history![0]!.eventId], 'every event carries the transition’s stable id');
         assert.equal(seen.length, c.events, 'events on the bus');
 
@@ -233,7 +232,7 @@ describe('faults between the function and AWS', () => {
         const first = send.toolkit(patient, payload);
         await waitUntil('the first delivery’s PutEvents is held', async () => heldAt !== undefined, 30_000, 10);
         // Its lease was taken before PutEvents: past it, the redelivery takes the event over.
-        await new Promise((resolve) => setTimeout(resolve, heldAt! + LEASE_MS + 50 - Date.now()));
+        await sleep(heldAt! + LEASE_MS + 50 - Date.now());
         const redelivered = await send.toolkit(patient, payload);
         const heldMs = Date.now() - heldAt!;
         release();
@@ -245,7 +244,7 @@ describe('faults between the function and AWS', () => {
         const item = await readItem(patient.resources, id);
         assert.equal(item?.unpublished, undefined);
         const seen = await drainEvents(patient);
-        assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
+        assert.deepEqual(seen.map(eventIdOf), [item!.history![0]!.eventId, item!.history![0]!.eventId]);
         rows.push(`| EventBridge PutEvents | held ${heldMs} ms (> lease ${LEASE_MS} ms), until a redelivery answered | blip | — | — | — | 200, 200 | 2 |`);
       } finally {
         release();
@@ -257,13 +256,8 @@ describe('faults between the function and AWS', () => {
   });
 
   /** Until the proxy has let go of every answer it held: they must not land in the next test's tally. */
-  const heldReleased = async (count: number) => {
-    const deadline = Date.now() + HOLD_MS * 4;
-    while (proxy.calls.filter((c) => c.fault === 'slow').length < count) {
-      assert.ok(Date.now() < deadline, 'the proxy never released the answers it held');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+  const heldReleased = (count: number) =>
+    waitUntil('the proxy to release the answers it held', () => proxy.calls.filter((c) => c.fault === 'slow').length >= count, HOLD_MS * 4, 50);
 
   for (const target of [GET_ITEM, WRITE_ITEM]) {
     it(`${target.label} held past the SDK's ${REQUEST_TIMEOUT_MS} ms request timeout: the attempt is abandoned and retried, 200 long before the held answer`, async () => {
@@ -320,7 +314,7 @@ describe('faults between the function and AWS', () => {
   it('calls each under its own limit but together past the delivery’s deadline: a clean, retryable 500, and nothing corrupt', async () => {
     // Each call slowed below the SDK's request timeout, so no attempt is abandoned: only the
     // delivery's own deadline stops it. Without one it would answer 200, long after.
-    const r = await startReceiver({ overrides: { AWS_ENDPOINT_URL: proxy.url, PUBLISH_LEASE_MS: LEASE_MS, DELIVERY_DEADLINE_MS: 1500 } });
+    const r = await receiver({ DELIVERY_DEADLINE_MS: 1500 });
     try {
       const id = await seedPending(r.resources, 'image');
       assert.equal((await send.toolkit(r, payloads.testPing())).status, 200, 'the secret cache is warm');
@@ -333,7 +327,7 @@ describe('faults between the function and AWS', () => {
       assert.equal(retried.status, 200, JSON.stringify(retried.body));
       const item = (await readItem(r.resources, id)) as Item;
       assert.deepEqual([item.status, item.history?.length, item.unpublished], ['uploaded', 1, undefined]);
-      assert.deepEqual([...new Set((await drainEvents(r)).map((e) => (e.detail as { eventId: string }).eventId))], [item.history![0]!.eventId]);
+      assert.deepEqual([...new Set((await drainEvents(r)).map(eventIdOf))], [item.history![0]!.eventId]);
     } finally {
       await r.stop();
     }

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoItemStore } from '../../lambda/adapters/store.js';
-import { receive } from '../../lambda/webhook/receive.js';
-import { SecretsManagerSecrets } from '../../lambda/adapters/secrets.js';
 import { localClientConfig } from '../../local/aws.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { at, events, post, readItem, seedPending, send } from '../support/deliver.js';
 import { startBrokenBusPair, startReceiver, type BrokenBusPair, type Receiver } from '../support/receiver.js';
+import { FUNCTION_DIED, receiveInProcess } from '../support/relay.js';
+import { eventIdOf } from '../support/watch.js';
 
 // Real faults where the emulator can produce them (a bus or table that is not there, a rotated
 // secret); a stand-in publisher only for the one moment nothing real can hit: dying between the
@@ -33,14 +32,14 @@ describe('the bus is unavailable after the table write', () => {
     const eventId = written!.history![0]!.eventId;
     assert.deepEqual([...(written?.unpublished ?? [])], [eventId]);
 
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
     const retried = await send.toolkit(healthy, payloads.imageUploaded(id, at(1)));
     assert.equal(retried.status, 200);
     assert.equal(retried.body.outcome, 'duplicate');
     assert.equal(retried.body.published, 1);
 
     const seen = await events(healthy, 1);
-    assert.deepEqual(seen.map((e) => (e.detail as { eventId: string }).eventId), [eventId]);
+    assert.deepEqual(seen.map(eventIdOf), [eventId]);
     assert.equal((await readItem(broken.resources, id))?.unpublished, undefined);
   });
 });
@@ -55,22 +54,10 @@ describe('the function dies between the table write and PutEvents', () => {
   it('the next delivery waits out the lease, then publishes the transition exactly once', async () => {
     const id = await seedPending(r.resources, 'image');
     const body = JSON.stringify(payloads.imageUploaded(id, at(1)));
-    const config = localClientConfig(r.endpoint);
-    const died = new Error('function died');
     // The crashed invocation: real table and secret, a publisher that dies at the precise moment.
     await assert.rejects(
-      receive(
-        { route: 'images', headers: signedHeaders.toolkit(r.resources.secrets.toolkit[0]!, body), body: Buffer.from(body) },
-        {
-          secrets: new SecretsManagerSecrets(r.resources.secretArn, new SecretsManagerClient(config)),
-          store: new DynamoItemStore(r.resources.tableName, new DynamoDBClient(config)),
-          publisher: { publish: () => Promise.reject(died) },
-          now: () => new Date(),
-          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        },
-        { toleranceSeconds: 300, maxBodyBytes: 65536, unknownIdPolicy: 'reject', confirmWithCloudflare: 'unconfirmed', leaseMs: 1000 },
-      ),
-      died,
+      receiveInProcess(r.resources, { route: 'images', headers: signedHeaders.toolkit(r.resources.secrets.toolkit[0]!, body), body, leaseMs: 1000 }),
+      FUNCTION_DIED,
     );
     // What a crash leaves: the transition written, its event marked unpublished under a live lease.
     const left = await readItem(r.resources, id);

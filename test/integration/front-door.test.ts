@@ -5,8 +5,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStruc
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { provisionLocal, type LocalResources } from '../../local/provision.js';
 import { webhookEnvironment } from '../../local/environments.js';
+import { importBundle } from '../../local/instances.js';
 import { at, readItem, seedPending } from '../support/deliver.js';
-import { builtBundles, connectEmulator, loadBundle } from '../support/receiver.js';
+import { builtBundles, connectEmulator } from '../support/receiver.js';
 
 // Behind the front door, the REST API invokes the very bundle `cdk synth` builds with payload
 // format 1.0, every body base64 (binaryMediaTypes */*). Against the emulator: it must answer
@@ -65,7 +66,7 @@ describe('the webhook function behind the front door (REST API, payload 1.0)', (
     const emulator = await connectEmulator();
     stopEmulator = emulator.stop;
     resources = await provisionLocal({ endpoint: emulator.endpoint, prefix: `fd${process.pid}-${randomBytes(3).toString('hex')}` });
-    handler = await loadBundle<Handler>(async () => (await builtBundles()).webhook.entry, webhookEnvironment(resources));
+    handler = await importBundle<Handler>(async () => (await builtBundles()).webhook.entry, webhookEnvironment(resources));
   });
   after(() => stopEmulator?.());
 

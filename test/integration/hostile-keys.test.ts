@@ -4,7 +4,7 @@ import { payloads } from '../../local/payloads.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { at, events, readItem, seedPending, send } from '../support/deliver.js';
 import { startReceiver, type LocalReceiver } from '../support/receiver.js';
-import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
+import { createUpload, startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 // Issue 15, finding 1, end to end: the built bundles against DynamoDB and EventBridge in the
 // emulator. Keys a sender chooses that name parts of JavaScript's object model used to reach the
@@ -69,12 +69,8 @@ describe('keys that name the object model, through POST /uploads', () => {
   });
 
   it('metadata with constructor and __proto__ keys: 201 and the pending item holds them escaped (it answered 500 after Cloudflare had created the upload)', async () => {
-    const response = await fetch(stack.uploadsUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: sigV4Header },
-      body: '{"metadata":{"constructor":{"name":"String"},"__proto__":{"x":1},"album":"a"},"expiresInSeconds":600}',
-    });
-    const body = (await response.json()) as { id: string };
+    const response = await createUpload(stack, '{"metadata":{"constructor":{"name":"String"},"__proto__":{"x":1},"album":"a"},"expiresInSeconds":600}');
+    const body = response.body as { id: string };
     assert.equal(response.status, 201, JSON.stringify(body));
     const item = await readItem(stack.resources, body.id);
     assert.deepEqual(item?.metadata, { constructor_: { name: 'String' }, __proto___: { x: 1 }, album: 'a' });

@@ -16,7 +16,7 @@ import { apply, assertItemConsistent, bodyOf, checkEvents, pendingItem, type Kin
 import { startEmulator, type Emulator } from '../../scripts/emulator.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { inPool } from '../support/sender.js';
-import { drainEvents } from '../support/watch.js';
+import { drainEvents, eventIdOf } from '../support/watch.js';
 
 const ROUNDS = 15;
 /** Each permutation raced this many times. */
@@ -92,7 +92,7 @@ describe('races and order', () => {
       assert.equal(item?.history?.length, 1);
       const events = await drainEvents(r);
       assert.equal(events.length, 1);
-      assert.equal((events[0]!.detail as { eventId: string }).eventId, item!.history![0]!.eventId);
+      assert.equal(eventIdOf(events[0]!), item!.history![0]!.eventId);
       figures.push(`50 × identical ${scheme}: 1 transitioned, 49 duplicate, 1 event`);
     });
   }
@@ -190,7 +190,7 @@ describe('races and order', () => {
       // Events of one item arrive in the order of its transitions.
       for (const [id, own] of eventsById(events)) {
         const item = items.find((i) => i.id === id)!;
-        assert.deepEqual(own.map((e) => (e.detail as { eventId: string }).eventId), item.history!.map((h) => h.eventId));
+        assert.deepEqual(own.map(eventIdOf), item.history!.map((h) => h.eventId));
       }
       figures.push(`${kind}: ${orders.length} orders × 5 deliveries one at a time: outcomes ${JSON.stringify(tally)}; ${check.events} events for ${check.transitions} transitions`);
     });

@@ -17,14 +17,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { REQUEST_TIMEOUT_ENV } from '../../lambda/adapters/aws.js';
 import { Defaults, DetailType, RelayEventSource } from '../../lambda/core/contract.js';
 import type { Item } from '../../lambda/core/item.js';
-import { localClientConfig } from '../../local/aws.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
 import { relayEnvironment } from '../../local/environments.js';
+import { importBundle } from '../../local/instances.js';
 import { relayMapping } from '../../local/stack.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
@@ -32,15 +31,14 @@ import { startStreamPoller, type StreamFailureRecord, type StreamPoller, type St
 import { cli, stateFor } from '../support/cli.js';
 import { at, readItem, seedPending, send } from '../support/deliver.js';
 import { captureLogs } from '../support/log-capture.js';
+import type { Scheme } from '../support/model.js';
 import { startFaultProxy, type AwsCall, type Fault, type FaultPolicy, type FaultProxy } from '../support/fault-proxy.js';
-import { builtBundles, connectEmulator, loadBundle, startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { builtBundles, connectEmulator, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import {
   busPublisher,
   collectEvents,
   countByEventId,
-  drainQueue,
   duplicatesIn,
-  eventIdOf,
   FUNCTION_DIED,
   peekMessages,
   percentile,
@@ -50,20 +48,16 @@ import {
   streamRecordsOf,
   type ItemRecord,
   sweepInProcess,
-  waitUntil,
 } from '../support/relay.js';
-import { sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
+import { createUpload, startUploadsStack, windowEnded, type UploadsStack } from '../support/uploads.js';
+import { drainQueue, eventIdOf, waitUntil } from '../support/watch.js';
 
 /** The dead writers' lease: short, so the relay's takeover comes soon after the write. */
 const DEAD_WRITER_LEASE_MS = 1000;
-/** The functions' log lines only when asked for (POWERTOOLS_LOG_LEVEL): several tests here make them fail on purpose. */
-const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 const figures: string[] = [];
 after(() => {
   if (figures.length > 0) process.stderr.write(`\nrelay figures:\n${figures.map((line) => `  ${line}`).join('\n')}\n`);
 });
-
-type Scheme = 'toolkit' | 'notification' | 'stream';
 
 /** One webhook for `id`, signed as its sender signs it, for the in-process data path. */
 function webhook(resources: LocalResources, scheme: Scheme, id: string) {
@@ -180,10 +174,10 @@ describe('an upload’s life with no redelivery: the upload route, its webhook, 
     await cloudflare?.close();
   });
 
-  async function createUpload(): Promise<string> {
-    const response = await fetch(stack.uploadsUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: sigV4Header }, body: JSON.stringify({ expiresInSeconds: 600 }) });
-    assert.equal(response.status, 201);
-    return ((await response.json()) as { id: string }).id;
+  async function pendingUpload(): Promise<string> {
+    const created = await createUpload(stack, { expiresInSeconds: 600 });
+    assert.equal(created.status, 201);
+    return created.body.id as string;
   }
 
   it('the route writes a pending item and no event: nothing for the relay, which its filter never invokes', async () => {
@@ -192,7 +186,7 @@ describe('an upload’s life with no redelivery: the upload route, its webhook, 
     // no outbox, and a crash anywhere in it loses no event.
     await stack.relay!.caughtUp(60_000);
     const before = stack.relay!.stats;
-    const id = await createUpload();
+    const id = await pendingUpload();
     await stack.relay!.caughtUp(60_000);
     const after = stack.relay!.stats;
     assert.equal((await readItem(stack.resources, id))?.status, 'pending');
@@ -201,7 +195,7 @@ describe('an upload’s life with no redelivery: the upload route, its webhook, 
   });
 
   it('the webhook of an upload dies after its write: Image Uploaded reaches the queue once', async () => {
-    const id = await createUpload();
+    const id = await pendingUpload();
     const { eventId } = await dieAfterWrite(stack.resources, 'notification', id);
     const seen = await watched(stack, [eventId]);
     assertOncePerId(seen, [eventId]);
@@ -210,16 +204,9 @@ describe('an upload’s life with no redelivery: the upload route, its webhook, 
   });
 
   it('the sweep dies after expiring an abandoned upload: the relay publishes Image Expired once', async () => {
-    const ids = [await createUpload(), await createUpload()];
+    const ids = [await pendingUpload(), await pendingUpload()];
     // The windows ended a minute ago (a test backdates rather than waits).
-    const ended = new Date(Date.now() - 60_000).toISOString();
-    const dynamodb = new DynamoDBClient(localClientConfig(stack.endpoint));
-    for (const id of ids) {
-      await dynamodb.send(
-        new UpdateItemCommand({ TableName: stack.resources.tableName, Key: { id: { S: id } }, UpdateExpression: 'SET expiresAt = :ended', ExpressionAttributeValues: { ':ended': { S: ended } } }),
-      );
-    }
-    dynamodb.destroy();
+    for (const id of ids) await windowEnded(stack, id, 60_000);
     const run = await sweepInProcess(stack.resources, { leaseMs: DEAD_WRITER_LEASE_MS });
     assert.equal(run.failed, 2, 'both writes done, both publishes died');
     assert.equal(run.firstError, FUNCTION_DIED);
@@ -378,7 +365,7 @@ describe('the relay dies mid-batch', () => {
     // after the bundle handled the first half of a batch, with the stack's mapping settings.
     r = await startReceiver({ overrides: QUIET });
     const resources = r.resources;
-    const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, QUIET));
+    const bundle = await importBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, QUIET));
     poller = await startStreamPoller({
       ...relayMapping(resources),
       onError: () => {},

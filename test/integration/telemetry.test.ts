@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE_ENV } from '../../lambda/core/metrics.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { at, events, seedPending } from '../support/deliver.js';
@@ -238,7 +239,7 @@ describe('telemetry of a publish failure and of the redelivery that republishes 
     ]);
     assert.equal(publishFailure.PublishFailures, 1);
 
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
     const retried = await toolkit(healthy, payloads.imageUploaded(id, at(1)));
     assert.equal(retried.status, 200);
     assert.deepEqual([retried.line.outcome, retried.line.published, retried.line.republished], ['duplicate', 1, 1]);

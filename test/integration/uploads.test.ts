@@ -7,20 +7,11 @@ import { runCli } from '../../cli/index.js';
 import { stateFor } from '../support/cli.js';
 import { events, readItem, seedPending } from '../support/deliver.js';
 import { startCloudflareStandIn, type CloudflareStandIn } from '../../local/cloudflare.js';
-import { localJwt, sigV4Header, startUploadsStack, type UploadsStack } from '../support/uploads.js';
+import { createUpload, localJwt, startUploadsStack, type UploadsStack } from '../support/uploads.js';
 
 // POST /uploads as the stack ships it (the built bundle behind the local HTTP API, DynamoDB in
 // the emulator) against the local stand-in of Cloudflare, then the rest of an upload's life: the browser
 // posts the file to Cloudflare, Cloudflare notifies the Images webhook, the image is uploaded.
-
-async function createUpload(stack: UploadsStack, body: unknown, authorization = sigV4Header) {
-  const response = await fetch(stack.uploadsUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(authorization && { authorization }) },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
-}
 
 const directUploads = (cloudflare: CloudflareStandIn) => cloudflare.calls(/\/images\/v2\/direct_upload$/);
 

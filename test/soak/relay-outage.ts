@@ -15,12 +15,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Defaults, RelayEventSource } from '../../lambda/core/contract.js';
 import { relayLeaseMs } from '../../lambda/core/decide.js';
 import { payloads, signedHeaders } from '../../local/payloads.js';
 import { at, readItem, seedPending } from '../support/deliver.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { connectEmulator, startReceiver, type LocalReceiver } from '../support/receiver.js';
+import { connectEmulator, QUIET, startReceiver, type LocalReceiver } from '../support/receiver.js';
 import { FUNCTION_DIED, queueDepth, receiveInProcess, streamRecordsOf } from '../support/relay.js';
 
 const WINDOW_SECONDS = Number(process.env.RELAY_OUTAGE_SECONDS ?? 120);
@@ -31,7 +32,6 @@ function takeoversWithin(windowMs: number): number {
   for (let elapsed = relayLeaseMs(Defaults.publishLeaseMs, 0); elapsed <= windowMs; elapsed += relayLeaseMs(Defaults.publishLeaseMs, count - 1)) count++;
   return count;
 }
-const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 
 describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
   let emulator: Awaited<ReturnType<typeof connectEmulator>>;
@@ -54,7 +54,7 @@ describe(`one stuck item, the relay's bus missing, ${WINDOW_SECONDS} s`, () => {
     await assert.rejects(receiveInProcess(r.resources, { route: 'images', body, headers: signedHeaders.toolkit(r.resources.secrets.toolkit[0]!, body) }), FUNCTION_DIED);
     const written = (await streamRecordsOf(r.resources, id)).length;
     const start = r.relay!.stats;
-    await new Promise((resolve) => setTimeout(resolve, WINDOW_SECONDS * 1000));
+    await sleep(WINDOW_SECONDS * 1000);
 
     const stats = r.relay!.stats;
     // SDK calls (each attempt of one call carries the same invocation id), not HTTP attempts.

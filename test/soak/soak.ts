@@ -23,10 +23,10 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { sign } from '../../lambda/webhook/verify.js';
 import { payloads } from '../../local/payloads.js';
+import { repoRoot } from '../support/cli.js';
 import { seedPending } from '../support/deliver.js';
 import { randomFaults, seededRandom, startFaultProxy, tally, type FaultPolicy, type FaultProxy, type FaultTally } from '../support/fault-proxy.js';
 import { captureLogs, findLeaks, redact, type LogCapture } from '../support/log-capture.js';
@@ -35,9 +35,8 @@ import type { StreamPollerStats } from '../../local/stream-poller.js';
 import { startEmulator, type Emulator } from '../../scripts/emulator.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 import { createSender, inPool, type Sent } from '../support/sender.js';
-import { drainEvents, scanItems } from '../support/watch.js';
+import { drainEvents, scanItems, waitUntil } from '../support/watch.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const SEED = Number(process.env.SOAK_SEED ?? 20240101);
 /** Items of the faulty run (≈4 deliveries each); the control run has half as many. */
 const ITEMS = Number(process.env.SOAK_ITEMS ?? 270);
@@ -370,13 +369,7 @@ describe('soak', { timeout: 15 * 60_000 }, () => {
 
 /** Until no item holds an outbox: every event a writer left behind was published (or a deadline passed). */
 async function waitForEmptyOutboxes(r: Receiver): Promise<void> {
-  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-  for (;;) {
-    const left = (await scanItems(r)).filter((item) => item.unpublished !== undefined).length;
-    if (left === 0) return;
-    assert.ok(Date.now() < deadline, `${left} items still hold unpublished events ${SETTLE_TIMEOUT_MS / 1000} s after the last answer`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await waitUntil('no item to hold unpublished events after the last answer', async () => (await scanItems(r)).every((item) => item.unpublished === undefined), SETTLE_TIMEOUT_MS, 250);
 }
 
 function printRun(name: string, run: RunFigures): void {

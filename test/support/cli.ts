@@ -3,6 +3,7 @@
  * user starts (for the walkthrough and the AWS path, where the environment is the point).
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,9 @@ import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/s
 import type { Receiver } from './receiver.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** An item id of the CLI suites: `prefix` and 8 random hex digits. */
+export const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 export interface CliRun {
   readonly code: number;

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type Service = 'dynamodb' | 'events' | 'secretsmanager' | 'other';
 
@@ -240,8 +241,6 @@ async function failOneEntry(
     upstreamStatus: rest.status,
   };
 }
-
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /** What the recorded calls say about who dealt with each injected fault. */
 export interface FaultTally {

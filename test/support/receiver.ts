@@ -5,15 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { WebhookEnvOverrides } from '../../local/environments.js';
-import { importBundle, type InstanceStats } from '../../local/instances.js';
+import type { InstanceStats } from '../../local/instances.js';
 import type { LocalResources, LocalSecrets } from '../../local/provision.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import type { BuiltAssets } from '../../scripts/build.js';
 import { startEmulator, type Emulator } from '../../scripts/emulator.js';
+import { repoRoot } from './cli.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+/** The functions' log lines only when asked for (POWERTOOLS_LOG_LEVEL), for suites that make them fail on purpose. */
+export const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
 
 export interface ReceiverOptions {
   overrides?: WebhookEnvOverrides;
@@ -105,9 +106,6 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Loca
     throw error;
   }
 }
-
-/** A module instance of its own of a bundle, `env` set while it loads (local/instances.ts), for the uploads stack too. */
-export const loadBundle: <T>(entry: string | (() => Promise<string>), env: Record<string, string>) => Promise<T> = importBundle;
 
 type Bundles = Required<Pick<BuiltAssets, 'webhook' | 'uploads' | 'sweep' | 'relay'>>;
 

@@ -1,8 +1,9 @@
 /**
  * Helpers for the relay's suites: a writer that dies at the one moment nothing real can hit
- * (after its table write, before PutEvents), waits on conditions with generous deadlines, and the
+ * (after its table write, before PutEvents), the data path and the sweep in this process, and the
  * events a rule's queue received, counted by `eventId`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -20,15 +21,16 @@ import { receive, type Receipt } from '../../lambda/webhook/receive.js';
 import type { Route } from '../../lambda/webhook/verify.js';
 import { localClientConfig } from '../../local/aws.js';
 import { relayEnvironment } from '../../local/environments.js';
+import { importBundle } from '../../local/instances.js';
 import { relayMapping } from '../../local/stack.js';
 import { receiveEvents, type LocalResources, type WatchedEvent } from '../../local/provision.js';
 import { startStreamPoller, type StreamPoller, type StreamPollerOptions } from '../../local/stream-poller.js';
-import { builtBundles, loadBundle } from './receiver.js';
-import { drainQueue } from './watch.js';
+import { builtBundles } from './receiver.js';
+import { drainQueue, eventIdOf } from './watch.js';
 
 /** What the crashed invocation's publisher does: the function is gone before PutEvents answers. */
 export const FUNCTION_DIED = new Error('the function died between its table write and PutEvents');
-export const dyingPublisher: Publisher = { publish: () => Promise.reject(FUNCTION_DIED) };
+const dyingPublisher: Publisher = { publish: () => Promise.reject(FUNCTION_DIED) };
 
 const clients = new Map<string, { dynamodb: DynamoDBClient; events: EventBridgeClient; secrets: SecretsManagerClient; sqs: SQSClient; streams: DynamoDBStreamsClient }>();
 function clientsFor(endpoint: string) {
@@ -69,7 +71,7 @@ export function receiveInProcess(resources: LocalResources, delivery: InProcessW
       store: new DynamoItemStore(resources.tableName, dynamodb),
       publisher: delivery.publisher ?? dyingPublisher,
       now: () => new Date(),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      sleep,
     },
     {
       toleranceSeconds: Defaults.toleranceSeconds,
@@ -89,19 +91,6 @@ export function sweepInProcess(resources: LocalResources, { publisher = dyingPub
     { graceSeconds: 0, maxItems: 100, leaseMs, videoPendingSeconds: 0 },
   );
 }
-
-/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
-export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
-
-export const eventIdOf = (event: WatchedEvent) => (event.detail as { eventId: string }).eventId;
 
 /** Events received, by eventId. */
 export function countByEventId(events: readonly WatchedEvent[]): Map<string, number> {
@@ -148,8 +137,6 @@ export async function collectEvents(options: CollectOptions): Promise<WatchedEve
   take(await drainQueue(options.endpoint, options.queueUrl));
   return received;
 }
-
-export { drainQueue };
 
 /** Messages in a queue, visible or in flight. */
 export async function queueDepth(endpoint: string, queueUrl: string): Promise<number> {
@@ -221,7 +208,7 @@ export interface RelayPollerOptions {
  * local/stack.ts runs it), for a test that must see which records reach the relay.
  */
 export async function startRelayPoller(resources: LocalResources, options: RelayPollerOptions = {}): Promise<StreamPoller> {
-  const bundle = await loadBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, options.env));
+  const bundle = await importBundle<(event: DynamoDBStreamEvent, context: Context) => Promise<unknown>>((await builtBundles()).relay.entry, relayEnvironment(resources, options.env));
   return startStreamPoller({
     ...relayMapping(resources),
     onError: () => {},

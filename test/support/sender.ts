@@ -3,6 +3,7 @@
  * side (5xx, 429, no answer) with exponential backoff, and never retries a 4xx. Signatures are
  * made afresh for each attempt, as a sender re-signing on retry would.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from './fault-proxy.js';
 
 export interface Delivery {
@@ -63,7 +64,7 @@ export function createSender(policy: RetryPolicy = DEFAULT_RETRY) {
       if (attempt < policy.maxAttempts) {
         // Full jitter: spreads the retries of a burst instead of lining them up again.
         const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1));
-        await new Promise((resolve) => setTimeout(resolve, random() * ceiling));
+        await sleep(random() * ceiling);
       }
     }
     return { status, body, attempts: policy.maxAttempts, failedAttempts, gaveUp: true };

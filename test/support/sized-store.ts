@@ -6,8 +6,7 @@
  * show where the limit really bites; this store can, under the real data path (`receive`).
  */
 import { DependencyError } from '../../lambda/core/errors.js';
-import type { Item, ItemWrite } from '../../lambda/core/item.js';
-import type { ItemStore } from '../../lambda/core/ports.js';
+import { MemoryItemStore } from './memory-store.js';
 
 export const MAX_ITEM_BYTES = 400 * 1024;
 
@@ -37,44 +36,16 @@ function numberSize(value: number): number {
   return Math.ceil(digits.length / 2) + 1;
 }
 
-export class SizedItemStore implements ItemStore {
-  readonly items = new Map<string, Item>();
+export class SizedItemStore extends MemoryItemStore {
   refused = 0;
 
-  async get(id: string) {
-    const item = this.items.get(id);
-    return item && structuredClone(item);
-  }
-
-  async write(id: string, write: ItemWrite) {
-    const item = this.items.get(id);
-    if (!item || item.version !== write.expectedVersion) return false;
-    const next: Record<string, unknown> = { ...item, ...structuredClone(write.set) };
-    for (const attribute of write.remove ?? []) delete next[attribute];
-    this.commit(id, next);
-    return true;
-  }
-
-  async create(item: Item) {
-    if (this.items.has(item.id)) return false;
-    this.commit(item.id, structuredClone(item));
-    return true;
-  }
-
-  async markPublished(id: string, eventIds: readonly string[]) {
-    // As the table's adapter does: the ids out of the outbox, the relay's count of takeovers gone.
-    const { unpublished, relayAttempts: _ended, relayBackoffUntil: _backoff, ...item } = this.items.get(id)!;
-    const left = (unpublished ?? []).filter((eventId) => !eventIds.includes(eventId));
-    this.commit(id, { ...item, ...(left.length > 0 && { unpublished: left }), version: (item.version ?? 0) + 1 });
-  }
-
-  private commit(id: string, next: Record<string, unknown>): void {
+  protected override commit(id: string, next: Record<string, unknown>): void {
     const size = itemSize(next);
     if (size > MAX_ITEM_BYTES) {
       this.refused += 1;
       // What the adapter turns DynamoDB's ValidationException into: a 500, the item unchanged.
       throw new DependencyError('dynamodb', `DynamoDB update item failed: ValidationException (item would be ${size} bytes)`);
     }
-    this.items.set(id, next as Item);
+    super.commit(id, next);
   }
 }

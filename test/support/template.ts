@@ -1,7 +1,11 @@
 /** Helpers for reading synthesized templates, shared by the infra tests. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { createApp } from '../../lib/app.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 
@@ -114,4 +118,18 @@ export function roleOf(fn: TemplateResource): string {
 /** The stack as `cdk synth` makes it from these receiver props, without bundling the functions. */
 export function synthReceiver(receiver?: CloudflareWebhookReceiverProps): Template {
   return Template.fromStack(new CloudflareWebhookStack(new App({ context: NO_BUNDLING }), 'Test', { receiver }));
+}
+
+/**
+ * The app as `cdk synth -c key=value` builds it (every value a string), without bundling: its
+ * cloud assembly goes to a scratch directory, removed once the template is read.
+ */
+export function synthContext(context: Readonly<Record<string, string>>): Template {
+  const outdir = mkdtempSync(join(tmpdir(), 'webhook-synth-'));
+  try {
+    const { app, stack } = createApp({ outdir, context: { ...NO_BUNDLING, ...context } });
+    return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }

@@ -3,12 +3,14 @@
  * the upload, sweep and `connect` suites: the built bundles against their own resources in the
  * emulator and a Cloudflare API of the test's choosing (the stand-in).
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApiCredentials } from '../../lambda/core/cloudflare.js';
-import type { LocalAuth } from '../../local/authorizers.js';
+import { sigV4Header, type LocalAuth } from '../../local/authorizers.js';
 import type { WebhookEnvOverrides } from '../../local/environments.js';
 import type { LocalSecrets } from '../../local/provision.js';
 import type { LocalStackOptions, SweepSummary } from '../../local/stack.js';
-import { startReceiver, type LocalReceiver } from './receiver.js';
+import { documentClient } from './deliver.js';
+import { QUIET, startReceiver, type LocalReceiver } from './receiver.js';
 
 export { localJwt, sigV4Header, type LocalAuth } from '../../local/authorizers.js';
 export type { SweepSummary } from '../../local/stack.js';
@@ -41,7 +43,7 @@ export interface UploadsStack extends LocalReceiver {
 export async function startUploadsStack(options: UploadsStackOptions): Promise<UploadsStack> {
   const receiver = await startReceiver({
     ...(options.secrets && { secrets: options.secrets }),
-    overrides: { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT', ...options.webhookOverrides },
+    overrides: { ...QUIET, ...options.webhookOverrides },
     uploads: options.auth ?? { type: 'iam' },
     cloudflare: {
       baseUrl: options.cloudflareBaseUrl,
@@ -53,4 +55,23 @@ export async function startUploadsStack(options: UploadsStackOptions): Promise<U
     ...(options.relay && { relay: options.relay }),
   });
   return { ...receiver, uploadsUrl: receiver.uploadsUrl!, apiSecretArn: receiver.resources.apiSecretArn };
+}
+
+/** POST /uploads with `body` (a string goes as is), signed with `authorization` (none when empty). */
+export async function createUpload(stack: UploadsStack, body: unknown, authorization = sigV4Header) {
+  const response = await fetch(stack.uploadsUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(authorization && { authorization }) },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+}
+
+/** Time passes: the upload window of `id` ended `agoMs` ago (a test backdates `expiresAt` rather than waits). Returns the new `expiresAt`. */
+export async function windowEnded(stack: UploadsStack, id: string, agoMs: number): Promise<string> {
+  const expiresAt = new Date(Date.now() - agoMs).toISOString();
+  await documentClient(stack.endpoint).send(
+    new UpdateCommand({ TableName: stack.resources.tableName, Key: { id }, UpdateExpression: 'SET expiresAt = :e', ExpressionAttributeValues: { ':e': expiresAt } }),
+  );
+  return expiresAt;
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { localClientConfig } from '../../local/aws.js';
@@ -30,7 +31,7 @@ export async function drainQueue(endpoint: string, queueUrl: string, quietPolls 
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     if (Messages.length === 0) {
       quiet++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       continue;
     }
     quiet = 0;
@@ -40,6 +41,9 @@ export async function drainQueue(endpoint: string, queueUrl: string, quietPolls 
   return all;
 }
 
+/** The `eventId` of an event the bus delivered. */
+export const eventIdOf = (event: WatchedEvent) => (event.detail as { eventId: string }).eventId;
+
 /** Every item of the receiver's table, read straight from the emulator (not through any proxy). */
 export async function scanItems(r: Receiver): Promise<Item[]> {
   const items: Item[] = [];
@@ -48,4 +52,15 @@ export async function scanItems(r: Receiver): Promise<Item[]> {
     items.push(...(page.Items ?? []).map(withOutboxAsList));
   }
   return items.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** Polls `check` until it returns something other than undefined/false, or fails after `timeoutMs`. */
+export async function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await sleep(everyMs);
+  }
 }

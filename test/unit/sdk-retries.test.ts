@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { awsClientConfig } from '../../lambda/adapters/aws.js';
+import { localClientConfig } from '../../local/aws.js';
 
 /** The SDK's standard-mode quota and the cost of retrying a timeout (@smithy/core retry, "retries 2026" settings). */
 const QUOTA = 500;
@@ -61,9 +62,7 @@ describe('attempts per AWS call when every attempt times out', () => {
     const made = new DynamoDBClient({
       ...awsClientConfig,
       requestHandler: { ...awsClientConfig.requestHandler, requestTimeout },
-      endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...localClientConfig(endpoint),
     });
     // Stamped when the call is built (retries repeat later steps only), so every attempt of a call carries the batch it was made in.
     made.middlewareStack.add(

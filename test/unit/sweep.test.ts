@@ -5,42 +5,23 @@ import { expiryReport, sweep, type SweepIndex, type SweepPorts } from '../../lam
 import type { CloudflareReader } from '../../lambda/adapters/cloudflare.js';
 import { ApiFailure, CloudflareApiError, type ImageTruth, type VideoTruth } from '../../lambda/core/cloudflare.js';
 import type { Item, ItemWrite, TransitionEvent } from '../../lambda/core/item.js';
-import type { ItemStore, Publisher } from '../../lambda/core/ports.js';
+import type { Publisher } from '../../lambda/core/ports.js';
+import { MemoryItemStore } from '../support/memory-store.js';
 
 // The sweep's decisions against an in-memory table that keeps DynamoDB's rules (version-guarded
 // writes, an index on (status, expiresAt) holding only items with an expiresAt) and a stand-in of
 // what Cloudflare's API answers. test/integration/expiry.test.ts runs the built sweep against
 // moto and the local stand-in of Cloudflare's API.
 
-class MemoryTable implements ItemStore, SweepIndex {
-  readonly items = new Map<string, Item>();
+class MemoryTable extends MemoryItemStore implements SweepIndex {
   /** Runs before each write: lets a test change the item between the sweep's read and its write. */
   beforeWrite?: (id: string) => void;
 
-  async get(id: string) {
-    const item = this.items.get(id);
-    return item && structuredClone(item);
-  }
-  async write(id: string, write: ItemWrite) {
+  override async write(id: string, write: ItemWrite) {
     this.beforeWrite?.(id);
-    const item = this.items.get(id);
-    if (!item || item.version !== write.expectedVersion) return false;
-    const next: Record<string, unknown> = { ...item, ...structuredClone(write.set) };
-    for (const attribute of write.remove ?? []) delete next[attribute];
-    this.items.set(id, next as Item);
-    return true;
+    return super.write(id, write);
   }
-  async create(item: Item) {
-    if (this.items.has(item.id)) return false;
-    this.items.set(item.id, structuredClone(item));
-    return true;
-  }
-  async markPublished(id: string, eventIds: readonly string[]) {
-    // As the table's adapter does: the ids out of the outbox, the relay's count of takeovers gone.
-    const { unpublished, relayAttempts: _ended, relayBackoffUntil: _backoff, ...item } = this.items.get(id)!;
-    const left = (unpublished ?? []).filter((eventId) => !eventIds.includes(eventId));
-    this.items.set(id, { ...item, ...(left.length > 0 && { unpublished: left }), version: (item.version ?? 0) + 1 } as Item);
-  }
+
   async due(status: string, until: string, limit: number) {
     return this.indexed()
       .filter((i) => i.status === status && (i.expiresAt as string) <= until)
