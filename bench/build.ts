@@ -13,8 +13,9 @@ import { webhookBundling } from '../lib/bundling.js';
 import type { LocalBundles } from '../local/stack.js';
 import { buildAssets, type BuiltAssets, type FunctionBundle } from '../scripts/build.js';
 import { esbuildOptionsFor } from './esbuild-options.js';
+import { repoRoot } from '../scripts/root.js';
 
-export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export { repoRoot } from '../scripts/root.js';
 const outRoot = join(repoRoot, '.build', 'bench');
 
 export interface Bundle {

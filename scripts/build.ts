@@ -7,13 +7,13 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { createApp } from '../lib/app.js';
+import { repoRoot } from './root.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 /** Where `npm run build`, `npm test` and `npm start` put `cdk.out/` and `assets.json`. */
 export const buildDir = join(repoRoot, '.build');
 

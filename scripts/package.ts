@@ -14,12 +14,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { FunctionSources, PREBUILT_DIR, type FunctionName } from '../lib/bundling.js';
 import { buildAssets } from './build.js';
+import { repoRoot } from './root.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(repoRoot, 'dist');
 
 /** What the synth-time code may import: the consumer provides the first two, the package depends on zod. */

@@ -6,11 +6,10 @@ import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildAssets } from './build.js';
 import { ensureEmulator, startEmulator } from './emulator.js';
+import { repoRoot } from './root.js';
 
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 async function main(paths: string[]): Promise<number> {
   const roots = paths.length ? paths.map((path) => resolve(path)) : [join(repoRoot, 'test')];

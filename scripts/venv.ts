@@ -5,13 +5,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative } from 'node:path';
+import { repoRoot } from './root.js';
 
 // A lock older than this belongs to an install that died without cleaning up.
 const STALE_LOCK_MS = 10 * 60_000;
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { repoRoot } from './root.js';
 
 export interface Venv {
   /** Folder under .cache/, e.g. 'emulator-venv'. */

@@ -8,13 +8,12 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../lib/app.js';
 import { cfnLint, type LintMatch } from '../../scripts/cfn-lint.js';
+import { repoRoot } from '../../scripts/root.js';
 import { NO_BUNDLING } from '../support/template.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 // The webhook function, and the relay, sweep and upload functions when they are on.
 const ANY_FUNCTION = /^Receiver(Relay|ExpirySweep|Uploads)?Function[0-9A-F]{8}$/;
 /** cfn-lint's own rules (E0000…); the serverless rules are ES…/WS… and some of them report at error level. */

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,6 +10,7 @@ import { createApp } from '../../lib/app.js';
 import type { CloudflareWebhookReceiverProps } from '../../lib/webhook-receiver.js';
 import { CloudflareWebhookStack } from '../../lib/webhook-stack.js';
 import type { BuiltAssets } from '../../scripts/build.js';
+import { repoRoot } from '../../scripts/root.js';
 import {
   asArray,
   functionOf,
@@ -259,7 +259,6 @@ describe('the upload route and the expiry sweep in the template', () => {
 });
 
 describe('the bundles', () => {
-  const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
   const assets = async (): Promise<BuiltAssets> => {
     try {
       const built = JSON.parse(readFileSync(join(repoRoot, '.build', 'assets.json'), 'utf8')) as BuiltAssets;

@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { runCli } from '../../cli/index.js';
 import { LOCAL_STATE_ENV, writeLocalState, type LocalState } from '../../local/state.js';
 import type { Receiver } from './receiver.js';
+import { repoRoot } from '../../scripts/root.js';
 
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export { repoRoot } from '../../scripts/root.js';
 
 /** An item id of the CLI suites: `prefix` and 8 random hex digits. */
 export const newId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;

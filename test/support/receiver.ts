@@ -11,7 +11,7 @@ import type { LocalResources, LocalSecrets } from '../../local/provision.js';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack.js';
 import type { BuiltAssets } from '../../scripts/build.js';
 import { startEmulator, type Emulator } from '../../scripts/emulator.js';
-import { repoRoot } from './cli.js';
+import { repoRoot } from '../../scripts/root.js';
 
 /** The functions' log lines only when asked for (POWERTOOLS_LOG_LEVEL), for suites that make them fail on purpose. */
 export const QUIET = { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT' };
